@@ -1,0 +1,3 @@
+from kutui.cli import main
+
+raise SystemExit(main())

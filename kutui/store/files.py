@@ -1,0 +1,141 @@
+"""Safe files: private directories, atomic writes, a sidecar lock, stale temp clean-up.
+
+The atomic recipe (security.md §2.6): a temp file in the same directory (mkstemp gives 0600 even
+under umask 0), write, flush, fsync, ``os.replace``, then fsync the directory so the rename itself
+survives a power cut. A writer killed at any point leaves either the old or the new file, plus at
+worst a ``.part`` temp file that ``remove_stale_temps`` deletes at the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from kutui.errors import LockTimeout, UnsafeFileError
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+TEMP_SUFFIX = ".part"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) as 0700; tighten an existing directory kutui owns."""
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    st = path.lstat()
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafeFileError(path, "is a symbolic link; kutui keeps its files in a real directory")
+    if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(path, DIR_MODE)
+    return path
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, *, backup_to: Path | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically, mode 0600.
+
+    ``backup_to``: hard-link the current file there first (the vault keeps old generations).
+    """
+    directory = ensure_private_dir(path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=directory)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if backup_to is not None and path.exists():
+            with contextlib.suppress(FileNotFoundError):
+                backup_to.unlink()
+            os.link(path, backup_to)
+        os.replace(tmp, path)
+        fsync_dir(directory)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def remove_stale_temps(directory: Path, *, older_than: float = 60.0) -> list[Path]:
+    """Delete ``.part`` files left by writers that died; a young one may belong to a live writer."""
+    removed: list[Path] = []
+    if not directory.is_dir():
+        return removed
+    cutoff = time.time() - older_than
+    for entry in directory.glob(f".*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if entry.lstat().st_mtime < cutoff:
+                entry.unlink()
+                removed.append(entry)
+    return removed
+
+
+def check_private(path: Path) -> list[str]:
+    """Problems with a kutui file's safety (symlink, other owner, group/world access)."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return []
+    problems: list[str] = []
+    if stat.S_ISLNK(st.st_mode):
+        problems.append(f"{path} is a symbolic link")
+        return problems
+    if st.st_uid != os.getuid():
+        problems.append(f"{path} is owned by uid {st.st_uid}, not by you")
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o077:
+        problems.append(f"{path} has mode {mode:04o}; it should be {'0700' if path.is_dir() else '0600'}")
+    return problems
+
+
+def read_private(path: Path) -> bytes:
+    """Read a kutui file, refusing symlinks and files owned by another user."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeFileError(path, "is a symbolic link; refusing to read it") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if st.st_uid != os.getuid():
+            raise UnsafeFileError(path, f"is owned by uid {st.st_uid}, not by you; refusing to read it")
+        return handle.read()
+
+
+@contextlib.contextmanager
+def locked(path: Path, *, timeout: float = 30.0) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.lock`` (a sidecar: ``os.replace`` swaps the inode of
+    ``path`` itself, so a lock on it would protect nothing)."""
+    lock_path = path.with_name(path.name + ".lock")
+    ensure_private_dir(lock_path.parent)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(
+                        path, f"another kutui process has held the lock for {timeout:.0f} s"
+                    ) from None
+                time.sleep(0.01)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
