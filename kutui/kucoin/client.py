@@ -1,25 +1,71 @@
-"""CONTRACT STUB — the kucoin helper replaces the bodies; signatures are fixed."""
+"""The async KuCoin client: signed requests, clock offset, retries and classification.
+
+One ``KucoinClient`` per API URL (``ClientPool`` hands them out). It spreads requests over a few
+``httpx.AsyncClient`` shards: on a 2-core host one AsyncClient with 64 connections spent several
+times more CPU per request at high concurrency than 8 clients of 8 connections (httpcore's pool
+scan is linear in connections under its lock); ``bench/client.py`` measures both.
+
+Every answer is classified by ``kutui.kucoin.diagnosis`` (body code first, then HTTP status) and
+every failure is raised as ``KucoinApiError`` (a ``KucoinError``) with ``status``, ``code``,
+``http_status`` and a message without secrets. Policy:
+
+- the clock offset is learned from ``GET /api/v1/timestamp`` (lazily before the first signed
+  request) and applied to every ``KC-API-TIMESTAMP``; a ``400002`` triggers one re-sync and one
+  retry of the same request, then reports ``clock_skew`` with the offset;
+- GETs are retried (``max_retries``) on 429 after the wait the ``gw-ratelimit-reset`` header gives
+  (capped by ``max_rate_wait``: a longer wait is reported at once as ``rate_limited``), and with
+  exponential backoff on 5xx, non-JSON answers and timeouts/connection errors;
+- POST and DELETE are never retried (a create whose answer was lost must be found again by
+  listing keys), except the 400002 re-sign: the gateway rejected that request before acting;
+- URLs are built here from ordered pairs so the signed query is the sent query; nothing here logs
+  headers or query strings (the DELETE query carries a passphrase).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import itertools
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
 
+from kutui.errors import KucoinError, UsageError
+from kutui.kucoin import signing
+from kutui.kucoin.diagnosis import Diagnosis, KucoinApiError, classify
+from kutui.kucoin.ratelimit import RateLimit
+from kutui.model import EXPIRE_CHOICES, Status, passphrase_problem
+from kutui.redact import install_log_redaction, redact
 from kutui.secret import Secret
 from kutui.store.vault import Credential
 
+__all__ = [
+    "ClientPool",
+    "CreatedKey",
+    "KeyInfo",
+    "KucoinApiError",
+    "KucoinClient",
+    "RateLimit",
+    "Response",
+    "SubAccountInfo",
+]
 
-@dataclass(frozen=True)
-class RateLimit:
-    limit: int | None
-    remaining: int | None
-    reset_ms: int | None
+log = logging.getLogger("kutui.kucoin")
+
+#: Pool shape, chosen by bench/client.py on a 2-core host (see the module docstring).
+DEFAULT_SHARDS = 8
+DEFAULT_CONNECTIONS_PER_SHARD = 8
+USER_AGENT = "kutui/0.1"
+SUB_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
 class KeyInfo:
-    """`GET /api/v1/user/api-key` data."""
+    """`GET /api/v1/user/api-key` data (also one row of `GET /api/v1/sub/api-key`)."""
 
     api_key: str  # the key's own id: shown only as a fingerprint
     remark: str
@@ -39,74 +85,6 @@ class Response:
     data: object
     rate_limit: RateLimit
     latency_ms: float
-
-
-class KucoinClient:
-    """Async client for one API URL (pooled httpx clients, clock offset, classification).
-
-    Raises ``kutui.errors.KucoinError`` (``.status`` = a ``Status`` value) for every failure.
-    ``transport`` lets tests and the demo route to the in-process simulator.
-    """
-
-    def __init__(
-        self,
-        api_url: str,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 10.0,
-    ) -> None: ...
-
-    clock_offset_ms: int
-
-    async def sync_clock(self) -> int: ...
-    async def server_time(self) -> int: ...
-    async def api_key_info(self, cred: Credential) -> KeyInfo: ...
-    async def aclose(self) -> None: ...
-
-    # ---- account and sub-account management (a master key with General permission)
-    async def user_info(self, cred: Credential) -> dict[str, object]: ...
-
-    async def sub_accounts(self, cred: Credential) -> list[SubAccountInfo]:
-        """Every sub-account, all pages of `GET /api/v2/sub/user`."""
-        ...
-
-    async def sub_api_keys(
-        self, cred: Credential, sub_name: str, api_key: str | None = None
-    ) -> list[KeyInfo]: ...
-
-    async def create_sub_api_key(
-        self,
-        cred: Credential,
-        *,
-        sub_name: str,
-        passphrase: Secret,
-        remark: str,
-        permission: str = "General",
-        ip_whitelist: str = "",
-        expire: int = -1,
-    ) -> CreatedKey:
-        """Never retried: a lost answer is found again by listing keys and matching the remark."""
-        ...
-
-    async def update_sub_api_key(
-        self,
-        cred: Credential,
-        *,
-        sub_name: str,
-        api_key: str,
-        passphrase: Secret,
-        permission: str | None = None,
-        ip_whitelist: str | None = None,
-        expire: int | None = None,
-    ) -> dict[str, object]: ...
-
-    async def delete_sub_api_key(
-        self, cred: Credential, *, sub_name: str, api_key: str, passphrase: Secret
-    ) -> None: ...
-
-    def rate_limit_for(self, cred: Credential) -> RateLimit | None:
-        """The last `gw-ratelimit-*` budget seen for this key's uid pool."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -134,13 +112,488 @@ class CreatedKey:
     created_at_ms: int
 
 
-class ClientPool:
-    """One ``KucoinClient`` per API URL, shared by a whole run; close it once at the end."""
+_NO_LIMIT = RateLimit(None, None, None)
+
+
+def _permissions(text: object) -> tuple[str, ...]:
+    return tuple(p.strip() for p in str(text or "").split(",") if p.strip())
+
+
+def _pool_of(cred: Credential) -> str:
+    # A digest, not the key: budgets may be shown or logged by callers.
+    return "key:" + hashlib.sha256(cred.api_key.reveal().encode()).hexdigest()[:16]
+
+
+class KucoinClient:
+    """Async client for one API URL (pooled httpx clients, clock offset, classification).
+
+    Raises ``kutui.errors.KucoinError`` (``.status`` = a ``Status`` value) for every failure.
+    ``transport`` lets tests and the demo route to the in-process simulator.
+    """
 
     def __init__(
-        self, *, transport: httpx.AsyncBaseTransport | None = None, timeout: float = 10.0
-    ) -> None: ...
+        self,
+        api_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 10.0,
+        shards: int = DEFAULT_SHARDS,
+        connections_per_shard: int = DEFAULT_CONNECTIONS_PER_SHARD,
+        max_retries: int = 2,
+        max_rate_wait: float = 60.0,
+        backoff: float = 0.25,
+        auto_sync: bool = True,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        install_log_redaction()
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_rate_wait = max_rate_wait
+        self.backoff = backoff
+        self.auto_sync = auto_sync
+        self.clock_offset_ms: int = 0
+        self.clock_synced = False
+        self._clock: Callable[[], float] = clock or (lambda: time.time() * 1000.0)
+        self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
+        self._transport = transport
+        # A custom transport is shared by every shard, so one client is enough.
+        self._shard_count = 1 if transport is not None else max(1, shards)
+        self._per_shard = max(1, connections_per_shard)
+        self._clients: list[httpx.AsyncClient] = []
+        self._next = itertools.count()
+        self._sync_lock: asyncio.Lock | None = None
+        self._sync_generation = 0
+        self._budgets: dict[str, RateLimit] = {}
+        self._uid_of: dict[str, int] = {}  # key pool -> uid, learned from key info
+        self._closed = False
 
-    def get(self, api_url: str) -> KucoinClient: ...
+    # ------------------------------------------------------------------ plumbing
+    def _client(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise KucoinError("the KuCoin client is closed", status=Status.UNREACHABLE.value)
+        if not self._clients:
+            limits = httpx.Limits(
+                max_connections=self._per_shard, max_keepalive_connections=self._per_shard
+            )
+            timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0))
+            self._clients = [
+                httpx.AsyncClient(
+                    transport=self._transport,
+                    limits=limits,
+                    timeout=timeout,
+                    headers={"User-Agent": USER_AGENT},
+                )
+                for _ in range(self._shard_count)
+            ]
+        return self._clients[next(self._next) % len(self._clients)]
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        self._closed = True
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.aclose()
+
+    def _now_ms(self) -> int:
+        return int(self._clock()) + self.clock_offset_ms
+
+    def _pool_id(self, cred: Credential | None) -> str:
+        if cred is None:
+            return "public"
+        pool = _pool_of(cred)
+        uid = self._uid_of.get(pool)
+        return f"uid:{uid}" if uid is not None else pool
+
+    def rate_limit_for(self, cred: Credential) -> RateLimit | None:
+        """The last `gw-ratelimit-*` budget seen for this key's uid pool."""
+        return self._budgets.get(self._pool_id(cred))
+
+    def rate_limit_for_uid(self, uid: int) -> RateLimit | None:
+        return self._budgets.get(f"uid:{uid}")
+
+    @property
+    def public_rate_limit(self) -> RateLimit | None:
+        return self._budgets.get("public")
+
+    def _learn_uid(self, cred: Credential, uid: int) -> None:
+        pool = _pool_of(cred)
+        self._uid_of[pool] = uid
+        if pool in self._budgets:
+            self._budgets[f"uid:{uid}"] = self._budgets.pop(pool)
+
+    # ------------------------------------------------------------------ one request
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        query_raw: str,
+        url: str,
+        body: str,
+        cred: Credential | None,
+    ) -> tuple[Diagnosis, RateLimit, float]:
+        headers = {"Content-Type": "application/json"}
+        if cred is not None:
+            headers.update(
+                signing.auth_headers(
+                    cred,
+                    timestamp_ms=self._now_ms(),
+                    method=method,
+                    path=path,
+                    query=query_raw,
+                    body=body,
+                )
+            )
+        started = time.perf_counter()
+        try:
+            reply = await self._client().request(
+                method, url, content=body.encode() if body else None, headers=headers
+            )
+        except httpx.TimeoutException as exc:
+            latency = (time.perf_counter() - started) * 1000.0
+            what = f"no answer within {self.timeout:g} s ({type(exc).__name__})"
+            return Diagnosis(Status.UNREACHABLE, "", 0, what), _NO_LIMIT, latency
+        except httpx.HTTPError as exc:
+            # str(exc) of a connection error names the host, never the query or headers.
+            latency = (time.perf_counter() - started) * 1000.0
+            what = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            return Diagnosis(Status.UNREACHABLE, "", 0, what), _NO_LIMIT, latency
+        finally:
+            del headers  # the signed headers must not outlive the call
+        latency = (time.perf_counter() - started) * 1000.0
+        limit = RateLimit.from_headers(reply.headers, time.monotonic())
+        if limit is not None:
+            self._budgets[self._pool_id(cred)] = limit
+        log.debug("%s %s -> HTTP %s in %.0f ms", method, path, reply.status_code, latency)
+        return classify(reply.status_code, reply.content), limit or _NO_LIMIT, latency
+
+    def _retry_wait(self, diagnosis: Diagnosis, limit: RateLimit, attempt: int) -> float | None:
+        """Seconds to wait before retrying a GET, or None when it must not be retried."""
+        if attempt >= self.max_retries:
+            return None
+        if diagnosis.status is Status.RATE_LIMITED:
+            if limit.reset_ms is None:
+                return self.backoff * (1 << attempt)
+            wait = limit.reset_ms / 1000.0 + 0.05  # a little past the reset
+            return wait if wait <= self.max_rate_wait else None
+        transient = diagnosis.http_status == 0 or diagnosis.http_status >= 500 or not diagnosis.code
+        if diagnosis.status is Status.UNREACHABLE and transient:
+            return self.backoff * (1 << attempt) * (1.0 + random.random() / 2)  # noqa: S311 (jitter, not crypto)  # nosec B311
+        return None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        body: dict[str, object] | None = None,
+        cred: Credential | None = None,
+        retry: bool | None = None,
+        what: str = "",
+    ) -> Response:
+        """One KuCoin call; returns the success envelope or raises ``KucoinApiError``."""
+        method = method.upper()
+        retry = method == "GET" if retry is None else retry
+        query_raw = signing.raw_query(params)
+        url = self.api_url + path + (f"?{signing.encoded_query(params)}" if params else "")
+        body_text = signing.compact_json(body) if body is not None else ""
+        what = what or f"{method} {path}"
+        if cred is not None and self.auto_sync and not self.clock_synced:
+            await self._sync_quietly()
+        resynced = False
+        attempt = 0
+        while True:
+            generation = self._sync_generation
+            diagnosis, limit, latency = await self._send_once(
+                method, path, query_raw, url, body_text, cred
+            )
+            if diagnosis.ok:
+                return Response(
+                    diagnosis.http_status, diagnosis.code, diagnosis.data, limit, latency
+                )
+            if diagnosis.status is Status.CLOCK_SKEW and cred is not None and not resynced:
+                resynced = True
+                await self._resync(generation)
+                continue
+            wait = self._retry_wait(diagnosis, limit, attempt) if retry else None
+            if wait is None:
+                raise KucoinApiError(
+                    diagnosis,
+                    what=what,
+                    clock_offset_ms=self.clock_offset_ms,
+                    rate_limit_reset_ms=limit.reset_ms,
+                    latency_ms=latency,
+                )
+            attempt += 1
+            log.debug("%s: %s, retrying in %.2f s", what, diagnosis.status.value, wait)
+            await self._sleep(wait)
+
+    # ------------------------------------------------------------------ clock
+    async def server_time(self) -> int:
+        reply = await self.request("GET", "/api/v1/timestamp", what="reading KuCoin's clock")
+        if not isinstance(reply.data, int):
+            raise self._bad_answer("reading KuCoin's clock", reply)
+        return reply.data
+
+    async def sync_clock(self) -> int:
+        """Learn ``clock_offset_ms`` (server minus host, at the request's midpoint)."""
+        before = self._clock()
+        server = await self.server_time()
+        after = self._clock()
+        self.clock_offset_ms = int(server - (before + after) / 2)
+        self.clock_synced = True
+        self._sync_generation += 1
+        if abs(self.clock_offset_ms) >= 1000:
+            log.info("host clock is %d ms off KuCoin's; compensating", self.clock_offset_ms)
+        return self.clock_offset_ms
+
+    def _lock(self) -> asyncio.Lock:
+        if self._sync_lock is None:
+            self._sync_lock = asyncio.Lock()
+        return self._sync_lock
+
+    async def _resync(self, seen_generation: int) -> None:
+        """Re-sync unless another request already did since ``seen_generation``."""
+        async with self._lock():
+            if self._sync_generation != seen_generation:
+                return
+            try:
+                await self.sync_clock()
+            except KucoinError:
+                self._sync_generation += 1  # retried with the old offset; 400002 then reports
+
+    async def _sync_quietly(self) -> None:
+        async with self._lock():
+            if self.clock_synced:
+                return
+            try:
+                await self.sync_clock()
+            except KucoinError:
+                # Unreachable now: the signed call will say so; a 400002 re-syncs later.
+                self.clock_synced = True
+
+    # ------------------------------------------------------------------ helpers
+    def _bad_answer(self, what: str, reply: Response) -> KucoinApiError:
+        diagnosis = Diagnosis(
+            Status.UNREACHABLE, reply.code, reply.http_status, "unexpected answer shape"
+        )
+        return KucoinApiError(diagnosis, what=what, latency_ms=reply.latency_ms)
+
+    @staticmethod
+    def _key_info(data: object) -> KeyInfo:
+        if not isinstance(data, dict):
+            raise TypeError("key info is not an object")
+        return KeyInfo(
+            api_key=str(data["apiKey"]),
+            remark=str(data.get("remark") or ""),
+            api_version=int(data.get("apiVersion") or 0),
+            permissions=_permissions(data.get("permission")),
+            ip_whitelist=str(data.get("ipWhitelist") or ""),
+            created_at_ms=int(data.get("createdAt") or 0),
+            uid=int(data.get("uid") or 0),
+            is_master=bool(data.get("isMaster")),
+            sub_name=str(data.get("subName") or ""),
+        )
+
+    # ------------------------------------------------------------------ endpoints
+    async def api_key_info(self, cred: Credential) -> KeyInfo:
+        what = "checking the key"
+        reply = await self.request("GET", "/api/v1/user/api-key", cred=cred, what=what)
+        try:
+            info = self._key_info(reply.data)
+        except (KeyError, TypeError, ValueError):
+            raise self._bad_answer(what, reply) from None
+        if info.uid:
+            self._learn_uid(cred, info.uid)
+        return info
+
+    async def user_info(self, cred: Credential) -> dict[str, object]:
+        what = "reading the account summary"
+        reply = await self.request("GET", "/api/v2/user-info", cred=cred, what=what)
+        if not isinstance(reply.data, dict):
+            raise self._bad_answer(what, reply)
+        return reply.data
+
+    async def accounts(self, cred: Credential) -> list[dict[str, object]]:
+        what = "listing balances"
+        reply = await self.request("GET", "/api/v1/accounts", cred=cred, what=what)
+        if not isinstance(reply.data, list):
+            raise self._bad_answer(what, reply)
+        return [row for row in reply.data if isinstance(row, dict)]
+
+    async def sub_accounts(self, cred: Credential) -> list[SubAccountInfo]:
+        """Every sub-account, all pages of `GET /api/v2/sub/user`."""
+        what = "listing sub-accounts"
+        found: list[SubAccountInfo] = []
+        page = 1
+        while True:
+            params = [("currentPage", str(page)), ("pageSize", str(SUB_PAGE_SIZE))]
+            reply = await self.request(
+                "GET", "/api/v2/sub/user", params=params, cred=cred, what=what
+            )
+            data = reply.data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError("not an object")
+                for item in data["items"]:
+                    found.append(
+                        SubAccountInfo(
+                            user_id=str(item.get("userId") or ""),
+                            uid=int(item["uid"]),
+                            sub_name=str(item["subName"]),
+                            status=int(item.get("status") or 0),
+                            remarks=str(item.get("remarks") or ""),
+                            created_at_ms=int(item.get("createdAt") or 0),
+                        )
+                    )
+                total_pages = int(data.get("totalPage") or 0)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise self._bad_answer(what, reply) from None
+            if page >= total_pages or not data["items"]:
+                return found
+            page += 1
+
+    async def sub_api_keys(
+        self, cred: Credential, sub_name: str, api_key: str | None = None
+    ) -> list[KeyInfo]:
+        what = f"listing the keys of sub-account {sub_name}"
+        params = [("subName", sub_name)] + ([("apiKey", api_key)] if api_key else [])
+        reply = await self.request(
+            "GET", "/api/v1/sub/api-key", params=params, cred=cred, what=what
+        )
+        if not isinstance(reply.data, list):
+            raise self._bad_answer(what, reply)
+        try:
+            return [self._key_info(row) for row in reply.data]
+        except (KeyError, TypeError, ValueError):
+            raise self._bad_answer(what, reply) from None
+
+    async def create_sub_api_key(
+        self,
+        cred: Credential,
+        *,
+        sub_name: str,
+        passphrase: Secret,
+        remark: str,
+        permission: str = "General",
+        ip_whitelist: str = "",
+        expire: int = -1,
+    ) -> CreatedKey:
+        """Never retried: a lost answer is found again by listing keys and matching the remark."""
+        problem = passphrase_problem(passphrase.reveal())
+        if problem:
+            raise UsageError(f"cannot create a key for {sub_name}: {problem}")
+        if not 1 <= len(remark) <= 24:
+            raise UsageError(
+                f"cannot create a key for {sub_name}: the remark must be 1-24 characters"
+            )
+        if expire not in EXPIRE_CHOICES:
+            raise UsageError(
+                f"cannot create a key for {sub_name}: expiry must be one of {EXPIRE_CHOICES}"
+            )
+        body: dict[str, object] = {
+            "subName": sub_name,
+            "passphrase": passphrase.reveal(),
+            "remark": remark,
+            "permission": permission,
+        }
+        if ip_whitelist:
+            body["ipWhitelist"] = ip_whitelist
+        if expire != -1:
+            body["expire"] = str(expire)
+        what = f"creating a key for sub-account {sub_name}"
+        reply = await self.request("POST", "/api/v1/sub/api-key", body=body, cred=cred, what=what)
+        del body
+        data = reply.data
+        try:
+            if not isinstance(data, dict):
+                raise TypeError("not an object")
+            return CreatedKey(
+                sub_name=str(data.get("subName") or sub_name),
+                remark=str(data.get("remark") or remark),
+                api_key=Secret(str(data["apiKey"])),
+                api_secret=Secret(str(data["apiSecret"])),
+                passphrase=passphrase,
+                api_version=int(data.get("apiVersion") or 3),
+                permissions=_permissions(data.get("permission")),
+                ip_whitelist=str(data.get("ipWhitelist") or ""),
+                created_at_ms=int(data.get("createdAt") or 0),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise self._bad_answer(what, reply) from None
+
+    async def update_sub_api_key(
+        self,
+        cred: Credential,
+        *,
+        sub_name: str,
+        api_key: str,
+        passphrase: Secret,
+        permission: str | None = None,
+        ip_whitelist: str | None = None,
+        expire: int | None = None,
+    ) -> dict[str, object]:
+        body: dict[str, object] = {
+            "subName": sub_name,
+            "apiKey": api_key,
+            "passphrase": passphrase.reveal(),
+        }
+        if permission is not None:
+            body["permission"] = permission
+        if ip_whitelist is not None:
+            body["ipWhitelist"] = ip_whitelist
+        if expire is not None:
+            body["expire"] = str(expire)
+        what = f"updating a key of sub-account {sub_name}"
+        reply = await self.request(
+            "POST", "/api/v1/sub/api-key/update", body=body, cred=cred, what=what
+        )
+        del body
+        if not isinstance(reply.data, dict):
+            raise self._bad_answer(what, reply)
+        return reply.data
+
+    async def delete_sub_api_key(
+        self, cred: Credential, *, sub_name: str, api_key: str, passphrase: Secret
+    ) -> None:
+        params = [("apiKey", api_key), ("subName", sub_name), ("passphrase", passphrase.reveal())]
+        what = f"deleting a key of sub-account {sub_name}"
+        await self.request("DELETE", "/api/v1/sub/api-key", params=params, cred=cred, what=what)
+
+
+class ClientPool:
+    """One ``KucoinClient`` per API URL, shared by a whole run; close it once at the end.
+
+    Extra keyword options (``max_retries``, ``shards``, ``clock``...) go to every client.
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 10.0,
+        **options: object,
+    ) -> None:
+        self._transport = transport
+        self._timeout = timeout
+        self._options = options
+        self._clients: dict[str, KucoinClient] = {}
+
+    def get(self, api_url: str) -> KucoinClient:
+        url = api_url.rstrip("/")
+        client = self._clients.get(url)
+        if client is None:
+            client = KucoinClient(
+                url,
+                transport=self._transport,
+                timeout=self._timeout,
+                **self._options,  # type: ignore[arg-type]
+            )
+            self._clients[url] = client
+        return client
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
