@@ -1,20 +1,63 @@
-"""CONTRACT STUB — the vault helper replaces the bodies; signatures are fixed (others code against them).
+"""The vault, format v1 (security.md §6.2): one encrypted file holding every credential.
 
-The vault, format v1 (security.md §6.2): one encrypted file holding every credential.
+A random data key (DEK) encrypts the payload; unlock stanzas in the header wrap that DEK with a
+passphrase-derived key and/or a keyring-held key. Opening reads the file once, changes nothing on
+disk, and fails with one line naming the file. Every save happens under the sidecar lock, re-reads
+the file with the DEK already held (another kutui may have saved since), bumps the generation,
+keeps N hard-linked backups and replaces the file atomically.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import uuid as uuidlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from cryptography.exceptions import UnsupportedAlgorithm
+
+from kutui import redact
+from kutui.errors import (
+    KeyNotFound,
+    UnlockError,
+    VaultAuthError,
+    VaultError,
+    VaultFormatError,
+    VaultNotFound,
+)
 from kutui.model import Slot
 from kutui.secret import Secret
+from kutui.store import kdf as kdfmod
+from kutui.store.files import atomic_write, check_private, locked, read_private
+from kutui.store.kdf import KdfParams
+from kutui.store.keyring_unlock import keyring_username
+from kutui.store.vault_crypto import new_key, open_sealed, seal, unwrap, wrap
+from kutui.store.vault_format import (
+    NONCE_BYTES,
+    PAYLOAD_SALT_BYTES,
+    STANZA_KEYRING,
+    STANZA_NAMES,
+    STANZA_PASSPHRASE,
+    Header,
+    KeyringStanza,
+    PassphraseStanza,
+    pad_payload,
+    parse,
+    unpad_payload,
+    wrap_aad,
+)
+
+__all__ = ["Credential", "KdfParams", "Vault", "VaultData", "VaultInfo", "peek"]
 
 T = TypeVar("T")
+
+SCHEMA = 1
+AUTH_FAILED = "wrong passphrase, or the vault is damaged"
 
 
 @dataclass(frozen=True)
@@ -28,42 +71,246 @@ class Credential:
     saved_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class KdfParams:
-    """``kdf`` is ``"argon2id"`` (memory_kib, iterations, lanes) or ``"scrypt"`` (log_n, r, p)."""
-
-    kdf: str = "argon2id"
-    memory_kib: int = 256 * 1024
-    iterations: int = 3
-    lanes: int = 4
-    log_n: int = 17
-    r: int = 8
-    p: int = 1
-
-
 class VaultData:
     """The decrypted payload: per key id, credentials in CURRENT / PENDING / PREVIOUS slots."""
 
-    def get(self, key_id: str, slot: Slot = Slot.CURRENT) -> Credential | None: ...
-    def slots(self, key_id: str) -> dict[Slot, Credential]: ...
-    def put(self, key_id: str, credential: Credential, slot: Slot = Slot.CURRENT) -> None: ...
-    def drop(self, key_id: str, slot: Slot) -> None: ...
-    def remove_key(self, key_id: str) -> None: ...
+    def __init__(self, keys: dict[str, dict[Slot, Credential]] | None = None) -> None:
+        self._keys: dict[str, dict[Slot, Credential]] = keys if keys is not None else {}
+
+    def get(self, key_id: str, slot: Slot = Slot.CURRENT) -> Credential | None:
+        return self._keys.get(key_id, {}).get(slot)
+
+    def slots(self, key_id: str) -> dict[Slot, Credential]:
+        return dict(self._keys.get(key_id, {}))
+
+    def put(self, key_id: str, credential: Credential, slot: Slot = Slot.CURRENT) -> None:
+        self._keys.setdefault(key_id, {})[slot] = credential
+
+    def drop(self, key_id: str, slot: Slot) -> None:
+        slots = self._keys.get(key_id)
+        if slots is not None:
+            slots.pop(slot, None)
+            if not slots:
+                del self._keys[key_id]
+
+    def remove_key(self, key_id: str) -> None:
+        self._keys.pop(key_id, None)
+
     def promote(self, key_id: str) -> None:
         """PENDING -> CURRENT and CURRENT -> PREVIOUS, in memory (saved by the enclosing update)."""
+        slots = self._keys.get(key_id, {})
+        pending = slots.get(Slot.PENDING)
+        if pending is None:
+            raise KeyNotFound(f"key {key_id} has no PENDING credential to promote")
+        current = slots.get(Slot.CURRENT)
+        if current is not None:
+            slots[Slot.PREVIOUS] = current
+        slots[Slot.CURRENT] = pending
+        del slots[Slot.PENDING]
 
-    def key_ids(self) -> list[str]: ...
+    def key_ids(self) -> list[str]:
+        return sorted(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VaultData):
+            return NotImplemented
+        return self._keys == other._keys
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"VaultData({len(self._keys)} keys)"
+
+    # --- payload JSON (inside the encryption only) ---
+
+    def to_json(self) -> bytes:
+        keys = {
+            key_id: {slot.value: _credential_json(cred) for slot, cred in slots.items()}
+            for key_id, slots in self._keys.items()
+        }
+        return json.dumps({"schema": SCHEMA, "keys": keys}, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, plain: bytes, path: Path) -> VaultData:
+        def bad(problem: str) -> VaultFormatError:
+            return VaultFormatError(path, f"decrypted payload {problem}")
+
+        try:
+            doc = json.loads(plain)
+        except ValueError:
+            raise bad("is not valid JSON") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("keys"), dict):
+            raise bad("has no 'keys' table")
+        if doc.get("schema") != SCHEMA:
+            raise bad(f"has schema {doc.get('schema')!r}; this kutui reads schema {SCHEMA}")
+        keys: dict[str, dict[Slot, Credential]] = {}
+        for key_id, slots in doc["keys"].items():
+            if not isinstance(slots, dict):
+                raise bad(f"key {key_id}: slots are not a table")
+            keys[key_id] = {}
+            for slot_name, raw in slots.items():
+                try:
+                    keys[key_id][Slot(slot_name)] = _credential_from(raw)
+                except (ValueError, TypeError, KeyError):
+                    raise bad(f"key {key_id}: slot {slot_name} is not valid") from None
+        return cls(keys)
+
+
+def _credential_json(cred: Credential) -> dict[str, Any]:
+    return {
+        "api_key": cred.api_key.reveal(),
+        "api_secret": cred.api_secret.reveal(),
+        "passphrase": cred.passphrase.reveal(),
+        "api_version": cred.api_version,
+        "saved_at": cred.saved_at.isoformat() if cred.saved_at else None,
+    }
+
+
+def _credential_from(raw: Any) -> Credential:
+    if not isinstance(raw, dict):
+        raise TypeError("credential is not a table")
+    secrets = []
+    for name in ("api_key", "api_secret", "passphrase"):
+        value = raw[name]
+        if not isinstance(value, str):
+            raise TypeError(name)
+        secret = Secret(value)
+        redact.register(secret)  # so logs mask the exact value from now on
+        secrets.append(secret)
+    version = raw.get("api_version", 3)
+    saved_at = raw.get("saved_at")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise TypeError("api_version")
+    if saved_at is not None and not isinstance(saved_at, str):
+        raise TypeError("saved_at")
+    return Credential(
+        api_key=secrets[0],
+        api_secret=secrets[1],
+        passphrase=secrets[2],
+        api_version=version,
+        saved_at=datetime.fromisoformat(saved_at) if saved_at else None,
+    )
+
+
+@dataclass(frozen=True)
+class VaultInfo:
+    """What ``kutui doctor`` may show about a vault without unlocking it."""
+
+    path: Path
+    uuid: str
+    generation: int
+    version: str
+    stanzas: tuple[str, ...]
+    kdf: KdfParams | None
+    size: int
+
+
+def peek(path: Path) -> VaultInfo:
+    """Read the header only (no secret needed, none revealed); format/params errors still raise."""
+    raw = _read(path)
+    header, _, _ = parse(raw, path)
+    stanza = header.passphrase_stanza()
+    return VaultInfo(
+        path=path,
+        uuid=str(uuidlib.UUID(bytes=header.uuid)),
+        generation=header.generation,
+        version=f"{header.major}.{header.minor}",
+        stanzas=tuple(STANZA_NAMES[s.type_id] for s in header.stanzas),
+        kdf=stanza.params if stanza else None,
+        size=len(raw),
+    )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return read_private(path)
+    except FileNotFoundError:
+        raise VaultNotFound(path, "no vault here yet", hint="run `kutui init`") from None
+    except IsADirectoryError:
+        raise VaultError(path, "is a directory, not a vault file") from None
+    except OSError as exc:
+        raise VaultError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _check_new_passphrase(passphrase: Secret) -> None:
+    if not passphrase:
+        raise UnlockError("the vault passphrase must not be empty")
+
+
+def _passphrase_stanza(
+    header: Header, dek: bytes | bytearray, passphrase: Secret, params: KdfParams, allow_weak: bool
+) -> PassphraseStanza:
+    _check_new_passphrase(passphrase)
+    kdfmod.check_create(params, allow_weak=allow_weak)
+    salt = os.urandom(kdfmod.SALT_BYTES)
+    try:
+        kek = kdfmod.derive(passphrase, salt, params)
+    except UnsupportedAlgorithm:
+        # OpenSSL without Argon2 (security.md §2.6): scrypt, recorded in the header.
+        params = kdfmod.SCRYPT_DEFAULT
+        kek = kdfmod.derive(passphrase, salt, params)
+    nonce, wrapped = wrap(kek, dek, wrap_aad(header, STANZA_PASSPHRASE))
+    return PassphraseStanza(params=params, salt=salt, nonce=nonce, wrapped=wrapped)
+
+
+def _keyring_stanza(header: Header, dek: bytes | bytearray, kek: bytes) -> KeyringStanza:
+    if len(kek) != 32:
+        raise UnlockError("the keyring key must be 32 bytes")
+    nonce, wrapped = wrap(kek, dek, wrap_aad(header, STANZA_KEYRING))
+    return KeyringStanza(nonce=nonce, wrapped=wrapped)
 
 
 class Vault:
+    """An unlocked vault: the held DEK and the decrypted data. ``close()`` locks it again.
+
+    Extra attributes beyond the contract: ``uuid``, ``backups``, ``warnings`` (file-safety and
+    keyring notes for the UI), ``unlocked_by`` ("keyring" or "passphrase"), ``kdf``."""
+
     path: Path
     generation: int
     has_keyring_stanza: bool
     has_passphrase_stanza: bool
     rollback_warning: str | None  # set when the generation went down since last seen
 
+    def __init__(self, path: Path, header: Header, dek: bytearray, data: VaultData, backups: int):
+        self.path = path
+        self.backups = backups
+        self.uuid = str(uuidlib.UUID(bytes=header.uuid))
+        self.rollback_warning = None
+        self.warnings: list[str] = []  # e.g. file permissions too open
+        self.unlocked_by = ""  # "keyring" or "passphrase"
+        self._dek: bytearray | None = dek
+        self._adopt(header, data)
+
+    def _adopt(self, header: Header, data: VaultData) -> None:
+        self._header = header
+        self._data: VaultData | None = data
+        self.generation = header.generation
+        self.has_keyring_stanza = header.keyring_stanza() is not None
+        self.has_passphrase_stanza = header.passphrase_stanza() is not None
+
     @property
-    def data(self) -> VaultData: ...
+    def keyring_username(self) -> str:
+        return keyring_username(self.uuid)
+
+    @property
+    def kdf(self) -> KdfParams | None:
+        stanza = self._header.passphrase_stanza()
+        return stanza.params if stanza else None
+
+    @property
+    def data(self) -> VaultData:
+        if self._data is None:
+            raise UnlockError(f"{self.path}: the vault is locked; unlock it again")
+        return self._data
+
+    def _held_dek(self) -> bytearray:
+        if self._dek is None:
+            raise UnlockError(f"{self.path}: the vault is locked; unlock it again")
+        return self._dek
 
     @classmethod
     def create(
@@ -75,7 +322,36 @@ class Vault:
         keyring_kek: bytes | None = None,
         allow_weak: bool = False,
         backups: int = 3,
-    ) -> Vault: ...
+    ) -> Vault:
+        if passphrase is None and keyring_kek is None:
+            raise UnlockError("a new vault needs a passphrase or a keyring key")
+        dek = bytearray(new_key())
+        header = Header(
+            uuid=uuidlib.uuid4().bytes,
+            generation=1,
+            stanzas=(),
+            payload_salt=bytes(PAYLOAD_SALT_BYTES),
+            nonce=bytes(NONCE_BYTES),
+        )
+        if passphrase is not None:
+            params = kdf or kdfmod.default_params()
+            header = header.with_stanza(
+                _passphrase_stanza(header, dek, passphrase, params, allow_weak)
+            )
+        if keyring_kek is not None:
+            header = header.with_stanza(_keyring_stanza(header, dek, keyring_kek))
+        data = VaultData()
+        header, blob = seal(header, dek, pad_payload(data.to_json()))
+        with locked(path):
+            if path.exists() or path.is_symlink():
+                raise VaultError(path, "already exists; kutui never overwrites a vault")
+            try:
+                atomic_write(path, blob)
+            except OSError as exc:
+                raise VaultError(path, f"could not be written ({exc.strerror or exc})") from None
+        vault = cls(path, header, dek, data, backups)
+        vault.unlocked_by = "passphrase" if passphrase is not None else "keyring"
+        return vault
 
     @classmethod
     def open(
@@ -85,13 +361,157 @@ class Vault:
         passphrase: Secret | None = None,
         keyring_kek: bytes | None = None,
         backups: int = 3,
-    ) -> Vault: ...
+        seen_generation: int | None = None,
+    ) -> Vault:
+        """Unlock with the keyring key (tried first) or the passphrase; nothing is written."""
+        if passphrase is None and keyring_kek is None:
+            raise UnlockError(f"{path}: no passphrase or keyring key to unlock the vault")
+        raw = _read(path)
+        header, header_bytes, ciphertext = parse(raw, path)
+        warnings: list[str] = []
+        dek, how = _unwrap_dek(header, path, passphrase, keyring_kek, warnings)
+        plain = open_sealed(header, header_bytes, ciphertext, dek)
+        if plain is None:
+            raise VaultAuthError(path, AUTH_FAILED)
+        data = VaultData.from_json(unpad_payload(plain, path), path)
+        vault = cls(path, header, dek, data, backups)
+        vault.unlocked_by = how
+        vault.warnings = warnings + check_private(path)
+        if seen_generation is not None:
+            vault._check_rollback(header.generation, seen_generation)
+        return vault
+
+    def _check_rollback(self, found: int, seen: int) -> None:
+        if found < seen:
+            self.rollback_warning = (
+                f"{self.path}: vault generation {found} is older than the last one seen ({seen}); "
+                "an old copy may have been restored"
+            )
+
+    def _read_current(self) -> tuple[Header, VaultData]:
+        """Re-read the file and decrypt it with the DEK already held."""
+        dek = self._held_dek()
+        header, header_bytes, ciphertext = parse(_read(self.path), self.path)
+        if header.uuid != self._header.uuid:
+            raise VaultError(
+                self.path,
+                f"now holds a different vault ({uuidlib.UUID(bytes=header.uuid)}); open it again",
+            )
+        plain = open_sealed(header, header_bytes, ciphertext, dek)
+        if plain is None:
+            raise VaultAuthError(self.path, AUTH_FAILED)
+        self._check_rollback(header.generation, self.generation)
+        return header, VaultData.from_json(unpad_payload(plain, self.path), self.path)
+
+    def _save(self, fn: Callable[[VaultData], T], restanza: Callable[[Header], Header]) -> T:
+        dek = self._held_dek()
+        with locked(self.path):
+            header, data = self._read_current()
+            result = fn(data)
+            header = restanza(header)
+            header = replace(header, generation=header.generation + 1)
+            header, blob = seal(header, dek, pad_payload(data.to_json()))
+            try:
+                atomic_write(self.path, blob, backup_to=self._rotate_backups())
+            except OSError as exc:  # ENOSPC, EIO on fsync, read-only filesystem...
+                raise VaultError(
+                    self.path, f"could not be saved ({exc.strerror or exc}); the file is unchanged"
+                ) from None
+        self._adopt(header, data)
+        return result
+
+    def backup_path(self, n: int) -> Path:
+        return self.path.with_name(f"{self.path.name}.bak.{n}")
+
+    def _rotate_backups(self) -> Path | None:
+        """Shift .bak.1..N-1 up by one; the caller hard-links the current file to .bak.1."""
+        for extra in self.path.parent.glob(f"{self.path.name}.bak.*"):
+            suffix = extra.name.rsplit(".", 1)[-1]
+            if suffix.isdigit() and int(suffix) > self.backups:
+                with contextlib.suppress(OSError):
+                    extra.unlink()
+        if self.backups <= 0:
+            return None
+        for n in range(self.backups - 1, 0, -1):
+            if self.backup_path(n).exists():
+                os.replace(self.backup_path(n), self.backup_path(n + 1))
+        return self.backup_path(1)
 
     def update(self, fn: Callable[[VaultData], T]) -> T:
-        """Lock, re-read the file (with the data key already held), apply ``fn``, save atomically."""
-        raise NotImplementedError
+        """Lock, re-read the file (with the data key already held), apply ``fn``, save atomically.
 
-    def reload(self) -> None: ...
-    def set_passphrase(self, passphrase: Secret, kdf: KdfParams | None = None) -> None: ...
+        If ``fn`` raises, nothing is written and the in-memory data is unchanged."""
+        return self._save(fn, lambda header: header)
+
+    def reload(self) -> None:
+        header, data = self._read_current()
+        self._adopt(header, data)
+
+    def set_passphrase(
+        self, passphrase: Secret, kdf: KdfParams | None = None, *, allow_weak: bool = False
+    ) -> None:
+        """Rewrap the DEK under a new passphrase (the keyring stanza and the data stay)."""
+        dek = self._held_dek()
+        stanza = _passphrase_stanza(
+            self._header, dek, passphrase, kdf or kdfmod.default_params(), allow_weak
+        )
+        self._save(lambda data: None, lambda header: header.with_stanza(stanza))
+
+    def enable_keyring(self, kek: bytes) -> None:
+        """Add (or replace) the keyring stanza; the caller stores ``kek`` in the keyring."""
+        stanza = _keyring_stanza(self._header, self._held_dek(), kek)
+        self._save(lambda data: None, lambda header: header.with_stanza(stanza))
+
+    def disable_keyring(self) -> None:
+        """Remove the keyring stanza; refused when the passphrase stanza is the only way left."""
+
+        def restanza(header: Header) -> Header:
+            if header.passphrase_stanza() is None:
+                raise VaultError(
+                    self.path,
+                    "has no passphrase stanza; set a passphrase before removing the keyring",
+                )
+            return header.without(STANZA_KEYRING)
+
+        self._save(lambda data: None, restanza)
+
     def close(self) -> None:
         """Drop the data key and the decrypted payload (the TUI's lock action)."""
+        if self._dek is not None:
+            self._dek[:] = bytes(len(self._dek))  # best effort: Python may hold other copies
+        self._dek = None
+        self._data = None
+
+    def __repr__(self) -> str:
+        state = "locked" if self._dek is None else "open"
+        return f"Vault({str(self.path)!r}, generation={self.generation}, {state})"
+
+
+def _unwrap_dek(
+    header: Header,
+    path: Path,
+    passphrase: Secret | None,
+    keyring_kek: bytes | None,
+    warnings: list[str],
+) -> tuple[bytearray, str]:
+    keyring_stanza = header.keyring_stanza()
+    if keyring_kek is not None and keyring_stanza is not None:
+        dek = unwrap(
+            keyring_kek,
+            keyring_stanza.nonce,
+            keyring_stanza.wrapped,
+            wrap_aad(header, STANZA_KEYRING),
+        )
+        if dek is not None:
+            return dek, "keyring"
+        warnings.append(f"{path}: the key in the OS keyring does not open this vault")
+    stanza = header.passphrase_stanza()
+    if passphrase is None:
+        raise VaultAuthError(path, "the keyring key does not open it, or the vault is damaged")
+    if stanza is None:
+        raise VaultAuthError(path, "has no passphrase stanza; it opens only with the OS keyring")
+    kek = kdfmod.derive(passphrase, stanza.salt, stanza.params)
+    dek = unwrap(kek, stanza.nonce, stanza.wrapped, wrap_aad(header, STANZA_PASSPHRASE))
+    if dek is None:
+        raise VaultAuthError(path, AUTH_FAILED)
+    return dek, "passphrase"
