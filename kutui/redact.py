@@ -23,23 +23,64 @@ _PATTERNS = (
 
 _lock = threading.Lock()
 _known: weakref.WeakSet[Secret] = weakref.WeakSet()
+_index: dict[str, list[str]] | None = None  # a value's first characters -> values, longest first
+
+_PREFIX = 4  # the shortest value masked
+_LONG_PREFIX = 8  # values this long are indexed by more characters, so shared stems stay cheap
 
 
 def register(secret: Secret) -> None:
     """Remember a secret so ``redact`` masks its exact value wherever it appears."""
-    if len(secret) >= 4:
+    global _index
+    if len(secret) >= _PREFIX:
         with _lock:
             _known.add(secret)
+            _index = None
+
+
+def _value_index() -> dict[str, list[str]]:
+    # Built once per change of the known set: a scan then costs one dict lookup per character
+    # of text, whatever the number of secrets (10,000 keys hold 30,000 of them).
+    global _index
+    with _lock:
+        if _index is None:
+            index: dict[str, list[str]] = {}
+            for value in sorted({s.reveal() for s in _known}, key=len, reverse=True):
+                width = _LONG_PREFIX if len(value) >= _LONG_PREFIX else _PREFIX
+                index.setdefault(value[:width], []).append(value)
+            _index = index
+        return _index
+
+
+def _mask_known(text: str) -> str:
+    index = _value_index()
+    if not index:
+        return text
+    out: list[str] = []
+    i = 0
+    start = 0
+    while i <= len(text) - _PREFIX:
+        match = None
+        for width in (_LONG_PREFIX, _PREFIX):
+            candidates = index.get(text[i : i + width], ())
+            match = next((v for v in candidates if text.startswith(v, i)), None)
+            if match is not None:
+                break
+        if match is None:
+            i += 1
+            continue
+        out.append(text[start:i])
+        out.append(MASK)
+        i += len(match)
+        start = i
+    out.append(text[start:])
+    return "".join(out)
 
 
 def redact(text: str) -> str:
+    text = _mask_known(text)
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, text)
-    with _lock:
-        values = sorted((s.reveal() for s in _known), key=len, reverse=True)
-    for value in values:
-        if value in text:
-            text = text.replace(value, MASK)
     return text
 
 
