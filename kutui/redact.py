@@ -98,12 +98,21 @@ class RedactingFilter(logging.Filter):
 
 
 def install_log_redaction() -> None:
-    """Quieten httpx/httpcore (their INFO lines carry full URLs) and redact every handler."""
+    """Quieten httpx/httpcore (their INFO lines carry full URLs) and redact every log record.
+
+    The record factory is wrapped, not a handler: records are masked when they are created, so a
+    handler added later (a file log, pytest's caplog, Textual's devtools) never sees clear text.
+    """
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    root = logging.getLogger()
-    if not any(isinstance(f, RedactingFilter) for f in root.filters):
-        root.addFilter(RedactingFilter())
-    for handler in root.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "_kutui_redacting", False):
+        return
+
+    def redacting_factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        RedactingFilter().filter(record)
+        return record
+
+    redacting_factory._kutui_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting_factory)

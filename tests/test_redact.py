@@ -41,3 +41,18 @@ def test_filter_rewrites_formatted_records() -> None:
     )
     RedactingFilter().filter(record)
     assert "Zq9-never-log-me" not in record.getMessage()
+
+
+def test_installed_redaction_reaches_handlers_added_later(caplog: object) -> None:
+    import pytest
+
+    from kutui.redact import install_log_redaction
+
+    assert isinstance(caplog, pytest.LogCaptureFixture)
+    install_log_redaction()
+    kept = Secret("Yy7-late-handler-secret")  # the registry holds weak references only
+    register(kept)
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("kutui.some.module").debug("sending %s", "Yy7-late-handler-secret")
+    assert "Yy7-late-handler-secret" not in caplog.text
+    assert "sending" in caplog.text
