@@ -1,0 +1,221 @@
+"""``kutui rotate REF [--resume] [--abort] [--yes]`` and ``kutui rotate --list``.
+
+Walks the rotation checklist in a plain terminal: automatic steps run and print their evidence,
+manual steps print their instructions and ask (``getpass`` for credentials). The checklist is saved
+after every transition, so Ctrl-C or a dropped SSH link is resumed with ``--resume``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kutui.rotation.engine import ManualInput
+    from kutui.rotation.session import Session
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "rotate",
+        help="rotate one key step by step (resumable)",
+        description="Rotate a key: create and verify a new one, switch its users, then delete the "
+        "old one. Sub-account keys are rotated through the API; master keys are created and "
+        "deleted in KuCoin's web UI while kutui guides and verifies. The checklist is saved after "
+        "every step; run again with --resume after an interruption.",
+    )
+    parser.add_argument("ref", nargs="?", metavar="REF", help="ACCOUNT/LABEL or ACCOUNT/SUB/LABEL")
+    parser.add_argument("--resume", action="store_true", help="continue the key's open rotation")
+    parser.add_argument(
+        "--abort",
+        action="store_true",
+        help="abort the key's open rotation: the old key stays current, a new key is deleted",
+    )
+    parser.add_argument(
+        "--yes", "-y", action="store_true", help="confirm manual steps that need no input"
+    )
+    parser.add_argument("--list", action="store_true", help="list open rotations")
+    parser.add_argument(
+        "--ip-whitelist",
+        metavar="IPS",
+        help="comma-separated IP whitelist for the new key (default: the old key's, if known)",
+    )
+    parser.add_argument("--reason", default="aborted from the command line", help=argparse.SUPPRESS)
+    parser.set_defaults(func=run_rotate)
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    from kutui.commands.common import load_home
+    from kutui.errors import UsageError
+    from kutui.rotation.store import RotationStore
+
+    home = load_home(args)
+    store = RotationStore(home.paths.rotations_dir)
+    if args.list:
+        return _list(store)
+    if not args.ref:
+        raise UsageError("name the key to rotate (ACCOUNT/LABEL or ACCOUNT/SUB/LABEL), or --list")
+    if args.resume and args.abort:
+        raise UsageError("--resume and --abort exclude each other")
+    import asyncio
+
+    from kutui.commands.common import open_vault
+    from kutui.kucoin.client import ClientPool
+    from kutui.rotation import session as rs
+
+    key = rs.find_key(home, args.ref)
+    vault = open_vault(args, home)
+
+    async def go() -> int:
+        pool = ClientPool(timeout=home.config.checks.timeout_seconds)
+        try:
+            ctx = rs.context_for(home, store, vault, pool, key)
+            session_box: list[Session] = []
+            ctx.on_save = _Printer(lambda: session_box[0] if session_box else None)
+            if args.abort:
+                session = rs.resume(ctx, key.id)
+                summary = await session.abort(args.reason)
+                print(f"rotation {session.checklist.id} aborted: {summary}")
+                kept = session.checklist.old_fingerprint or key.fingerprint
+                print(f"{key.ref} keeps its old key …{kept}")
+                return 0
+            if args.resume:
+                session = rs.resume(ctx, key.id)
+                print(f"resuming rotation {session.checklist.id} of {key.ref}")
+                if args.ip_whitelist is not None:
+                    session.set_ip_whitelist(args.ip_whitelist)
+            else:
+                session = rs.start(ctx, key, ip_whitelist=args.ip_whitelist)
+                print(
+                    f"rotation {session.checklist.id} of {key.ref} ({session.checklist.flow} key)"
+                )
+            session_box.append(session)
+            return await _walk(session, yes=args.yes)
+        finally:
+            await pool.aclose()
+
+    with store.key_lock(key.id):
+        return asyncio.run(go())
+
+
+class _Printer:
+    """Prints each step as it closes (the ``on_save`` hook): title, then its evidence."""
+
+    def __init__(self, session: Callable[[], Session | None]) -> None:
+        self.session = session
+
+    def __call__(self, label: str) -> None:
+        step_id, _, status = label.partition(":")
+        current = self.session()
+        if current is None or status not in ("done", "skipped", "failed"):
+            return
+        step = current.checklist.step(step_id)
+        mark = {"done": "✓", "skipped": "-", "failed": "✗"}[status]
+        detail = step.evidence if status == "done" else step.note
+        print(f"{mark} {step.title}: {detail}", flush=True)
+
+
+async def _walk(session: Session, *, yes: bool) -> int:
+    from kutui.rotation.checklist import StepStatus
+
+    step = await session.run()
+    while step is not None:
+        if step.status is StepStatus.FAILED and step.kind == "automatic":
+            print(f"the rotation stopped at '{step.title}'; fix the cause, then use --resume")
+            return 1
+        inputs = _ask(session, yes=yes)
+        step = await session.submit(inputs)
+        failed = step is not None and step.status is StepStatus.FAILED
+        if failed and not _interactive():
+            return 1
+    print(
+        f"rotation {session.checklist.id} finished: {session.checklist.key_ref} now uses …"
+        f"{session.checklist.new_fingerprint}"
+    )
+    return 0
+
+
+def _interactive() -> bool:
+    from kutui.commands.common import is_tty
+
+    return is_tty()
+
+
+def _ask(session: Session, *, yes: bool) -> ManualInput:
+    """The input the current manual step needs, from the flags or the terminal."""
+    from kutui.commands.common import secret_prompt
+    from kutui.errors import RotationError
+    from kutui.rotation.engine import ManualInput
+
+    checklist = session.checklist
+    step = checklist.current_step()
+    if step is None:  # pragma: no cover - _walk only asks while a step is open
+        raise RotationError("the rotation has no open step")
+    print(f"\n== {step.title} ==\n{step.instructions}")
+    if step.note:
+        print(step.note)
+    needs_credentials = checklist.flow == "master" and step.id == "create"
+    if needs_credentials:
+        if not _interactive():
+            raise RotationError(
+                f"step '{step.title}' needs the new credentials typed on a terminal",
+                hint=f"run 'kutui rotate {checklist.key_ref} --resume' on a terminal",
+            )
+        return ManualInput(
+            api_key=secret_prompt("New API key"),
+            api_secret=secret_prompt("New API secret"),
+            passphrase=secret_prompt("New API passphrase"),
+        )
+    if yes:
+        return ManualInput(confirm=True)
+    if not _interactive():
+        raise RotationError(
+            f"step '{step.title}' waits for your confirmation",
+            hint=f"run 'kutui rotate {checklist.key_ref} --resume' on a terminal, or add --yes",
+        )
+    if step.id == "switch-consumers" and checklist.consumers:
+        left = [c for c in checklist.consumers if c not in checklist.consumers_switched]
+        consumer = left[0]
+        if _yes_no(f"Is {consumer} using the new key …{checklist.new_fingerprint}?"):
+            return ManualInput(consumer=consumer)
+        raise RotationError(
+            f"{consumer} still uses the old key; the old key stays current",
+            hint=f"switch it, then run 'kutui rotate {checklist.key_ref} --resume'",
+        )
+    if _yes_no("Done?"):
+        return ManualInput(confirm=True)
+    raise RotationError(
+        f"stopped at '{step.title}'; nothing was changed",
+        hint=f"run 'kutui rotate {checklist.key_ref} --resume' when it is done",
+    )
+
+
+def _yes_no(question: str) -> bool:
+    answer = input(f"{question} [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _list(store: Any) -> int:
+    from kutui.commands.common import print_table
+
+    rotations = store.list_open()
+    if not rotations:
+        print("no open rotations")
+        return 0
+    rows = []
+    for c in rotations:
+        step = c.current_step()
+        rows.append(
+            (
+                c.id,
+                c.key_ref,
+                str(c.flow),
+                step.title if step else "-",
+                str(step.status) if step else "-",
+                c.updated_at.strftime("%Y-%m-%d %H:%M"),
+            )
+        )
+    print_table(("rotation", "key", "flow", "step", "status", "updated"), rows)
+    return 0

@@ -1,0 +1,211 @@
+"""Master-account key rotation: KuCoin has no API for master keys, so the user creates and deletes
+them in the web UI while kutui stores, verifies and promotes (security.md §3.3).
+
+The steps are the sub flow's, with ``create`` and ``revoke-old`` manual. New credentials are typed
+by the user (password inputs / getpass), saved as PENDING at once, then verified; a wrong value
+leaves the step open and the old key CURRENT.
+"""
+
+from __future__ import annotations
+
+from kutui.model import Slot, api_key_problem, clean_pasted, passphrase_problem
+from kutui.rotation.checklist import Checklist, Flow, Step, StepKind
+from kutui.rotation.engine import (
+    Engine,
+    Handler,
+    ManualInput,
+    NeedsInput,
+    StepFailed,
+    describe,
+    fingerprint_of,
+    is_full,
+    key_is_dead,
+)
+from kutui.rotation.sub_flow import (
+    HANDLERS as SUB_HANDLERS,
+)
+from kutui.rotation.sub_flow import (
+    build_steps,
+    plan_step,
+    verify_credential,
+)
+from kutui.secret import Secret
+from kutui.store.vault import Credential, VaultData
+
+SKIPPABLE = frozenset({"switch-consumers", "purge-previous"})
+
+CREATE_INSTRUCTIONS = """\
+1. Log in to kucoin.com with the account that owns this key.
+2. Open API Management (profile menu).
+3. Click Create API and choose an API for API trading.
+4. Name the key (for example {remark}).
+5. Set a new API passphrase: 7 to 32 characters, no spaces, not your login or trading password.
+6. Choose the same permissions: {permissions}.
+7. IP restriction: {ips}.
+8. Generate the key and pass the security check.
+9. Copy the API key and the secret now: KuCoin shows the secret only once.
+Then enter the key, the secret and the passphrase here; kutui verifies them at once."""
+
+REVOKE_INSTRUCTIONS = """\
+1. Log in to kucoin.com and open API Management.
+2. Find the old key ending in …{old} (the new one ends in …{new}).
+3. Delete it and pass the security check.
+Then confirm here; kutui checks that KuCoin now answers 400003 for the old key."""
+
+STEPS: tuple[tuple[str, str, StepKind, str], ...] = (
+    (
+        "plan",
+        "Plan the rotation",
+        StepKind.AUTOMATIC,
+        "Check the old key still works and record its permissions and IP whitelist.",
+    ),
+    ("create", "Create the new key in KuCoin's web UI", StepKind.MANUAL, CREATE_INSTRUCTIONS),
+    (
+        "verify-new",
+        "Verify the new key",
+        StepKind.AUTOMATIC,
+        "Call key info with the new key: permissions and uid must match, and it must be a "
+        "master-account key.",
+    ),
+    (
+        "switch-consumers",
+        "Switch consumers",
+        StepKind.MANUAL,
+        "Point every bot or tool that uses this key at the new credentials. Tick each consumer "
+        "once it runs on the new key.",
+    ),
+    (
+        "promote",
+        "Make the new key current",
+        StepKind.AUTOMATIC,
+        "One vault write: the new key becomes CURRENT, the old key PREVIOUS.",
+    ),
+    ("revoke-old", "Delete the old key in KuCoin's web UI", StepKind.MANUAL, REVOKE_INSTRUCTIONS),
+    (
+        "verify-old-dead",
+        "Confirm the old key is dead",
+        StepKind.AUTOMATIC,
+        "Call key info with the old key: KuCoin must answer 400003 (key does not exist).",
+    ),
+    (
+        "purge-previous",
+        "Forget the old key",
+        StepKind.AUTOMATIC,
+        "Remove the old credentials (PREVIOUS) from the vault.",
+    ),
+)
+
+
+async def master_plan_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    evidence = await plan_step(engine, step, inputs)
+    ck = engine.checklist
+    ck.step("create").instructions = CREATE_INSTRUCTIONS.format(
+        remark=ck.remark,
+        permissions=", ".join(ck.permissions) or "General",
+        ips=ck.ip_whitelist or "the same as the old key (none recorded)",
+    )
+    return evidence
+
+
+def _clean(value: Secret | None) -> str:
+    return clean_pasted(value.reveal()) if value is not None else ""
+
+
+async def manual_create_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    ck = engine.checklist
+    pending = engine.slot(Slot.PENDING)
+    if inputs is None or not inputs.has_credentials:
+        # Entered before an interruption: verify what was saved instead of asking again.
+        saved_works = (
+            pending is not None
+            and is_full(pending)
+            and not await verify_credential(engine, pending)
+        )
+        if saved_works:
+            ck.new_fingerprint = fingerprint_of(pending)
+            return f"new key …{ck.new_fingerprint} entered and answered key info"
+        raise NeedsInput(
+            "Create the key in KuCoin's web UI, then enter its API key, secret and passphrase."
+        )
+    api_key, api_secret, passphrase = (
+        _clean(inputs.api_key),
+        _clean(inputs.api_secret),
+        _clean(inputs.passphrase),
+    )
+    problem = api_key_problem(api_key) or passphrase_problem(passphrase)
+    if not api_secret:
+        problem = problem or "the API secret is empty"
+    if problem:
+        raise StepFailed(problem + "; enter the credentials again")
+    if api_key[-4:] == ck.old_fingerprint and pending is None:
+        current = engine.slot(Slot.CURRENT)
+        if current is not None and current.api_key.reveal() == api_key:
+            raise StepFailed("that is the old key; create a new one in the web UI")
+    cred = Credential(
+        api_key=Secret(api_key),
+        api_secret=Secret(api_secret),
+        passphrase=Secret(passphrase),
+        saved_at=engine.ctx.now(),
+    )
+
+    # Saved before verification: if the process dies now, what the user typed is not lost.
+    def save(data: VaultData) -> None:
+        data.put(engine.key_id, cred, Slot.PENDING)
+
+    engine.ctx.vault.update(save)
+    ck.new_fingerprint = fingerprint_of(cred)
+    problems = await verify_credential(engine, cred)
+    if problems:
+        raise StepFailed("; ".join(problems) + "; enter the credentials again")
+    return f"new key …{ck.new_fingerprint} entered and answered key info"
+
+
+async def manual_revoke_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    ck = engine.checklist
+    step.instructions = REVOKE_INSTRUCTIONS.format(old=ck.old_fingerprint, new=ck.new_fingerprint)
+    if inputs is None or not inputs.confirm:
+        raise NeedsInput(f"Delete the old key …{ck.old_fingerprint} in the web UI, then confirm.")
+    previous = engine.slot(Slot.PREVIOUS)
+    if previous is None:
+        raise StepFailed("the old key is no longer in the vault; it cannot be checked")
+    from kutui.errors import KucoinError
+
+    try:
+        dead = await key_is_dead(engine.ctx.remote, previous)
+    except KucoinError as exc:
+        raise StepFailed(f"could not check the old key: {describe(exc)}") from None
+    if not dead:
+        raise StepFailed(f"the old key …{ck.old_fingerprint} still works; delete it in the web UI")
+    return f"old key …{ck.old_fingerprint} deleted in the web UI (KuCoin answers 400003)"
+
+
+HANDLERS: dict[str, Handler] = {
+    **SUB_HANDLERS,
+    "plan": master_plan_step,
+    "create": manual_create_step,
+    "revoke-old": manual_revoke_step,
+}
+del HANDLERS["save-pending"]
+
+
+def new_checklist(
+    rotation_id: str,
+    key_id: str,
+    key_ref: str,
+    *,
+    ip_whitelist: str = "",
+    consumers: tuple[str, ...] = (),
+    permissions: tuple[str, ...] = (),
+) -> Checklist:
+    checklist = Checklist(
+        id=rotation_id,
+        key_id=key_id,
+        key_ref=key_ref,
+        flow=Flow.MASTER,
+        steps=build_steps(STEPS),
+        ip_whitelist=ip_whitelist,
+        consumers=consumers,
+        permissions=permissions,
+    )
+    checklist.refresh_current()
+    return checklist

@@ -1,0 +1,588 @@
+"""Sub-account key rotation through the API, and the steps both flows share.
+
+plan → create → save-pending → verify-new → switch-consumers → promote → revoke-old →
+verify-old-dead → purge-previous (security.md §3.4). The master flow (``master_flow``) reuses the
+shared handlers and replaces ``create`` and ``revoke-old`` with guided manual steps.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from kutui.errors import KucoinError, RotationError
+from kutui.model import Registry, Slot, passphrase_problem
+from kutui.rotation.checklist import Checklist, Flow, Step, StepKind, StepStatus
+from kutui.rotation.engine import (
+    Engine,
+    Handler,
+    ManualInput,
+    NeedsInput,
+    StepFailed,
+    describe,
+    fingerprint_of,
+    is_full,
+    key_is_dead,
+)
+from kutui.secret import Secret
+from kutui.store.vault import Credential, VaultData
+
+#: Permissions KuCoin lets the API give a sub-account key.
+SUB_KEY_PERMISSIONS = ("General", "Spot", "Futures", "Margin", "InnerTransfer")
+SKIPPABLE = frozenset({"switch-consumers", "purge-previous"})
+PASSPHRASE_LENGTH = 32
+_PASSPHRASE_ALPHABET = string.ascii_letters + string.digits + "!#%+-=@^_~"
+
+
+def generate_passphrase(length: int = PASSPHRASE_LENGTH) -> Secret:
+    """A random API passphrase to KuCoin's rules: 7-32 characters, no spaces."""
+    if not 7 <= length <= 32:
+        raise ValueError("KuCoin passphrases are 7 to 32 characters")
+    while True:
+        value = "".join(secrets.choice(_PASSPHRASE_ALPHABET) for _ in range(length))
+        # Letters and digits both present: some KuCoin forms insist on a mix.
+        mixed = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+        if mixed and passphrase_problem(value) is None:
+            return Secret(value)
+
+
+def split_ips(text: str) -> list[str]:
+    return [e.strip() for e in text.split(",") if e.strip()]
+
+
+def ip_whitelist_problem(planned: str, old_masked: str) -> str | None:
+    """Why ``planned`` cannot be the new key's whitelist, given the old key's (masked) one.
+
+    KuCoin shows whitelists masked (``203.**.154``), so the full list comes from the registry or
+    the user; an old key bound to IPs must never be replaced by an unbound one.
+    """
+    import ipaddress
+
+    entries = split_ips(planned)
+    old = split_ips(old_masked)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return f"{entry!r} in the IP whitelist is not an IP address or network"
+    if len(entries) > 20:
+        return "KuCoin allows at most 20 IPs in a whitelist"
+    hint = "give the full list (kutui rotate --ip-whitelist IPS, or the IP field on screen)"
+    if old and not entries:
+        return (
+            f"the old key is bound to {len(old)} IP(s) ({old_masked}), which KuCoin shows only "
+            f"masked; {hint}"
+        )
+    if old and len(old) != len(entries):
+        return (
+            f"the old key is bound to {len(old)} IP(s) ({old_masked}), not {len(entries)}; {hint}"
+        )
+    return None
+
+
+STEPS: tuple[tuple[str, str, StepKind, str], ...] = (
+    (
+        "plan",
+        "Plan the rotation",
+        StepKind.AUTOMATIC,
+        "Check the old key still works, record its permissions, IP whitelist and expiry, and "
+        "store a new random API passphrase in the vault (PENDING) before anything is sent.",
+    ),
+    (
+        "create",
+        "Create the new key",
+        StepKind.AUTOMATIC,
+        "Create a key on the sub-account with the master key (POST /api/v1/sub/api-key), the same "
+        "permissions, IP whitelist and expiry, and a remark naming this rotation.",
+    ),
+    (
+        "save-pending",
+        "Save the new key",
+        StepKind.AUTOMATIC,
+        "Confirm the new key and secret are in the vault as PENDING "
+        "(KuCoin shows the secret only once).",
+    ),
+    (
+        "verify-new",
+        "Verify the new key",
+        StepKind.AUTOMATIC,
+        "Call key info with the new key: permissions, uid and sub-account must match. Retries "
+        "while KuCoin propagates the IP whitelist.",
+    ),
+    (
+        "switch-consumers",
+        "Switch consumers",
+        StepKind.MANUAL,
+        "Point every bot or tool that uses this key at the new credentials (kutui keeps the old "
+        "key working until you confirm). Tick each consumer once it runs on the new key.",
+    ),
+    (
+        "promote",
+        "Make the new key current",
+        StepKind.AUTOMATIC,
+        "One vault write: the new key becomes CURRENT, the old key PREVIOUS.",
+    ),
+    (
+        "revoke-old",
+        "Delete the old key",
+        StepKind.AUTOMATIC,
+        "Delete the old key on KuCoin with the master key (DELETE /api/v1/sub/api-key).",
+    ),
+    (
+        "verify-old-dead",
+        "Confirm the old key is dead",
+        StepKind.AUTOMATIC,
+        "Call key info with the old key: KuCoin must answer 400003 (key does not exist).",
+    ),
+    (
+        "purge-previous",
+        "Forget the old key",
+        StepKind.AUTOMATIC,
+        "Remove the old credentials (PREVIOUS) from the vault.",
+    ),
+)
+
+
+def build_steps(templates: tuple[tuple[str, str, StepKind, str], ...]) -> list[Step]:
+    return [Step(id=i, title=t, kind=k, instructions=text) for i, t, k, text in templates]
+
+
+# --------------------------------------------------------------------------- shared handlers
+
+
+async def plan_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    """Verify the old key (so a working key is known), fix the plan, store the new passphrase."""
+    ck = engine.checklist
+    old = engine.slot(Slot.CURRENT)
+    if old is None or not is_full(old):
+        raise StepFailed("the vault holds no CURRENT credentials for this key")
+    pending = engine.slot(Slot.PENDING)
+    if is_full(pending):
+        raise StepFailed(
+            "the vault already holds a PENDING key for this key that this rotation did not create; "
+            "abort this rotation or remove that PENDING entry first"
+        )
+    try:
+        info = await engine.ctx.remote.api_key_info(old)
+    except KucoinError as exc:
+        raise StepFailed(
+            f"the old key does not work: {describe(exc)}; fix it before rotating"
+        ) from None
+    if ck.flow is Flow.SUB and info.is_master:
+        raise StepFailed("KuCoin reports this key as a master-account key; use the master flow")
+    if ck.flow is Flow.MASTER and not info.is_master:
+        raise StepFailed("KuCoin reports this key as a sub-account key; use the sub-account flow")
+    ck.uid = info.uid
+    ck.sub_name = ck.sub_name or info.sub_name
+    if not ck.permissions:
+        ck.permissions = tuple(p for p in info.permissions if p != "")
+    ck.old_fingerprint = fingerprint_of(old)
+    dropped = ""
+    if ck.flow is Flow.SUB:
+        allowed = tuple(p for p in ck.permissions if p in SUB_KEY_PERMISSIONS)
+        if len(allowed) != len(ck.permissions):
+            extra = sorted(set(ck.permissions) - set(allowed))
+            dropped = f"; not settable through the API: {','.join(extra)}"
+        ck.permissions = allowed or ("General",)
+        whitelist_problem = ip_whitelist_problem(ck.ip_whitelist, info.ip_whitelist)
+        if whitelist_problem:
+            raise StepFailed(whitelist_problem)
+
+        def store_passphrase(data: VaultData) -> None:
+            # Kept across a crash: the plan may run again, but create has not been sent yet.
+            if data.get(engine.key_id, Slot.PENDING) is None:
+                data.put(
+                    engine.key_id,
+                    Credential(
+                        api_key=Secret(""),
+                        api_secret=Secret(""),
+                        passphrase=generate_passphrase(),
+                        saved_at=engine.ctx.now(),
+                    ),
+                    Slot.PENDING,
+                )
+
+        engine.ctx.vault.update(store_passphrase)
+    whitelist = ck.ip_whitelist or "none"
+    expiry = "never" if ck.expire_days < 0 else f"{ck.expire_days} days"
+    return (
+        f"old key …{ck.old_fingerprint} works: {','.join(ck.permissions)}; uid {info.uid}; "
+        f"IP whitelist {whitelist}; expiry {expiry}{dropped}"
+    )
+
+
+async def save_pending_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    pending = engine.slot(Slot.PENDING)
+    if not is_full(pending):
+        create = engine.checklist.step("create")
+        create.status = StepStatus.PENDING
+        create.note = "the new key was not found in the vault; create runs again"
+        engine.checklist.refresh_current()
+        raise StepFailed("the new key is not in the vault; run the create step again")
+    engine.checklist.new_fingerprint = fingerprint_of(pending)
+    return f"new key …{engine.checklist.new_fingerprint} saved as PENDING"
+
+
+async def verify_new_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    ck = engine.checklist
+    pending = engine.slot(Slot.PENDING)
+    if pending is None or not is_full(pending):
+        current = engine.slot(Slot.CURRENT)
+        if fingerprint_of(current) == ck.new_fingerprint and ck.new_fingerprint:
+            return f"new key …{ck.new_fingerprint} already current"
+        raise StepFailed("no new key in the vault to verify")
+    problems = await verify_credential(engine, pending)
+    if problems:
+        raise StepFailed("; ".join(problems))
+    return (
+        f"new key …{fingerprint_of(pending)} verified: {','.join(ck.permissions)}; uid {ck.uid}"
+        + (f"; sub-account {ck.sub_name}" if ck.sub_name else "")
+    )
+
+
+async def verify_credential(engine: Engine, cred: Credential) -> list[str]:
+    """Key info with ``cred``; retries while an IP whitelist propagates. Returns the problems."""
+    ck = engine.checklist
+    delays = list(engine.ctx.verify_delays)
+    while True:
+        try:
+            info = await engine.ctx.remote.api_key_info(cred)
+            break
+        except KucoinError as exc:
+            if exc.status in ("ip_denied", "unreachable", "rate_limited") and delays:
+                await engine.ctx.sleep(delays.pop(0))
+                continue
+            return [f"the new key does not work: {describe(exc)}"]
+    problems: list[str] = []
+    if fingerprint_of(cred) and info.api_key and info.api_key[-4:] != fingerprint_of(cred):
+        problems.append("KuCoin answered for a different key")
+    missing = sorted(set(ck.permissions) - set(info.permissions))
+    if missing:
+        problems.append(f"the new key lacks {','.join(missing)}")
+    if ck.uid is not None and info.uid != ck.uid:
+        problems.append(f"the new key belongs to uid {info.uid}, not {ck.uid}")
+    if ck.flow is Flow.SUB:
+        if info.is_master:
+            problems.append("the new key is a master-account key")
+        if ck.sub_name and info.sub_name != ck.sub_name:
+            problems.append(f"the new key is on sub-account {info.sub_name!r}, not {ck.sub_name!r}")
+    elif not info.is_master:
+        problems.append("the new key is not a master-account key")
+    return problems
+
+
+async def switch_consumers_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    ck = engine.checklist
+    if not ck.consumers:
+        if inputs is not None and inputs.confirm:
+            return "confirmed: every user of this key now uses …" + ck.new_fingerprint
+        raise NeedsInput(
+            "No consumers are listed in the key's note: confirm that whatever uses this key now "
+            f"uses the new key …{ck.new_fingerprint}."
+        )
+    if inputs is not None:
+        if inputs.consumer:
+            if inputs.consumer not in ck.consumers:
+                raise StepFailed(f"{inputs.consumer!r} is not a consumer of this key")
+            if inputs.consumer not in ck.consumers_switched:
+                ck.consumers_switched = (*ck.consumers_switched, inputs.consumer)
+        elif inputs.confirm:
+            ck.consumers_switched = ck.consumers
+    left = [c for c in ck.consumers if c not in ck.consumers_switched]
+    if left:
+        raise NeedsInput(f"Switch to the new key …{ck.new_fingerprint}: {', '.join(left)}")
+    return "switched: " + ", ".join(ck.consumers)
+
+
+async def promote_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    ck = engine.checklist
+
+    def promote(data: VaultData) -> str:
+        current = data.get(engine.key_id, Slot.CURRENT)
+        pending = data.get(engine.key_id, Slot.PENDING)
+        if is_full(pending) and fingerprint_of(pending) == ck.new_fingerprint:
+            data.promote(engine.key_id)
+            return "promoted"
+        if fingerprint_of(current) == ck.new_fingerprint and pending is None:
+            return "already current"
+        raise StepFailed("the vault holds neither the new key as PENDING nor as CURRENT")
+
+    outcome = engine.ctx.vault.update(promote)
+
+    def record(registry: Registry) -> None:
+        key = registry.key_by_id(engine.key_id)
+        if key is None:
+            return
+        key.fingerprint = ck.new_fingerprint
+        key.permissions_seen = ck.permissions
+        key.remark = ck.remark if ck.flow is Flow.SUB else key.remark
+        verified = engine.checklist.step("verify-new").done_at
+        key.created_at = key.added_at = verified or engine.ctx.now()
+        key.has_secret = True
+        key.last_check = None
+
+    engine.ctx.registry.update_registry(record)
+    return (
+        f"new key …{ck.new_fingerprint} is CURRENT, "
+        f"old key …{ck.old_fingerprint} PREVIOUS ({outcome})"
+    )
+
+
+async def verify_old_dead_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    ck = engine.checklist
+    previous = engine.slot(Slot.PREVIOUS)
+    if previous is None:
+        raise StepFailed("the old key is no longer in the vault; it cannot be checked")
+    try:
+        dead = await key_is_dead(engine.ctx.remote, previous)
+    except KucoinError as exc:
+        raise StepFailed(f"could not check the old key: {describe(exc)}") from None
+    if not dead:
+        raise StepFailed(f"the old key …{ck.old_fingerprint} still works; delete it first")
+    return f"old key …{ck.old_fingerprint} gets 400003 (does not exist)"
+
+
+async def purge_previous_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    def purge(data: VaultData) -> None:
+        if data.get(engine.key_id, Slot.PREVIOUS) is not None:
+            data.drop(engine.key_id, Slot.PREVIOUS)
+
+    engine.ctx.vault.update(purge)
+    return f"old key …{engine.checklist.old_fingerprint} removed from the vault"
+
+
+# --------------------------------------------------------------------------- sub-only handlers
+
+
+def _master(engine: Engine) -> Credential:
+    cred = engine.ctx.master()
+    if cred is None:
+        raise StepFailed("no working master-account key is stored for this account")
+    return cred
+
+
+async def _delete_tagged(engine: Engine, passphrase: Secret) -> int:
+    """Delete every key on the sub-account carrying this rotation's remark (a lost create)."""
+    ck = engine.checklist
+    master = _master(engine)
+    keys = await engine.ctx.remote.sub_api_keys(master, ck.sub_name)
+    tagged = [k for k in keys if k.remark == ck.remark]
+    for key in tagged:
+        try:
+            await engine.ctx.remote.delete_sub_api_key(
+                master, sub_name=ck.sub_name, api_key=key.api_key, passphrase=passphrase
+            )
+        except KucoinError as exc:
+            if exc.code != "400003":
+                raise
+    return len(tagged)
+
+
+async def create_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    ck = engine.checklist
+    pending = engine.slot(Slot.PENDING)
+    if pending is None:
+        raise StepFailed("the plan's passphrase is missing from the vault; abort and start again")
+    if is_full(pending):
+        ck.new_fingerprint = fingerprint_of(pending)
+        return (
+            f"new key …{ck.new_fingerprint} adopted (its secret was saved before an interruption)"
+        )
+    master = _master(engine)
+    evidence_prefix = ""
+    # A previous attempt may have sent the request and lost the answer (its secret is lost for
+    # good): find it by its remark and delete it before creating again.
+    removed = await _delete_tagged(engine, pending.passphrase)
+    if removed:
+        evidence_prefix = f"{removed} key(s) from an interrupted create deleted; "
+    created = await engine.ctx.remote.create_sub_api_key(
+        master,
+        sub_name=ck.sub_name,
+        passphrase=pending.passphrase,
+        remark=ck.remark,
+        permission=",".join(ck.permissions),
+        ip_whitelist=ck.ip_whitelist,
+        expire=ck.expire_days,
+    )
+
+    def save(data: VaultData) -> None:
+        data.put(
+            engine.key_id,
+            Credential(
+                api_key=created.api_key,
+                api_secret=created.api_secret,
+                passphrase=pending.passphrase,
+                api_version=created.api_version,
+                saved_at=engine.ctx.now(),
+            ),
+            Slot.PENDING,
+        )
+
+    engine.ctx.vault.update(save)
+    ck.new_fingerprint = created.api_key.reveal()[-4:]
+    return (
+        f"{evidence_prefix}new key …{ck.new_fingerprint} created on {ck.sub_name} "
+        f"with remark {ck.remark}: {','.join(created.permissions)}"
+    )
+
+
+async def revoke_old_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    ck = engine.checklist
+    previous = engine.slot(Slot.PREVIOUS)
+    if previous is None:
+        raise StepFailed("the old key is no longer in the vault; it cannot be deleted from here")
+    remote = engine.ctx.remote
+    try:
+        if await key_is_dead(remote, previous):
+            return f"old key …{ck.old_fingerprint} already gone (400003)"
+    except KucoinError:
+        pass  # unknown: try the delete, then look again
+    master = _master(engine)
+    try:
+        await remote.delete_sub_api_key(
+            master,
+            sub_name=ck.sub_name,
+            api_key=previous.api_key.reveal(),
+            passphrase=previous.passphrase,
+        )
+    except KucoinError as exc:
+        if exc.code == "400003":
+            return f"old key …{ck.old_fingerprint} already gone (400003)"
+        if exc.status != "unreachable":
+            raise StepFailed(f"KuCoin refused the delete: {describe(exc)}") from None
+        # Outcome unknown: the key-info answer with the old credentials decides.
+        try:
+            if await key_is_dead(remote, previous):
+                return f"old key …{ck.old_fingerprint} deleted (confirmed by 400003)"
+        except KucoinError as again:
+            raise StepFailed(f"delete outcome unknown: {describe(again)}; try again") from None
+        raise StepFailed("the delete did not go through; try again") from None
+    return f"old key …{ck.old_fingerprint} deleted from {ck.sub_name} (DELETE 200000)"
+
+
+HANDLERS: dict[str, Handler] = {
+    "plan": plan_step,
+    "create": create_step,
+    "save-pending": save_pending_step,
+    "verify-new": verify_new_step,
+    "switch-consumers": switch_consumers_step,
+    "promote": promote_step,
+    "revoke-old": revoke_old_step,
+    "verify-old-dead": verify_old_dead_step,
+    "purge-previous": purge_previous_step,
+}
+
+
+def new_checklist(
+    rotation_id: str,
+    key_id: str,
+    key_ref: str,
+    *,
+    sub_name: str,
+    ip_whitelist: str = "",
+    expire_days: int = -1,
+    consumers: tuple[str, ...] = (),
+    permissions: tuple[str, ...] = (),
+) -> Checklist:
+    checklist = Checklist(
+        id=rotation_id,
+        key_id=key_id,
+        key_ref=key_ref,
+        flow=Flow.SUB,
+        steps=build_steps(STEPS),
+        sub_name=sub_name,
+        ip_whitelist=ip_whitelist,
+        expire_days=expire_days,
+        consumers=consumers,
+        permissions=permissions,
+    )
+    checklist.refresh_current()
+    return checklist
+
+
+async def abort(engine: Engine, reason: str) -> str:
+    """Undo what was done: the old key ends CURRENT, a new remote key is deleted, PENDING dropped.
+
+    Refused once the old key's delete has started (it may be gone: the new key must stay).
+    """
+    ck = engine.checklist
+    engine.require_open()
+    revoke = ck.step("revoke-old")
+    if revoke.started_at is not None or revoke.status.closed:
+        # The old key may be gone: only a key that still answers may become CURRENT again.
+        previous = engine.slot(Slot.PREVIOUS)
+        alive = False
+        if previous is not None and not revoke.status.closed:
+            try:
+                alive = not await key_is_dead(engine.ctx.remote, previous)
+            except KucoinError:
+                alive = False
+        if not alive:
+            raise RotationError(
+                "the old key's delete has started; the rotation can only be finished now",
+                hint=f"kutui rotate {ck.key_ref} --resume",
+            )
+    _demote_if_promoted(engine)
+    messages: list[str] = []
+    pending = engine.slot(Slot.PENDING)
+    if ck.flow is Flow.SUB and pending is not None:
+        create = ck.step("create")
+        try:
+            if is_full(pending) and not await key_is_dead(engine.ctx.remote, pending):
+                await engine.ctx.remote.delete_sub_api_key(
+                    _master(engine),
+                    sub_name=ck.sub_name,
+                    api_key=pending.api_key.reveal(),
+                    passphrase=pending.passphrase,
+                )
+                messages.append(f"new key …{fingerprint_of(pending)} deleted on KuCoin")
+            elif create.started_at is not None:
+                removed = await _delete_tagged(engine, pending.passphrase)
+                if removed:
+                    messages.append(f"{removed} key(s) from an interrupted create deleted")
+        except KucoinError as exc:
+            if exc.code != "400003":
+                raise RotationError(
+                    f"could not delete the new key on KuCoin: {describe(exc)}",
+                    hint="nothing was dropped; run the abort again",
+                ) from None
+        except StepFailed as failed:
+            raise RotationError(failed.note) from None
+    elif ck.flow is Flow.MASTER and is_full(pending):
+        messages.append(
+            f"delete the new key …{fingerprint_of(pending)} in KuCoin's web UI (API Management)"
+        )
+
+    def drop(data: VaultData) -> None:
+        if data.get(engine.key_id, Slot.PENDING) is not None:
+            data.drop(engine.key_id, Slot.PENDING)
+
+    engine.ctx.vault.update(drop)
+    summary = "; ".join(messages) or "nothing was created"
+    engine.mark_aborted(f"{reason.strip() or 'aborted'} ({summary})")
+    return summary
+
+
+def _demote_if_promoted(engine: Engine) -> None:
+    """After promote and before the delete: put the old key back as CURRENT in one write."""
+    ck = engine.checklist
+
+    def demote(data: VaultData) -> bool:
+        current = data.get(engine.key_id, Slot.CURRENT)
+        previous = data.get(engine.key_id, Slot.PREVIOUS)
+        if previous is None or fingerprint_of(current) != ck.new_fingerprint:
+            return False
+        if current is not None:
+            data.put(engine.key_id, current, Slot.PENDING)
+        data.put(engine.key_id, previous, Slot.CURRENT)
+        data.drop(engine.key_id, Slot.PREVIOUS)
+        return True
+
+    if engine.ctx.vault.update(demote):
+
+        def record(registry: Registry) -> None:
+            key = registry.key_by_id(engine.key_id)
+            if key is not None:
+                key.fingerprint = ck.old_fingerprint
+
+        engine.ctx.registry.update_registry(record)

@@ -1,0 +1,398 @@
+"""RotationScreen: the rotation checklist of one key, step by step, resumable.
+
+Left: every step with its status and time. Right: the current step's instructions, its evidence or
+failure, and its actions: run (automatic steps), mark done (manual steps; ticks the next consumer),
+skip with a reason, abort. On the master flow's create step, three password inputs take the new
+credentials. KuCoin calls and vault writes run in a worker; the checklist is saved after every
+transition, so closing the screen (or losing the SSH link) resumes here next time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Input, Static
+
+from kutui.errors import KutuiError
+from kutui.rotation import session as rs
+from kutui.rotation.checklist import Checklist, Flow, Step, StepKind, StepStatus
+from kutui.rotation.engine import ManualInput
+from kutui.rotation.store import RotationStore
+from kutui.tui.screens.forms import SecretInput
+
+if TYPE_CHECKING:
+    from kutui.kucoin.client import ClientPool
+    from kutui.store.home import Home
+    from kutui.store.vault import Vault
+
+MARKS: dict[StepStatus, tuple[str, str]] = {
+    StepStatus.PENDING: ("·", "dim"),
+    StepStatus.RUNNING: ("▶", "bold yellow"),
+    StepStatus.DONE: ("✓", "green"),
+    StepStatus.SKIPPED: ("–", "cyan"),
+    StepStatus.FAILED: ("✗", "bold red"),
+}
+
+
+class RotationScreen(Screen[None]):
+    """``RotationScreen(home, vault, key_id, pool)``: start or resume ``key_id``'s rotation."""
+
+    DEFAULT_CSS = """
+    RotationScreen #rot-title { height: auto; padding: 0 1; text-style: bold; background: $panel; }
+    RotationScreen #rot-body { height: 1fr; }
+    RotationScreen #rot-steps { width: 56; max-width: 45%; height: 100%; }
+    RotationScreen #rot-detail { width: 1fr; height: 100%; padding: 0 1; }
+    RotationScreen #rot-step-title { text-style: bold; padding: 1 0 0 0; }
+    RotationScreen #rot-instructions { padding: 1 0 0 0; }
+    RotationScreen #rot-evidence { padding: 1 0 0 0; color: $success; }
+    RotationScreen #rot-note { padding: 1 0 0 0; color: $warning; }
+    RotationScreen #rot-credentials { height: auto; display: none; padding: 1 0 0 0; }
+    RotationScreen #rot-credentials.-shown { display: block; }
+    RotationScreen #rot-ips { display: none; }
+    RotationScreen #rot-ips.-shown { display: block; }
+    RotationScreen #rot-reason { display: none; }
+    RotationScreen #rot-reason.-shown { display: block; }
+    RotationScreen #rot-actions { height: auto; padding: 1 0 0 0; }
+    RotationScreen #rot-actions Button { margin: 0 1 0 0; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("x", "run_step", "Run", id="rotation.run"),
+        Binding("d", "mark_done", "Mark done", id="rotation.done"),
+        Binding("s", "skip", "Skip", id="rotation.skip"),
+        Binding("a", "abort", "Abort", id="rotation.abort"),
+        Binding("escape", "close", "Close", id="rotation.close"),
+    ]
+
+    def __init__(
+        self,
+        home: Home,
+        vault: Vault,
+        key_id: str,
+        pool: ClientPool,
+        *,
+        rotation_id: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        verify_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0),
+    ) -> None:
+        super().__init__()
+        self.home = home
+        self.vault = vault
+        self.key_id = key_id
+        self.pool = pool
+        self.rotation_id = rotation_id
+        self.clock = clock
+        self.verify_delays = verify_delays
+        self.store = RotationStore(home.paths.rotations_dir)
+        self.session: rs.Session | None = None
+        self.problem = ""
+        self.busy = False
+        self._reason_for = ""  # "skip" or "abort" while the reason input is shown
+        self._locks = contextlib.ExitStack()
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Static("Rotation", id="rot-title")
+        with Horizontal(id="rot-body"):
+            yield DataTable(id="rot-steps", cursor_type="row", zebra_stripes=False)
+            with VerticalScroll(id="rot-detail"):
+                yield Static("", id="rot-step-title")
+                yield Static("", id="rot-instructions")
+                yield Static("", id="rot-evidence")
+                yield Static("", id="rot-note")
+                with Vertical(id="rot-credentials"):
+                    yield SecretInput(placeholder="new API key", id="rot-api-key")
+                    yield SecretInput(placeholder="new API secret", id="rot-api-secret")
+                    yield SecretInput(placeholder="new API passphrase", id="rot-passphrase")
+                yield Input(
+                    placeholder="IP whitelist for the new key: IPs separated by commas",
+                    id="rot-ips",
+                )
+                yield Input(placeholder="reason, then enter", id="rot-reason")
+                with Horizontal(id="rot-actions"):
+                    yield Button("Run", id="rot-run", variant="primary")
+                    yield Button("Mark done", id="rot-done", variant="success")
+                    yield Button("Skip", id="rot-skip")
+                    yield Button("Abort", id="rot-abort", variant="error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#rot-steps", DataTable)
+        table.add_columns("", "Step", "Status", "Done at")
+        try:
+            key = rs.find_key(self.home, self.key_id)
+            self._locks.enter_context(self.store.key_lock(key.id))
+            ctx = rs.context_for(
+                self.home, self.store, self.vault, self.pool, key, verify_delays=self.verify_delays
+            )
+            if self.clock is not None:
+                ctx.now = self.clock
+            ctx.on_save = self._saved
+            if self.store.open_for_key(key.id) is not None:
+                self.session = rs.resume(ctx, key.id)
+            else:
+                self.session = rs.start(ctx, key, rotation_id=self.rotation_id)
+        except KutuiError as exc:
+            self.problem = str(exc)
+        self.refresh_view()
+
+    def _saved(self, label: str) -> None:
+        # Called by the engine (inside the worker, on the app's loop) after every transition.
+        if self.is_mounted:
+            self.refresh_view()
+
+    def on_unmount(self) -> None:
+        self._locks.close()
+
+    # ------------------------------------------------------------------ view
+
+    @property
+    def checklist(self) -> Checklist | None:
+        return self.session.checklist if self.session is not None else None
+
+    def refresh_view(self, message: str = "") -> None:
+        checklist = self.checklist
+        title = self.query_one("#rot-title", Static)
+        if checklist is None:
+            title.update(Text("Rotation unavailable"))
+            self.query_one("#rot-note", Static).update(Text(self.problem))
+            self._show_actions(run=False, done=False, skip=False, abort=False)
+            return
+        flow = "sub-account key, through the API" if checklist.flow is Flow.SUB else "master key"
+        title.update(
+            Text(
+                f"Rotate {checklist.key_ref} · {flow} · rotation {checklist.id} ({checklist.state})"
+            )
+        )
+        self._fill_table(checklist)
+        step = checklist.current_step()
+        if step is None:
+            self._show_finished(checklist)
+            return
+        self.query_one("#rot-step-title", Static).update(
+            Text(f"{step.title} ({step.kind}, {step.status})")
+        )
+        self.query_one("#rot-instructions", Static).update(Text(step.instructions))
+        self.query_one("#rot-evidence", Static).update(Text(self._last_evidence(checklist)))
+        note = message or self._prompt(checklist, step)
+        self.query_one("#rot-note", Static).update(Text(note))
+        creds = checklist.flow is Flow.MASTER and step.id == "create"
+        self.query_one("#rot-credentials").set_class(creds, "-shown")
+        ips = self.query_one("#rot-ips", Input)
+        ips_shown = checklist.flow is Flow.SUB and step.id == "plan"
+        if ips_shown and not ips.has_class("-shown"):
+            ips.value = checklist.ip_whitelist
+        ips.set_class(ips_shown, "-shown")
+        manual = step.kind is StepKind.MANUAL
+        self._show_actions(
+            run=not manual,
+            done=manual,
+            skip=self.session is not None and step.id in self.session.skippable,
+            abort=True,
+        )
+
+    def _fill_table(self, checklist: Checklist) -> None:
+        table = self.query_one("#rot-steps", DataTable)
+        table.clear()
+        for index, step in enumerate(checklist.steps, start=1):
+            mark, style = MARKS[step.status]
+            current = step.id == checklist.current
+            name = Text(f"{index}. {step.title}", style="bold" if current else "")
+            when = step.done_at.strftime("%H:%M:%S") if step.done_at else ""
+            table.add_row(Text(mark, style=style), name, Text(str(step.status), style=style), when)
+        if checklist.current:
+            row = [s.id for s in checklist.steps].index(checklist.current)
+            table.move_cursor(row=row)
+
+    def _last_evidence(self, checklist: Checklist) -> str:
+        lines = [f"✓ {s.title}: {s.evidence}" for s in checklist.steps if s.evidence][-3:]
+        return "\n".join(lines)
+
+    def _prompt(self, checklist: Checklist, step: Step) -> str:
+        if self.busy:
+            return "Working…"
+        if step.status is StepStatus.FAILED:
+            return f"✗ {step.note}"
+        if step.id == "switch-consumers" and checklist.consumers:
+            ticks = [
+                f"[{'x' if c in checklist.consumers_switched else ' '}] {c}"
+                for c in checklist.consumers
+            ]
+            left = [c for c in checklist.consumers if c not in checklist.consumers_switched]
+            hint = f"Mark done (d) ticks {left[0]}." if left else ""
+            return "\n".join([*ticks, hint])
+        if step.note:
+            return step.note
+        if step.kind is StepKind.MANUAL:
+            return "Mark done (d) when this is done."
+        return "Run (x) to carry out this step."
+
+    def _show_finished(self, checklist: Checklist) -> None:
+        self.query_one("#rot-step-title", Static).update(Text(f"Rotation {checklist.state}"))
+        self.query_one("#rot-instructions", Static).update(
+            Text(
+                f"{checklist.key_ref} now uses the key …{checklist.new_fingerprint}."
+                if checklist.state == "finished"
+                else f"Aborted: {checklist.abort_reason}"
+            )
+        )
+        self.query_one("#rot-evidence", Static).update(Text(self._last_evidence(checklist)))
+        self.query_one("#rot-note", Static).update(Text("Escape closes this screen."))
+        self.query_one("#rot-credentials").set_class(False, "-shown")
+        self.query_one("#rot-ips").set_class(False, "-shown")
+        self._show_actions(run=False, done=False, skip=False, abort=False)
+
+    def _show_actions(self, *, run: bool, done: bool, skip: bool, abort: bool) -> None:
+        for button_id, shown in (
+            ("#rot-run", run),
+            ("#rot-done", done),
+            ("#rot-skip", skip),
+            ("#rot-abort", abort),
+        ):
+            button = self.query_one(button_id, Button)
+            button.display = shown
+            button.disabled = self.busy
+
+    # ------------------------------------------------------------------ actions
+
+    def action_run_step(self) -> None:
+        step = self.checklist.current_step() if self.checklist else None
+        if step is None or step.kind is not StepKind.AUTOMATIC or self.busy:
+            return
+        ips = self.query_one("#rot-ips", Input)
+        session = self.session
+        changed = session is not None and ips.value.strip() != session.checklist.ip_whitelist
+        if session is not None and ips.has_class("-shown") and changed:
+            try:
+                session.set_ip_whitelist(ips.value)
+            except KutuiError as exc:
+                self.refresh_view(str(exc))
+                return
+        self._work(None)
+
+    def action_mark_done(self) -> None:
+        checklist = self.checklist
+        step = checklist.current_step() if checklist else None
+        if checklist is None or step is None or step.kind is not StepKind.MANUAL or self.busy:
+            return
+        if checklist.flow is Flow.MASTER and step.id == "create":
+            ids = ("rot-api-key", "rot-api-secret", "rot-passphrase")
+            inputs = [self.query_one(f"#{i}", SecretInput) for i in ids]
+            values = [i.take() for i in inputs]
+            if not all(values):
+                self.refresh_view("Enter the new API key, secret and passphrase first.")
+                return
+            for widget in inputs:
+                widget.value = ""
+            self._work(ManualInput(api_key=values[0], api_secret=values[1], passphrase=values[2]))
+            return
+        if step.id == "switch-consumers" and checklist.consumers:
+            left = [c for c in checklist.consumers if c not in checklist.consumers_switched]
+            self._work(ManualInput(consumer=left[0]) if left else ManualInput(confirm=True))
+            return
+        self._work(ManualInput(confirm=True))
+
+    def action_skip(self) -> None:
+        self._ask_reason("skip")
+
+    def action_abort(self) -> None:
+        self._ask_reason("abort")
+
+    def action_close(self) -> None:
+        if self._reason_for:
+            self._hide_reason()
+            return
+        self.dismiss(None)
+
+    def _ask_reason(self, what: str) -> None:
+        if self.checklist is None or not self.checklist.is_open or self.busy:
+            return
+        self._reason_for = what
+        reason = self.query_one("#rot-reason", Input)
+        reason.placeholder = f"why {what}? (enter confirms, escape cancels)"
+        reason.add_class("-shown")
+        reason.focus()
+
+    def _hide_reason(self) -> None:
+        self._reason_for = ""
+        reason = self.query_one("#rot-reason", Input)
+        reason.value = ""
+        reason.remove_class("-shown")
+
+    @on(Input.Submitted, "#rot-reason")
+    def _reason_given(self, event: Input.Submitted) -> None:
+        what, text = self._reason_for, event.value.strip()
+        self._hide_reason()
+        if not text or self.session is None:
+            self.refresh_view("A reason is needed.")
+            return
+        if what == "skip":
+            try:
+                self.session.skip(text)
+            except KutuiError as exc:
+                self.refresh_view(str(exc))
+                return
+            self.refresh_view()
+        elif what == "abort":
+            self._abort(text)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        actions: dict[str, Callable[[], None]] = {
+            "rot-run": self.action_run_step,
+            "rot-done": self.action_mark_done,
+            "rot-skip": self.action_skip,
+            "rot-abort": self.action_abort,
+        }
+        action = actions.get(event.button.id or "")
+        if action is not None:
+            action()
+
+    # ------------------------------------------------------------------ workers
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.refresh_view()
+
+    @work(exclusive=True, group="rotation")
+    async def _work(self, inputs: ManualInput | None) -> None:
+        session = self.session
+        if session is None:
+            return
+        self._set_busy(True)
+        message = ""
+        try:
+            if inputs is None:
+                await session.run()
+            else:
+                await session.submit(inputs)
+        except KutuiError as exc:
+            message = str(exc)
+        finally:
+            self.busy = False
+        self.refresh_view(message)
+
+    @work(exclusive=True, group="rotation")
+    async def _abort(self, reason: str) -> None:
+        session = self.session
+        if session is None:
+            return
+        self._set_busy(True)
+        message = ""
+        try:
+            message = await session.abort(reason)
+        except KutuiError as exc:
+            message = str(exc)
+        finally:
+            self.busy = False
+        self.refresh_view(message)

@@ -1,0 +1,55 @@
+"""``kutui rotate`` on a terminal: the master flow with its prompts (getpass for credentials)."""
+
+from __future__ import annotations
+
+import builtins
+import getpass
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kutui import cli
+from kutui.commands import common
+from kutui.kucoin import client as client_module
+from kutui.model import Slot
+from tests.rotation.world import MKEY_ID, World
+
+
+def test_master_rotation_on_a_terminal(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    web = world.sim.add_key(1001, permission="General,Spot", passphrase="NewMasterPass-9")
+    transport = world.sim.transport(client_ip="10.1.2.3")
+    real_pool = client_module.ClientPool
+
+    def pool(**kwargs: Any) -> Any:
+        return real_pool(transport=transport, **kwargs)
+
+    monkeypatch.setattr(client_module, "ClientPool", pool)
+    monkeypatch.setattr(common, "open_vault", lambda args, home: world.vault)
+    monkeypatch.setattr(common, "is_tty", lambda stream=None: True)
+    typed: Iterator[str] = iter(
+        [web.api_key, web.api_secret, "WrongPass-1", web.api_key, web.api_secret, "NewMasterPass-9"]
+    )
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(typed))
+    questions: list[str] = []
+
+    def answer(question: str = "") -> str:
+        questions.append(question)
+        if len(questions) == 2:  # the revoke step: the user deletes the old key in the web UI
+            world.sim.remove_key(world.old_master.api_key)
+        return "y"
+
+    monkeypatch.setattr(builtins, "input", answer)
+    code = cli.main(["--home", str(world.root), "rotate", "main/trading"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "the API passphrase is wrong" in out
+    assert "API Management" in out
+    assert "finished" in out
+    slots = world.vault.data.slots(MKEY_ID)
+    assert set(slots) == {Slot.CURRENT}
+    assert slots[Slot.CURRENT].api_key.reveal() == web.api_key
+    for value in (web.api_key, web.api_secret, "WrongPass-1", "NewMasterPass-9"):
+        assert value not in out + err
