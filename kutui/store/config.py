@@ -7,8 +7,15 @@ it once from ``config.example.toml``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+from kutui.errors import ConfigError
 from kutui.model import DEFAULT_API_URL
 
 
@@ -61,3 +68,175 @@ class Config:
     vault: VaultConfig = field(default_factory=VaultConfig)
     kucoin: KucoinConfig = field(default_factory=KucoinConfig)
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
+
+
+# --------------------------------------------------------------------------- loading
+
+SECTIONS: dict[str, type] = {
+    "ui": UiConfig,
+    "checks": ChecksConfig,
+    "rotation": RotationConfig,
+    "vault": VaultConfig,
+    "kucoin": KucoinConfig,
+}
+
+UNLOCK_MODES = ("auto", "keyring", "passphrase")
+KDF_NAMES = ("argon2id", "scrypt")
+
+
+def _int_range(lo: int, hi: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if lo <= value <= hi else f"must be an integer from {lo} to {hi}"
+
+    return check
+
+
+def _float_range(lo: float, hi: float) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if math.isfinite(value) and lo <= value <= hi:
+            return None
+        return f"must be a number from {lo:g} to {hi:g}"
+
+    return check
+
+
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value in choices else "must be one of " + ", ".join(map(repr, choices))
+
+    return check
+
+
+def _theme_name(value: Any) -> str | None:
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        return None
+    return "must be a theme name (letters, digits, '.', '_' or '-')"
+
+
+def api_url_problem(value: Any) -> str | None:
+    """None if ``value`` is http(s)://host[:port] (no path, query or credentials)."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or parts.query
+        or parts.fragment
+        or parts.path not in ("", "/")
+    ):
+        return "must be http(s)://host[:port], for example https://api.kucoin.com"
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "has an invalid port"
+    return None
+
+
+#: Value rules by key path; every numeric setting has a range.
+RULES: dict[str, Callable[[Any], str | None]] = {
+    "ui.theme": _theme_name,
+    "ui.idle_lock_minutes": _int_range(0, 1440),
+    "checks.concurrency": _int_range(1, 512),
+    "checks.timeout_seconds": _float_range(0.5, 300),
+    "checks.retries": _int_range(0, 10),
+    "checks.stale_after_hours": _int_range(1, 8760),
+    "checks.max_rate_wait_seconds": _float_range(0, 3600),
+    "rotation.max_key_age_days": _int_range(1, 3650),
+    "rotation.expiry_warning_days": _int_range(0, 365),
+    "vault.unlock": _one_of(*UNLOCK_MODES),
+    "vault.kdf": _one_of(*KDF_NAMES),
+    # The floor is the CLI's minimum strength (m=64 MiB, t=3); the caps match the vault's.
+    "vault.argon2_memory_mib": _int_range(64, 2048),
+    "vault.argon2_iterations": _int_range(3, 10),
+    "vault.argon2_lanes": _int_range(1, 16),
+    "vault.scrypt_log_n": _int_range(16, 22),
+    "vault.backups": _int_range(0, 10),
+    "vault.keyring_timeout_seconds": _float_range(0.5, 60),
+    "kucoin.api_url": api_url_problem,
+}
+
+
+_WANTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "float": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "str": ("a string", lambda v: isinstance(v, str)),
+}
+
+
+def _type_problem(value: Any, kind: Any) -> str | None:
+    """``kind`` is the field's annotation: a string under postponed evaluation."""
+    from kutui.store.tomlfields import toml_type_name
+
+    want, ok = _WANTED[kind if isinstance(kind, str) else kind.__name__]
+    return None if ok(value) else f"must be {want}, not {toml_type_name(value)}"
+
+
+def _load_section(path: Path, name: str, cls: type, table: Any) -> Any:
+    from kutui.store.tomlfields import toml_type_name
+
+    if not isinstance(table, dict):
+        raise ConfigError(
+            path, f"must be a table ([{name}]), not {toml_type_name(table)}", key=name
+        )
+    known = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        key_path = f"{name}.{key}"
+        if key not in known:
+            raise ConfigError(path, "unknown setting", key=key_path)
+        problem = _type_problem(value, known[key].type)
+        if problem is None and key_path in RULES:
+            problem = RULES[key_path](value)
+        if problem:
+            raise ConfigError(path, problem, key=key_path)
+        values[key] = float(value) if known[key].type in ("float", float) else value
+    return cls(**values)
+
+
+def _load_keymap(path: Path, table: Any) -> dict[str, str]:
+    from kutui.store.tomlfields import toml_type_name
+
+    if not isinstance(table, dict):
+        raise ConfigError(path, f"must be a table, not {toml_type_name(table)}", key="keymap")
+    for key, value in table.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(
+                path, 'must be a non-empty string of keys, like "ctrl+r"', key=f"keymap.{key}"
+            )
+    return dict(table)
+
+
+def parse_config(path: Path, data: bytes) -> Config:
+    """Validate config.toml's bytes; ``ConfigError`` names ``path`` and the key path."""
+    from kutui.store.tomlfields import parse_toml
+
+    doc = parse_toml(path, data, ConfigError)
+    sections: dict[str, Any] = {}
+    keymap: dict[str, str] = {}
+    for key, value in doc.items():
+        if key in SECTIONS:
+            sections[key] = _load_section(path, key, SECTIONS[key], value)
+        elif key == "keymap":
+            keymap = _load_keymap(path, value)
+        else:
+            raise ConfigError(path, "unknown section or setting", key=key)
+    return Config(**sections, keymap=keymap)
+
+
+def load_config(path: Path) -> Config:
+    """Read config.toml; a missing file gives the defaults."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Config()
+    except IsADirectoryError:
+        raise ConfigError(path, "is a directory, not a file") from None
+    except OSError as exc:
+        raise ConfigError(path, f"cannot be read ({exc.strerror})") from None
+    return parse_config(path, data)

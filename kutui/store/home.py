@@ -1,55 +1,110 @@
-"""CONTRACT STUB — the registry/CLI helper replaces the bodies; signatures are fixed.
+"""``Home``: the one door to a kutui home: its paths, config, registry, app state and vault.
 
-``Home`` is the one door to a kutui home: its paths, config, registry, app state and vault.
+Every registry or state change goes through ``update_registry``/``update_state``: lock the file's
+sidecar, re-read it (another process may have saved since), apply the change, write atomically.
+Two processes saving at once therefore never lose each other's updates.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from kutui.model import Registry
 from kutui.paths import Paths
 from kutui.secret import Secret
-from kutui.store.config import Config
-from kutui.store.vault import Vault
+from kutui.store.config import Config, load_config
+from kutui.store.files import locked, remove_stale_temps
+from kutui.store.registry import read_registry, write_registry
+from kutui.store.state import AppState, read_state, write_state
+
+if TYPE_CHECKING:  # the vault pulls in cryptography: only commands that unlock pay for it
+    from kutui.store.vault import Vault
+
+__all__ = [
+    "AppState",
+    "Home",
+    "read_passphrase_file",
+    "read_passphrase_sources",
+]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
-@dataclass
-class AppState:
-    """state.toml: small things the app remembers (never secrets)."""
+def read_passphrase_file(path: Path) -> Secret:
+    """The vault passphrase: the file's first line (``kutui.store.unlock`` rules: a regular file
+    you own, no symlink, NFC-normalised). A group/world-readable file is logged as a warning."""
+    from kutui.store.unlock import read_passphrase_file as read
 
-    theme: str = ""
-    vault_generation: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
+    found = read(path)
+    for warning in found.warnings:
+        log.warning("%s", warning)
+    return found.secret
+
+
+def read_passphrase_sources(passphrase_file: Path | None) -> Secret | None:
+    """``--passphrase-file``, else ``$CREDENTIALS_DIRECTORY/kutui-passphrase``, else None."""
+    from kutui.store.unlock import credentials_file
+
+    path = passphrase_file if passphrase_file is not None else credentials_file()
+    return read_passphrase_file(path) if path is not None else None
 
 
 class Home:
     paths: Paths
     config: Config
 
-    def __init__(self, paths: Paths, config: Config) -> None: ...
+    def __init__(self, paths: Paths, config: Config) -> None:
+        self.paths = paths
+        self.config = config
+
+    def __repr__(self) -> str:
+        return f"Home({self.paths.data_dir})"
 
     @classmethod
     def load(cls, home: str | Path | None = None) -> Home:
         """Resolve paths (``--home``/``KUTUI_HOME``/platformdirs), load config.toml (ConfigError if
         bad; defaults if absent), remove stale temp files."""
-        ...
+        paths = Paths.resolve(home)
+        config = load_config(paths.config)
+        for directory in paths.all_dirs():
+            for removed in remove_stale_temps(directory):
+                log.info("removed a temp file left by an interrupted save: %s", removed)
+        return cls(paths, config)
 
-    def registry(self) -> Registry: ...
+    # ----------------------------------------------------------------------- registry
+
+    def registry(self) -> Registry:
+        return read_registry(self.paths.accounts)
 
     def update_registry(self, fn: Callable[[Registry], T]) -> T:
-        """Lock accounts.toml, re-read it, apply ``fn``, write it atomically; returns fn's result."""
-        ...
+        """Lock accounts.toml, re-read it, apply ``fn``, write it atomically; returns fn's result.
+        If ``fn`` raises, nothing is written."""
+        with locked(self.paths.accounts):
+            registry = read_registry(self.paths.accounts)
+            result = fn(registry)
+            write_registry(self.paths.accounts, registry)
+            return result
 
-    def state(self) -> AppState: ...
-    def update_state(self, fn: Callable[[AppState], T]) -> T: ...
+    # ----------------------------------------------------------------------- app state
 
-    def vault_exists(self) -> bool: ...
+    def state(self) -> AppState:
+        return read_state(self.paths.state)
+
+    def update_state(self, fn: Callable[[AppState], T]) -> T:
+        with locked(self.paths.state):
+            state = read_state(self.paths.state)
+            result = fn(state)
+            write_state(self.paths.state, state)
+            return result
+
+    # ----------------------------------------------------------------------- vault
+
+    def vault_exists(self) -> bool:
+        return self.paths.vault.exists() or self.paths.vault.is_symlink()
 
     def open_vault(
         self,
@@ -61,4 +116,64 @@ class Home:
         """Keyring stanza first (unless config says passphrase), then ``passphrase``, the file,
         ``$CREDENTIALS_DIRECTORY/kutui-passphrase``, then ``prompt``; else UnlockError.
         Records the generation seen in state.toml and sets ``vault.rollback_warning``."""
-        ...
+        from kutui.errors import UnlockError, VaultAuthError
+        from kutui.store.vault import Vault, peek
+
+        settings = self.config.vault
+        path = self.paths.vault
+        seen = self.state().vault_generation
+        vault: Vault | None = None
+        keyring_why = ""
+        if settings.unlock != "passphrase":
+            info = peek(path)  # header only: format and KDF-parameter errors surface here
+            if "keyring" in info.stanzas:
+                kek, keyring_why = self._keyring_kek(info.uuid)
+                if kek is not None:
+                    try:
+                        vault = Vault.open(
+                            path, keyring_kek=kek, backups=settings.backups, seen_generation=seen
+                        )
+                    except VaultAuthError as exc:
+                        keyring_why = exc.problem
+        if vault is None:
+            secret = passphrase or read_passphrase_sources(passphrase_file)
+            if secret is None and prompt is not None:
+                if keyring_why:
+                    log.warning("keyring unlock failed: %s", keyring_why)
+                secret = prompt("Vault passphrase")
+            if secret is None:
+                why = f" (keyring: {keyring_why})" if keyring_why else ""
+                raise UnlockError(
+                    f"{path}: no way to unlock the vault{why}",
+                    hint="give --passphrase-file FILE or use a terminal",
+                )
+            vault = Vault.open(
+                path, passphrase=secret, backups=settings.backups, seen_generation=seen
+            )
+        log.debug(
+            "vault %s unlocked by %s, generation %d", path, vault.unlocked_by, vault.generation
+        )
+        self.note_vault_generation(vault)
+        return vault
+
+    def _keyring_kek(self, vault_uuid: str) -> tuple[bytes | None, str]:
+        from kutui.store.keyring_unlock import fetch_kek
+
+        return fetch_kek(vault_uuid, timeout=self.config.vault.keyring_timeout_seconds)
+
+    def note_vault_generation(self, vault: Vault) -> None:
+        """Remember the highest generation seen; warn (on the vault) if it went down."""
+        seen = self.state().vault_generation
+        if vault.generation < seen:
+            if not vault.rollback_warning:
+                vault.rollback_warning = (
+                    f"{vault.path}: vault generation {vault.generation} is older than the last "
+                    f"one seen ({seen}); an old copy may have been restored"
+                )
+            return
+        if vault.generation > seen:
+
+            def record(state: AppState) -> None:
+                state.vault_generation = max(state.vault_generation, vault.generation)
+
+            self.update_state(record)

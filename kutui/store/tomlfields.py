@@ -51,6 +51,8 @@ def parse_toml(path: Path, data: bytes, error: type[FileProblem]) -> dict[str, A
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(path, f"is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nesting level: ~1000 "[" crash it
+        raise error(path, "is not valid TOML: arrays or tables nested too deeply") from None
 
 
 class Table:
@@ -94,9 +96,8 @@ class Table:
 
     def integer(self, key: str, default: int | None = None, *, lo: int | None = None) -> int:
         value = self._get(key, int, default is None)
-        if value is None:
-            assert default is not None  # noqa: S101 - _get raised when required
-            return default
+        if value is None:  # absent and optional (a required key raised in _get)
+            return default if default is not None else 0
         if lo is not None and value < lo:
             self.fail(key, f"must be at least {lo}")
         return value  # type: ignore[no-any-return]
@@ -107,9 +108,8 @@ class Table:
 
     def number(self, key: str, default: float | None = None) -> float:
         value = self._get(key, (int, float), default is None)
-        if value is None:
-            assert default is not None  # noqa: S101
-            return default
+        if value is None:  # absent and optional (a required key raised in _get)
+            return default if default is not None else 0.0
         if math.isnan(value) or math.isinf(value):
             self.fail(key, "must be a finite number")
         return float(value)

@@ -1,0 +1,189 @@
+"""The ``kutui`` command: argparse entry point.
+
+Kept light on purpose: it imports only argparse and the command modules, which import their heavy
+dependencies inside their ``run_*`` functions. Headless commands therefore never load textual.
+
+Adding a command = one line in ``COMMAND_MODULES``. Each module defines ``register(subparsers)``,
+which adds its parser(s) with ``set_defaults(func=run_xxx)``; ``run_xxx(args) -> int`` returns the
+exit code. Modules that do not exist (yet) are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import sys
+from collections.abc import Sequence
+
+from kutui import __version__
+
+#: Command modules, in the order ``kutui --help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "kutui.commands.tui",
+    "kutui.commands.init",
+    "kutui.commands.account",
+    "kutui.commands.key",
+    "kutui.commands.import_cmd",
+    "kutui.commands.check",
+    "kutui.commands.audit",
+    "kutui.commands.rotate",
+    "kutui.commands.vault_cmd",
+    "kutui.commands.simulate",
+    "kutui.commands.demo",
+    "kutui.commands.locate",
+    "kutui.commands.doctor",
+)
+#: Run when no subcommand is given: ``run_tui(args) -> int`` in this module.
+DEFAULT_MODULE = "kutui.commands.tui"
+
+#: Exit code for a bug (an exception that is not a KutuiError): EX_SOFTWARE, so cron jobs can tell
+#: it from "some keys are unhealthy" (1) and "bad input" (2).
+EXIT_INTERNAL = 70
+
+
+def _available(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kutui",
+        description="Keep many KuCoin API keys encrypted, checked and rotated.",
+        epilog="Run 'kutui COMMAND --help' for a command's options. "
+        "With no command, kutui opens the terminal UI.",
+    )
+    parser.add_argument("--version", action="version", version=f"kutui {__version__}")
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        help="keep every kutui file under DIR (default: $KUTUI_HOME, else the platform's "
+        "config/data/state directories)",
+    )
+    parser.add_argument(
+        "--passphrase-file",
+        metavar="FILE",
+        help="read the vault passphrase from the first line of FILE (for unattended runs; "
+        "$CREDENTIALS_DIRECTORY/kutui-passphrase is also read)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="log debug messages and show tracebacks on errors"
+    )
+    parser.set_defaults(func=None)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        if _available(name):
+            importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def _setup_logging(debug: bool) -> None:
+    from kutui.redact import install_log_redaction
+
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        fmt = (
+            "kutui: %(levelname)s: %(name)s: %(message)s"
+            if debug
+            else "kutui: %(levelname)s: %(message)s"
+        )
+        handler.setFormatter(logging.Formatter(fmt))
+        root.addHandler(handler)
+    if debug:  # otherwise the root logger's default (WARNING) applies
+        root.setLevel(logging.DEBUG)
+    install_log_redaction()
+
+
+def _harden_process() -> None:
+    """No core dumps, no ptrace attach by other same-user processes (security.md §4.6)."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, OSError, ValueError):
+        pass
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+        except (OSError, AttributeError):
+            pass
+
+
+def _print_error(message: str) -> None:
+    from kutui.redact import redact
+
+    print(f"kutui: {redact(message)}", file=sys.stderr)
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """A plain traceback (never local variables), redacted."""
+    import traceback
+
+    from kutui.redact import redact
+
+    text = "".join(traceback.format_exception(exc))
+    print(redact(text), file=sys.stderr, end="")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture stdout)
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from kutui.errors import KutuiError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help/--version (0) or a bad command line (2)
+        return exc.code if isinstance(exc.code, int) else 2
+    debug = bool(args.debug)
+    _setup_logging(debug)
+    _harden_process()
+    try:
+        if args.func is None:
+            if not _available(DEFAULT_MODULE):
+                _print_error("the terminal UI is not available in this build; see 'kutui --help'")
+                return 2
+            return int(importlib.import_module(DEFAULT_MODULE).run_tui(args))
+        return int(args.func(args))
+    except KutuiError as exc:
+        if debug:
+            _print_traceback(exc)
+        _print_error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        _print_error("interrupted")
+        return 130
+    except BrokenPipeError:  # `kutui key list | head`: the reader went away
+        _silence_stdout()
+        return 141
+    except Exception as exc:
+        if debug:
+            _print_traceback(exc)
+            _print_error(f"unexpected error: {type(exc).__name__}: {exc}")
+        else:
+            _print_error(
+                f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for a traceback)"
+            )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

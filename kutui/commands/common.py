@@ -1,0 +1,160 @@
+"""Helpers shared by the command modules: the home, the vault, prompts, tables and JSON output.
+
+Output conventions: results go to stdout; notices, warnings and prompts to stderr, each line
+starting with ``kutui:``, so ``kutui key list --json | jq`` sees only JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from kutui.secret import Secret
+    from kutui.store.home import Home
+    from kutui.store.vault import Vault
+
+Prompt = Callable[[str], "Secret"]
+
+
+# --------------------------------------------------------------------------- parser helpers
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def add_yes_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def notice(message: str) -> None:
+    print(f"kutui: {message}", file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    print(f"kutui: warning: {message}", file=sys.stderr)
+
+
+def is_tty(stream: TextIO | None = None) -> bool:
+    stream = stream if stream is not None else sys.stdin
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
+
+
+def confirm(question: str, *, yes: bool) -> bool:
+    """``--yes`` answers for the user; without a terminal to ask on, that is an error."""
+    from kutui.errors import UsageError
+
+    if yes:
+        return True
+    if not is_tty():
+        raise UsageError(f"{question} Not asked: stdin is not a terminal; pass --yes to confirm")
+    answer = input(f"{question} [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+# --------------------------------------------------------------------------- home and vault
+
+
+def load_home(args: argparse.Namespace) -> Home:
+    from kutui.store.home import Home
+
+    return Home.load(args.home)
+
+
+def passphrase_file(args: argparse.Namespace) -> Path | None:
+    value = getattr(args, "passphrase_file", None)
+    return Path(value).expanduser() if value else None
+
+
+def secret_prompt(label: str) -> Secret:
+    """Ask on the terminal without echo; the answer is wrapped at once."""
+    import getpass
+
+    from kutui.secret import Secret
+
+    return Secret(getpass.getpass(f"{label}: "))
+
+
+def interactive_prompt() -> Prompt | None:
+    """A passphrase prompt only when a person can answer it."""
+    return secret_prompt if is_tty() else None
+
+
+def require_vault(home: Home) -> None:
+    from kutui.errors import VaultNotFound
+
+    if not home.vault_exists():
+        raise VaultNotFound(home.paths.vault, "no vault yet", hint="run 'kutui init' first")
+
+
+def open_vault(args: argparse.Namespace, home: Home) -> Vault:
+    """Unlock with the keyring stanza, ``--passphrase-file``, ``$CREDENTIALS_DIRECTORY`` or a
+    terminal prompt (in that order, as ``Home.open_vault`` does)."""
+    require_vault(home)
+    vault = home.open_vault(passphrase_file=passphrase_file(args), prompt=interactive_prompt())
+    if vault.rollback_warning:
+        warn(vault.rollback_warning)
+    return vault
+
+
+def ask_new_passphrase(label: str = "New vault passphrase") -> Secret:
+    """Ask twice on the terminal; refuse an empty or mismatched answer."""
+    from kutui.errors import UsageError
+
+    first = secret_prompt(label)
+    if not first:
+        raise UsageError("the vault passphrase must not be empty")
+    second = secret_prompt(f"{label} (again)")
+    if first != second:
+        raise UsageError("the two passphrases differ; nothing was changed")
+    return first
+
+
+# --------------------------------------------------------------------------- output
+
+
+def print_table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], *, file: TextIO | None = None
+) -> None:
+    """A plain, aligned text table (works in any terminal and in logs)."""
+    out = file if file is not None else sys.stdout
+    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for index, row in enumerate(cells):
+        line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        print(line, file=out)
+        if index == 0:
+            print("  ".join("-" * w for w in widths), file=out)
+
+
+def _json_default(value: Any) -> Any:
+    from datetime import datetime
+    from enum import Enum
+
+    from kutui.secret import Secret
+
+    if isinstance(value, Secret):
+        raise TypeError("a Secret must never be printed as JSON")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"cannot print {type(value).__name__} as JSON")
+
+
+def print_json(value: Any, *, file: TextIO | None = None) -> None:
+    out = file if file is not None else sys.stdout
+    print(json.dumps(value, indent=2, default=_json_default, ensure_ascii=False), file=out)

@@ -1,0 +1,165 @@
+"""Home: loading, state, and the unlock order of open_vault."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from kutui.errors import ConfigError, FileProblem, RegistryError, UnlockError, VaultAuthError
+from kutui.secret import Secret
+from kutui.store import home as home_module
+from kutui.store.home import Home, read_passphrase_file
+from kutui.store.kdf import KdfParams
+from kutui.store.vault import Vault
+
+PW = "home-test-passphrase"
+
+
+@pytest.fixture(autouse=True)
+def _no_credentials_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+
+
+def _home(tmp_path: Path, config: str = "") -> Home:
+    tmp_path.mkdir(exist_ok=True)
+    if config:
+        (tmp_path / "config.toml").write_text(config)
+    return Home.load(tmp_path)
+
+
+def _with_vault(
+    tmp_path: Path, tiny_kdf: KdfParams, *, kek: bytes | None = None, pw: str | None = PW
+) -> Home:
+    home = _home(tmp_path)
+    Vault.create(
+        home.paths.vault,
+        passphrase=Secret(pw) if pw else None,
+        kdf=tiny_kdf,
+        keyring_kek=kek,
+        allow_weak=True,
+    )
+    return home
+
+
+def test_load_reports_a_bad_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ui.mouse"):
+        _home(tmp_path, "[ui]\nmouse = 3\n")
+
+
+def test_load_removes_old_temp_files_only(tmp_path: Path) -> None:
+    old = tmp_path / ".accounts.toml.abc.part"
+    young = tmp_path / ".accounts.toml.def.part"
+    old.write_text("x")
+    young.write_text("y")
+    past = time.time() - 3600
+    os.utime(old, (past, past))
+    Home.load(tmp_path)
+    assert not old.exists() and young.exists()
+
+
+def test_state_round_trip(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    assert home.state().vault_generation == 0
+
+    def change(state: home_module.AppState) -> None:
+        state.theme = "kucoin-light"
+        state.extra["last_key"] = "main/bot1"
+
+    home.update_state(change)
+    state = home.state()
+    assert (state.theme, state.extra) == ("kucoin-light", {"last_key": "main/bot1"})
+
+
+def test_bad_state_file_names_the_key(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    home.paths.state.write_text('vault_generation = "two"\n')
+    with pytest.raises(RegistryError, match="vault_generation: must be an integer"):
+        home.state()
+
+
+def test_passphrase_file_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "pf"
+    path.write_text("correct horse \r\nsecond line\n")
+    assert read_passphrase_file(path).reveal() == "correct horse "
+    path.write_text("\n")
+    with pytest.raises(FileProblem, match="empty"):
+        read_passphrase_file(path)
+    with pytest.raises(FileProblem, match="not found"):
+        read_passphrase_file(tmp_path / "nope")
+
+
+def test_unlock_order(tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = _with_vault(tmp_path / "h", tiny_kdf)
+    pf = tmp_path / "pf"
+    pf.write_text(PW + "\n")
+    # an explicit passphrase wins, then the file, then $CREDENTIALS_DIRECTORY, then the prompt
+    assert home.open_vault(passphrase=Secret(PW)).unlocked_by == "passphrase"
+    assert home.open_vault(passphrase_file=pf).generation == 1
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "kutui-passphrase").write_text(PW)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    asked: list[str] = []
+
+    def prompt(label: str) -> Secret:
+        asked.append(label)
+        return Secret(PW)
+
+    home.open_vault(prompt=prompt)
+    assert asked == []  # $CREDENTIALS_DIRECTORY answered first
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    home.open_vault(prompt=prompt)
+    assert asked == ["Vault passphrase"]
+    with pytest.raises(UnlockError, match="no way to unlock"):
+        home.open_vault()
+    with pytest.raises(VaultAuthError, match="wrong passphrase"):
+        home.open_vault(passphrase=Secret("wrong"))
+
+
+def test_keyring_stanza_used_first(
+    tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kek = os.urandom(32)
+    home = _with_vault(tmp_path, tiny_kdf, kek=kek)
+    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: (kek, ""))
+    vault = home.open_vault(prompt=lambda label: pytest.fail("asked for a passphrase"))
+    assert vault.unlocked_by == "keyring"
+
+
+def test_failing_keyring_falls_back_to_passphrase(
+    tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = _with_vault(tmp_path, tiny_kdf, kek=os.urandom(32))
+    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: (os.urandom(32), ""))
+    assert home.open_vault(passphrase=Secret(PW)).unlocked_by == "passphrase"
+    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: (None, "timed out"))
+    with pytest.raises(UnlockError, match=r"keyring: timed out"):
+        home.open_vault()
+
+
+def test_passphrase_mode_never_asks_the_keyring(
+    tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_vault(tmp_path, tiny_kdf, kek=os.urandom(32))
+    (tmp_path / "config.toml").write_text('[vault]\nunlock = "passphrase"\n')
+    home = Home.load(tmp_path)
+    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: pytest.fail("keyring used"))
+    assert home.open_vault(passphrase=Secret(PW)).unlocked_by == "passphrase"
+
+
+def test_rollback_is_noticed(tmp_path: Path, tiny_kdf: KdfParams) -> None:
+    home = _with_vault(tmp_path, tiny_kdf)
+    old = tmp_path / "old-vault"
+    shutil.copy2(home.paths.vault, old)
+    vault = home.open_vault(passphrase=Secret(PW))
+    vault.update(lambda data: None)
+    home.note_vault_generation(vault)
+    assert home.state().vault_generation == 2
+    shutil.copy2(old, home.paths.vault)
+    restored = home.open_vault(passphrase=Secret(PW))
+    assert restored.rollback_warning and "older than the last one seen" in restored.rollback_warning
+    assert home.state().vault_generation == 2  # never lowered
