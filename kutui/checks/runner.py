@@ -145,7 +145,7 @@ class _Engine:
         self, client: KucoinClient, target: CheckTarget, reservation: Reservation
     ) -> _Sent:
         """One request within the concurrency bound; settles the reservation whatever happens."""
-        assert target.credential is not None
+        assert target.credential is not None  # nosec B101  # mypy narrowing
         answered = False
         sent_at = time.monotonic()
         sent = _Sent(now_utc())

@@ -273,7 +273,7 @@ def run_import(
     registry = home.registry()
     master = choose_master_key(registry, account_name, args.key)
     account = registry.account(account_name)
-    assert account is not None
+    assert account is not None  # nosec B101  # narrowing; choose_master_key found the account
     vault = open_vault(args, home)
     cred = vault.data.get(master.id)
     vault.close()

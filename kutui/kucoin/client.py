@@ -36,7 +36,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -73,7 +73,7 @@ SUB_PAGE_SIZE = 100
 class KeyInfo:
     """`GET /api/v1/user/api-key` data (also one row of `GET /api/v1/sub/api-key`)."""
 
-    api_key: str  # the key's own id: shown only as a fingerprint
+    api_key: str = field(repr=False)  # the full key: shown only as a fingerprint
     remark: str
     api_version: int
     permissions: tuple[str, ...]

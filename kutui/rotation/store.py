@@ -186,10 +186,10 @@ class _Reader:
 
 def from_toml(path: Path, data: bytes) -> Checklist:
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
+        doc = tomllib.loads(data.decode("utf-8").removeprefix("\ufeff"))  # BOM: a Windows editor
     except UnicodeDecodeError as exc:
         raise ChecklistError(path, f"is not UTF-8 text (byte {exc.start})") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # Recursion: ~1000 nested "["
         raise ChecklistError(path, f"is not valid TOML: {exc}") from None
     # Check the version before anything else: a newer file may legitimately hold new fields.
     version = doc.get("schema_version")

@@ -358,10 +358,15 @@ def load_state(path: Path | str) -> SimState:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SimulatorStateError(path, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        problem = f"is not UTF-8 text (bad byte at offset {exc.start})"
+        raise SimulatorStateError(path, problem) from None
+    except OSError as exc:
         raise SimulatorStateError(path, f"cannot be read ({type(exc).__name__})") from None
     try:
-        doc = tomllib.loads(text)
+        doc = tomllib.loads(text.removeprefix("\ufeff"))  # a BOM from a Windows editor
     except tomllib.TOMLDecodeError as exc:
         raise SimulatorStateError(path, f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise SimulatorStateError(path, "not valid TOML: nested too deeply") from None
     return parse_state(doc, path)

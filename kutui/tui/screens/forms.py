@@ -446,7 +446,7 @@ class KeyForm(FormScreen[KeyFormResult]):
             problems["api_key"] = api_key_problem(secrets["api_key"].reveal())
             problems["passphrase"] = passphrase_problem(secrets["passphrase"].reveal())
             if not secrets["api_secret"]:
-                problems["api_secret"] = "the API secret is required"  # noqa: S105 - a message
+                problems["api_secret"] = "the API secret is required"  # noqa: S105  # nosec B105
             else:
                 warning = secret_warning(secrets["api_secret"].reveal())
                 warnings = (warning,) if warning else ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
+import subprocess  # nosec B404  # runs the user's $EDITOR
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -65,7 +65,7 @@ def edit_text_in_editor(
             handle.write(text)
         try:
             with app.suspend():
-                completed = subprocess.run([*argv, str(path)], check=False)
+                completed = subprocess.run([*argv, str(path)], check=False)  # nosec B603  # $EDITOR, no shell
         except OSError as err:
             raise EditorError(f"could not start the editor {argv[0]!r}: {err.strerror}") from None
         if completed.returncode != 0:
