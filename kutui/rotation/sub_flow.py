@@ -296,6 +296,18 @@ async def switch_consumers_step(engine: Engine, step: Step, inputs: ManualInput 
 
 async def promote_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
     ck = engine.checklist
+    pending = engine.slot(Slot.PENDING)
+    if is_full(pending) and fingerprint_of(pending) == ck.new_fingerprint:
+        # Time has passed since verify-new (consumers were switched by hand): the new key may
+        # have been deleted or restricted meanwhile, and promoting it would lead to deleting the
+        # only working key. Check it again right before it becomes CURRENT.
+        assert pending is not None
+        problems = await verify_credential(engine, pending)
+        if problems:
+            raise StepFailed(
+                "; ".join(problems) + "; the old key stays CURRENT (abort this rotation and start "
+                "a new one)"
+            )
 
     def promote(data: VaultData) -> str:
         current = data.get(engine.key_id, Slot.CURRENT)
