@@ -99,24 +99,6 @@ def _setup_logging(debug: bool) -> None:
     install_log_redaction()
 
 
-def _harden_process() -> None:
-    """No core dumps, no ptrace attach by other same-user processes (security.md §4.6)."""
-    try:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (ImportError, OSError, ValueError):
-        pass
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-        except (OSError, AttributeError):
-            pass
-
-
 def _print_error(message: str) -> None:
     from kutui.redact import redact
 
@@ -154,7 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     debug = bool(args.debug)
     _setup_logging(debug)
-    _harden_process()
+    from kutui.hygiene import harden_process
+
+    harden_process()
     try:
         if args.func is None:
             if not _available(DEFAULT_MODULE):

@@ -67,9 +67,13 @@ def confirm(question: str, *, yes: bool) -> bool:
 
 
 def load_home(args: argparse.Namespace) -> Home:
+    """The kutui home named by the arguments; unsafe files in it are warned about on stderr."""
+    from kutui.hygiene import warn_about_home
     from kutui.store.home import Home
 
-    return Home.load(args.home)
+    home = Home.load(args.home)
+    warn_about_home(home.paths)
+    return home
 
 
 def passphrase_file(args: argparse.Namespace) -> Path | None:
