@@ -104,7 +104,13 @@ class KucoinError(KutuiError):
     exit_code = 1
 
     def __init__(
-        self, message: str, *, code: str = "", http_status: int = 0, status: str = "", hint: str = ""
+        self,
+        message: str,
+        *,
+        code: str = "",
+        http_status: int = 0,
+        status: str = "",
+        hint: str = "",
     ) -> None:
         super().__init__(message, hint=hint)
         self.code = code

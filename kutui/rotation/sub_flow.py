@@ -297,11 +297,10 @@ async def switch_consumers_step(engine: Engine, step: Step, inputs: ManualInput 
 async def promote_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
     ck = engine.checklist
     pending = engine.slot(Slot.PENDING)
-    if is_full(pending) and fingerprint_of(pending) == ck.new_fingerprint:
+    if pending is not None and is_full(pending) and fingerprint_of(pending) == ck.new_fingerprint:
         # Time has passed since verify-new (consumers were switched by hand): the new key may
         # have been deleted or restricted meanwhile, and promoting it would lead to deleting the
         # only working key. Check it again right before it becomes CURRENT.
-        assert pending is not None
         problems = await verify_credential(engine, pending)
         if problems:
             raise StepFailed(

@@ -98,7 +98,9 @@ def check_private(path: Path) -> list[str]:
         problems.append(f"{path} is owned by uid {st.st_uid}, not by you")
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o077:
-        problems.append(f"{path} has mode {mode:04o}; it should be {'0700' if path.is_dir() else '0600'}")
+        problems.append(
+            f"{path} has mode {mode:04o}; it should be {'0700' if path.is_dir() else '0600'}"
+        )
     return problems
 
 
@@ -113,7 +115,9 @@ def read_private(path: Path) -> bytes:
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(handle.fileno())
         if st.st_uid != os.getuid():
-            raise UnsafeFileError(path, f"is owned by uid {st.st_uid}, not by you; refusing to read it")
+            raise UnsafeFileError(
+                path, f"is owned by uid {st.st_uid}, not by you; refusing to read it"
+            )
         return handle.read()
 
 
