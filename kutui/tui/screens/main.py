@@ -1,0 +1,503 @@
+"""The main screen: accounts tree, keys table, detail pane or overview, live check progress."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Tree
+
+from kutui.checks.runner import CheckEvent, CheckTarget
+from kutui.model import ApiKey, Status
+from kutui.tui import flows
+from kutui.tui.results import apply_result
+from kutui.tui.widgets.account_tree import ROOT, AccountTree, NodeRef
+from kutui.tui.widgets.check_progress import CheckProgress
+from kutui.tui.widgets.detail import KeyDetail
+from kutui.tui.widgets.keys_table import KeysTable
+from kutui.tui.widgets.overview import Overview
+
+if TYPE_CHECKING:
+    from kutui.tui.app import KutuiApp
+
+CHECK_GROUP = "checks"
+#: Results are drawn at most this often (seconds): 10,000 results stay a few hundred redraws.
+FLUSH_EVERY = 0.1
+#: Above this many keys, moving in the tree waits for the cursor to rest before redrawing.
+DEBOUNCE_ABOVE = 2000
+
+
+class MainScreen(Screen[None]):
+    BINDING_GROUP_TITLE = "Main screen"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "check", "Check", id="main.check", tooltip="Check the selected key or node"),
+        Binding("C", "check_all", "Check all", id="main.check_all", tooltip="Check every key"),
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            show=False,
+            id="main.cancel",
+            tooltip="Cancel the running check, or clear the filter",
+        ),
+        Binding("slash", "filter", "Filter", id="main.filter", tooltip="Filter the keys table"),
+        Binding("n", "note", "Note", id="main.note", tooltip="Edit the key's permission note"),
+        Binding(
+            "e",
+            "edit_note",
+            "$EDITOR",
+            show=False,
+            id="main.edit_note",
+            tooltip="Edit the note text in $EDITOR",
+        ),
+        Binding(
+            "v",
+            "reveal",
+            "Reveal",
+            show=False,
+            id="main.reveal",
+            tooltip="Show the key's credentials for 10 s",
+        ),
+        Binding(
+            "y",
+            "copy('api_key')",
+            "Copy key",
+            show=False,
+            id="main.copy",
+            tooltip="Copy the API key (cleared after 45 s)",
+        ),
+        Binding(
+            "Y",
+            "copy('api_secret')",
+            "Copy secret",
+            show=False,
+            id="main.copy_secret",
+            tooltip="Copy the API secret after a confirmation",
+        ),
+        Binding(
+            "P",
+            "copy('passphrase')",
+            "Copy passphrase",
+            show=False,
+            id="main.copy_passphrase",
+            tooltip="Copy the API passphrase after a confirmation",
+        ),
+        Binding("r", "rotate", "Rotate", id="main.rotate", tooltip="Rotate the selected key"),
+        Binding("a", "add", "Add key", id="main.add", tooltip="Add a key under the node"),
+        Binding(
+            "A",
+            "add_node",
+            "Add account",
+            show=False,
+            id="main.add_node",
+            tooltip="Add an account (root) or a sub-account (account selected)",
+        ),
+        Binding(
+            "u",
+            "edit",
+            "Edit",
+            show=False,
+            id="main.edit",
+            tooltip="Edit the selected key, sub-account or account",
+        ),
+        Binding(
+            "d",
+            "remove",
+            "Remove",
+            show=False,
+            id="main.remove",
+            tooltip="Remove the selected key, or an empty sub-account/account",
+        ),
+        Binding(
+            "i",
+            "import_subs",
+            "Import subs",
+            show=False,
+            id="main.import",
+            tooltip="Import sub-accounts through the account's master key",
+        ),
+        Binding(
+            "h",
+            "focus_tree",
+            "Tree",
+            show=False,
+            id="main.focus_tree",
+            tooltip="Focus the accounts tree",
+        ),
+        Binding(
+            "l",
+            "focus_table",
+            "Table",
+            show=False,
+            id="main.focus_table",
+            tooltip="Focus the keys table",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self.node: NodeRef = ROOT
+        self.query_text = ""
+        self._filter_timer: Timer | None = None
+        self._node_timer: Timer | None = None
+        self._last_progress: tuple[int, int, int, int] = (0, 0, 0, 0)
+        self.ready = False
+
+    @property
+    def kapp(self) -> KutuiApp:
+        return cast("KutuiApp", self.app)
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        with Horizontal(id="body"):
+            yield AccountTree(id="tree")
+            with Vertical(id="right"):
+                yield Input(placeholder="filter keys (label, fingerprint, status...)", id="filter")
+                yield KeysTable(id="keys")
+                with ContentSwitcher(initial="overview", id="lower"):
+                    yield KeyDetail(id="detail")
+                    yield Overview(id="overview")
+                yield CheckProgress(id="progress")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(AccountTree).focus()
+        self.ready = True
+        if self.kapp.registry_loaded:
+            self.reload()
+
+    @property
+    def account_tree(self) -> AccountTree:
+        return self.query_one(AccountTree)
+
+    @property
+    def table(self) -> KeysTable:
+        return self.query_one(KeysTable)
+
+    # ------------------------------------------------------------------ showing data
+
+    def reload(self) -> None:
+        """Rebuild tree and table from the app's registry (after load, unlock or an edit)."""
+        app = self.kapp
+        self.account_tree.load(app.registry, app.theme_colors)
+        self.show_node(self.account_tree.selected_ref)
+
+    def keys_of(self, ref: NodeRef) -> list[ApiKey]:
+        return [k for k in self.kapp.registry.keys if ref.holds(k)]
+
+    def show_node(self, ref: NodeRef) -> None:
+        app = self.kapp
+        self.node = ref
+        keys = self.keys_of(ref)
+        self.table.show(
+            keys,
+            prefix=ref.path,
+            query=self.query_text,
+            now=app.now(),
+            config=app.config,
+            colors=app.theme_colors,
+        )
+        if ref.is_root:
+            self.show_overview(keys)
+        else:
+            self.show_detail(self.table.selected_key_id)
+
+    def show_overview(self, keys: Sequence[ApiKey] | None = None) -> None:
+        app = self.kapp
+        self.query_one("#lower", ContentSwitcher).current = "overview"
+        self.query_one(Overview).show(
+            keys if keys is not None else app.registry.keys,
+            now=app.now(),
+            max_days=app.config.rotation.max_key_age_days,
+            colors=app.theme_colors,
+        )
+
+    def show_detail(self, key_id: str | None) -> None:
+        app = self.kapp
+        self.query_one("#lower", ContentSwitcher).current = "detail"
+        detail = self.query_one(KeyDetail)
+        key = app.key_by_id(key_id) if key_id else None
+        if key is None:
+            detail.show_nothing("No key selected." if self.table.row_count else "No keys here.")
+            return
+        detail.show(
+            key,
+            now=app.now(),
+            config=app.config,
+            colors=app.theme_colors,
+            history=app.history.get(key.id, []),
+        )
+
+    @property
+    def selected_key(self) -> ApiKey | None:
+        key_id = self.table.selected_key_id
+        return self.kapp.key_by_id(key_id) if key_id else None
+
+    @on(Tree.NodeHighlighted, "#tree")
+    def _node_highlighted(self, event: Tree.NodeHighlighted[NodeRef]) -> None:
+        ref = event.node.data if event.node.data is not None else ROOT
+        if ref == self.node and self.table.row_count:
+            return
+        if self._node_timer is not None:
+            self._node_timer.stop()
+            self._node_timer = None
+        if len(self.kapp.registry.keys) < DEBOUNCE_ABOVE:
+            self.show_node(ref)
+        else:
+            # With thousands of keys a table rebuild takes a while: wait until the cursor
+            # rests, so holding j in the tree does not queue one rebuild per node.
+            self._node_timer = self.set_timer(0.15, lambda: self.show_node(ref))
+
+    @on(DataTable.RowHighlighted, "#keys")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.table.has_focus or not self.node.is_root:
+            self.show_detail(event.row_key.value)
+
+    @on(Tree.NodeSelected, "#tree")
+    def _node_selected(self, event: Tree.NodeSelected[NodeRef]) -> None:
+        self.table.focus()
+
+    def on_descendant_focus(self) -> None:
+        # With the root selected, the lower pane follows focus: overview for the tree, detail
+        # for the table.
+        if not self.node.is_root:
+            return
+        if self.table.has_focus:
+            self.show_detail(self.table.selected_key_id)
+        elif self.account_tree.has_focus:
+            self.show_overview(self.keys_of(ROOT))
+
+    def action_focus_tree(self) -> None:
+        self.account_tree.focus()
+
+    def action_focus_table(self) -> None:
+        self.table.focus()
+
+    # ------------------------------------------------------------------ flows
+
+    def action_note(self) -> None:
+        flows.edit_note(self)
+
+    def action_edit_note(self) -> None:
+        flows.edit_note_in_editor(self)
+
+    def action_reveal(self) -> None:
+        flows.reveal(self)
+
+    def action_copy(self, what: str) -> None:
+        flows.copy(self, what)
+
+    def action_add(self) -> None:
+        flows.add_key(self)
+
+    def action_add_node(self) -> None:
+        flows.add_account_or_sub(self)
+
+    def action_edit(self) -> None:
+        flows.edit_selected(self)
+
+    def action_remove(self) -> None:
+        flows.remove_selected(self)
+
+    def action_import_subs(self) -> None:
+        flows.import_subaccounts(self)
+
+    def action_rotate(self) -> None:
+        from kutui.tui.screens.rotation import RotationScreen
+
+        app = self.kapp
+        key = self.selected_key
+        if key is None:
+            self.notify("Select a key in the table first.", severity="warning")
+            return
+        if app.vault is None:
+            self.notify("Unlock the vault first (ctrl+l).", severity="warning")
+            return
+        pool = app.make_pool()
+
+        async def closed(_result: object) -> None:
+            await pool.aclose()
+            app.load_registry()
+
+        app.push_screen(RotationScreen(app.home, app.vault, key.id, pool, clock=app.now), closed)
+
+    # ------------------------------------------------------------------ filter
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        # Re-filtering 10,000 rows per keystroke would lag: wait for a pause in typing.
+        self._filter_timer = self.set_timer(0.15, lambda: self.show_node(self.node))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.show_node(self.node)
+        self.table.focus()
+
+    def clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("-shown")
+        self.query_text = ""
+        self.show_node(self.node)
+        self.table.focus()
+
+    # ------------------------------------------------------------------ checks
+
+    @property
+    def checking(self) -> bool:
+        return any(w.group == CHECK_GROUP and not w.is_finished for w in self.workers)
+
+    def action_cancel(self) -> None:
+        if self.checking:
+            self.workers.cancel_group(self, CHECK_GROUP)
+            return
+        if self.query_text or self.query_one("#filter", Input).has_class("-shown"):
+            self.clear_filter()
+
+    def action_check(self) -> None:
+        key = self.selected_key
+        if self.table.has_focus and key is not None:
+            self.start_checks([key], str(key.ref))
+        else:
+            keys = self.keys_of(self.node)
+            self.start_checks(keys, self.node.path or "every key")
+
+    def action_check_node(self) -> None:
+        self.start_checks(self.keys_of(self.node), self.node.path or "every key")
+
+    def action_check_key(self) -> None:
+        key = self.selected_key
+        if key is not None:
+            self.start_checks([key], str(key.ref))
+
+    def action_jump(self, account: str, sub: str) -> None:
+        self.account_tree.select_ref(NodeRef(account, sub or None))
+        self.account_tree.focus()
+
+    def action_check_all(self) -> None:
+        self.start_checks(list(self.kapp.registry.keys), "every key")
+
+    def start_checks(self, keys: Sequence[ApiKey], what: str) -> None:
+        app = self.kapp
+        if not keys:
+            self.notify("There are no keys to check here.", severity="warning")
+            return
+        targets = app.check_targets(keys)
+        if targets is None:
+            return
+        self.run_worker(
+            self._run_checks(targets, what),
+            name=f"check {what}",
+            group=CHECK_GROUP,
+            exclusive=True,
+            exit_on_error=False,
+            description=f"checking {len(targets)} keys",
+        )
+
+    async def _run_checks(self, targets: Sequence[CheckTarget], what: str) -> int:
+        app = self.kapp
+        progress = self.query_one(CheckProgress)
+        progress.start(len(targets), what)
+        self._last_progress = (0, len(targets), 0, 0)
+        pending: list[CheckEvent] = []
+        done = 0
+        pool = app.make_pool()
+        events = app.checker(
+            targets,
+            pool=pool,
+            concurrency=app.config.checks.concurrency,
+            timeout=app.config.checks.timeout_seconds,
+            retries=app.config.checks.retries,
+            max_rate_wait=app.config.checks.max_rate_wait_seconds,
+        )
+        last_flush = time.monotonic()
+        cancelled = False
+        try:
+            async for event in events:
+                pending.append(event)
+                done += 1
+                if time.monotonic() - last_flush >= FLUSH_EVERY:
+                    self.flush_results(pending)
+                    pending = []
+                    last_flush = time.monotonic()
+                    # Give the UI a turn even when results arrive faster than it draws.
+                    await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        finally:
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            self.flush_results(pending)
+            await pool.aclose()
+            if self.is_attached:  # not while the app is shutting down
+                self._finish_run(done, what, cancelled=cancelled)
+            app.save_results_soon(force=True)
+        return done
+
+    def _finish_run(self, done: int, what: str, *, cancelled: bool) -> None:
+        self.query_one(CheckProgress).finish()
+        if self.query_one("#lower", ContentSwitcher).current == "overview":
+            self.show_overview(self.keys_of(self.node))
+        _d, total, ok, failing = self._last_progress
+        verb = "Cancelled" if cancelled else "Checked"
+        self.notify(
+            f"{verb}: {done} of {total} keys checked, {ok} ok, {failing} failing.",
+            title=f"Check {what}",
+            severity="warning" if cancelled or failing else "information",
+            markup=False,
+        )
+
+    def flush_results(self, events: Sequence[CheckEvent]) -> None:
+        """Record a batch of results, then draw it: rows in place, tree counts, progress,
+        the detail pane. Recording comes first so a screen being torn down loses nothing."""
+        if not events:
+            return
+        app = self.kapp
+        _d, total, ok, failing = self._last_progress
+        changed: list[ApiKey] = []
+        for event in events:
+            key = app.key_by_id(event.target.key_id)
+            if key is None:
+                continue
+            apply_result(key, event.result)
+            app.record_result(key.id, event.result)
+            changed.append(key)
+            if event.result.status is Status.OK:
+                ok += 1
+            else:
+                failing += 1
+        last = events[-1]
+        self._last_progress = (last.done, last.total, ok, failing)
+        if not self.is_attached:
+            return
+        now = app.now()
+        selected = self.table.selected_key_id
+        with app.batch_update():
+            for key in changed:
+                self.table.update_key(key, now, app.config, app.theme_colors)
+            self.query_one(CheckProgress).advance(last.done, last.total, ok, failing)
+            self.account_tree.refresh_labels(app.registry, app.theme_colors)
+            lower = self.query_one("#lower", ContentSwitcher).current
+            if lower == "detail" and any(k.id == selected for k in changed):
+                self.show_detail(selected)

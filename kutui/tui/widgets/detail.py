@@ -1,0 +1,145 @@
+"""The detail pane for one key: permissions seen vs expected, whitelist, findings, note, history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Markdown, Static
+
+from kutui.checks.audit import Severity
+from kutui.model import PERMISSIONS, ApiKey
+from kutui.redact import redact
+from kutui.store.config import Config
+from kutui.store.history import HistoryEntry
+from kutui.tui.keyfacts import ago, key_facts
+from kutui.tui.widgets.status_badge import ADVICE, badge, tone_style
+
+_SEVERITY_TONE = {Severity.CRITICAL: "bad", Severity.WARNING: "warn", Severity.INFO: "unknown"}
+
+
+def permissions_text(key: ApiKey, colors: Mapping[str, str]) -> Text:
+    """One line per permission seen or expected; a difference is marked in words, not colour."""
+    seen = set(key.permissions_seen)
+    expected = set(key.note.expected_permissions)
+    names = [p for p in PERMISSIONS if p in seen | expected]
+    names += sorted((seen | expected) - set(PERMISSIONS))
+    text = Text(end="")
+    if not names:
+        text.append("none seen yet, none expected (add a note with n)")
+        return text
+    warn = tone_style("warn", colors, bold=True)
+    for name in names:
+        if not expected:
+            text.append(f"  ✓ {name:<16} seen (no expected set in the note)\n")
+        elif name in seen and name in expected:
+            text.append(f"  ✓ {name:<16} seen, expected\n")
+        elif name in seen:
+            text.append(f"  + {name:<16} DRIFT: seen but not expected\n", style=warn)
+        else:
+            text.append(f"  - {name:<16} DRIFT: expected but not seen\n", style=warn)
+    text.rstrip()
+    return text
+
+
+def summary_text(key: ApiKey, now: datetime, colors: Mapping[str, str]) -> Text:
+    check = key.last_check
+    text = Text(end="")
+    text.append(str(key.ref), style="bold")
+    text.append("  ")
+    text.append_text(badge(key.status, colors))
+    text.append(f"\n{ADVICE[key.status]}")
+    if check and check.message:
+        # Redacted at display time (once per key shown, not once per result).
+        text.append(f"\nKuCoin said: {redact(check.message)}")
+    fields = [
+        ("fingerprint", f"…{key.fingerprint}" if key.fingerprint else "unknown"),
+        ("key version", f"V{key.api_version}"),
+        ("uid", str(check.uid) if check and check.uid is not None else "unknown"),
+        ("IP whitelist", key.ip_whitelist_seen or "none (any IP address may use this key)"),
+        ("created", f"{key.created_at:%Y-%m-%d}" if key.created_at else "unknown"),
+        ("last checked", ago(check.checked_at if check else None, now)),
+    ]
+    for name, value in fields:
+        text.append(f"\n{name:>13}: {value}")
+    return text
+
+
+def findings_text(key: ApiKey, now: datetime, config: Config, colors: Mapping[str, str]) -> Text:
+    findings = key_facts(key, now, config).findings
+    text = Text(end="")
+    if not findings:
+        text.append("no audit findings")
+        return text
+    for finding in findings:
+        tone = _SEVERITY_TONE[finding.severity]
+        text.append(
+            f"{finding.severity.value.upper():>8} ", style=tone_style(tone, colors, bold=True)
+        )
+        text.append(f"{finding.message}\n         → {finding.fix}\n")
+    text.rstrip()
+    return text
+
+
+def history_text(results: Sequence[HistoryEntry], now: datetime, colors: Mapping[str, str]) -> Text:
+    text = Text(end="")
+    if not results:
+        text.append("no checks yet")
+        return text
+    for result in reversed(results[-10:]):
+        text.append(f"{result.checked_at:%Y-%m-%d %H:%M}  ({ago(result.checked_at, now)})  ")
+        text.append_text(badge(result.status, colors))
+        if result.latency_ms:
+            text.append(f"  {result.latency_ms:.0f} ms")
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
+def note_markdown(key: ApiKey) -> str:
+    note = key.note
+    if note.empty:
+        return "*No note yet. Press **n** to say what this key is for and what it may do.*"
+    parts = [note.text.strip() or "*(no text)*"]
+    if note.consumers:
+        parts.append("**Used by:** " + ", ".join(f"`{c}`" for c in note.consumers))
+    return "\n\n".join(parts)
+
+
+class KeyDetail(VerticalScroll):
+    """Sections stacked in a scrollable column; ``show`` fills them for one key."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-summary")
+        yield Static("Permissions (seen vs expected)", classes="detail-heading")
+        yield Static(id="detail-permissions")
+        yield Static("Audit findings", classes="detail-heading")
+        yield Static(id="detail-findings")
+        yield Static("Note", classes="detail-heading")
+        yield Markdown(id="detail-note")
+        yield Static("Check history", classes="detail-heading")
+        yield Static(id="detail-history")
+
+    def show(
+        self,
+        key: ApiKey,
+        *,
+        now: datetime,
+        config: Config,
+        colors: Mapping[str, str],
+        history: Sequence[HistoryEntry],
+    ) -> None:
+        self.query_one("#detail-summary", Static).update(summary_text(key, now, colors))
+        self.query_one("#detail-permissions", Static).update(permissions_text(key, colors))
+        self.query_one("#detail-findings", Static).update(findings_text(key, now, config, colors))
+        self.query_one("#detail-note", Markdown).update(note_markdown(key))
+        self.query_one("#detail-history", Static).update(history_text(history, now, colors))
+
+    def show_nothing(self, message: str) -> None:
+        self.query_one("#detail-summary", Static).update(Text(message))
+        for part in ("#detail-permissions", "#detail-findings", "#detail-history"):
+            self.query_one(part, Static).update("")
+        self.query_one("#detail-note", Markdown).update("")

@@ -1,0 +1,178 @@
+"""The keys table: one keyed row per key, updated in place as check results stream in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
+
+from kutui.model import ApiKey
+from kutui.store.config import Config
+from kutui.tui.keyfacts import KeyFacts, ago, key_facts
+from kutui.tui.widgets.status_badge import badge, badge_label, tone_style
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("label", "Key"),
+    ("status", "Status"),
+    ("age", "Age"),
+    ("expiry", "Expiry"),
+    ("fingerprint", "Fp"),
+    ("permissions", "Permissions"),
+    ("ip", "IP whitelist"),
+    ("checked", "Checked"),
+)
+
+
+def row_cells(
+    key: ApiKey, prefix: str, now: datetime, config: Config, colors: Mapping[str, str]
+) -> list[Text]:
+    """The cells of one row. All text is ``Text`` (never markup): labels come from users."""
+    facts = key_facts(key, now, config)
+    label = str(key.ref)
+    if prefix and label.startswith(prefix + "/"):
+        label = label[len(prefix) + 1 :]
+    warn = tone_style("warn", colors)
+    bad = tone_style("bad", colors, bold=True)
+    perms = Text(",".join(key.permissions_seen) or "?", end="")
+    if facts.drift:
+        perms.append(" ≠DRIFT", style=warn)
+    known = key.last_check is not None and bool(key.permissions_seen)
+    ip = Text(key.ip_whitelist_seen or ("none" if known else "?"), end="")
+    if facts.unbound:
+        ip.append(" !UNBOUND", style=bad)
+    age = Text(_age_text(facts), end="")
+    if facts.too_old:
+        age.append(" OLD", style=warn)
+    return [
+        Text(label, end=""),
+        badge(key.status, colors),
+        age,
+        _expiry_text(key, facts, now, colors),
+        Text(key.fingerprint or "????", end=""),
+        perms,
+        ip,
+        Text(ago(key.last_check.checked_at if key.last_check else None, now), end=""),
+    ]
+
+
+def _age_text(facts: KeyFacts) -> str:
+    return "?" if facts.age_days is None else f"{facts.age_days}d"
+
+
+def _expiry_text(key: ApiKey, facts: KeyFacts, now: datetime, colors: Mapping[str, str]) -> Text:
+    expires = key.expires_at()
+    if expires is None:
+        return Text("never", end="")
+    if facts.expired:
+        return Text("EXPIRED", style=tone_style("bad", colors, bold=True), end="")
+    text = Text(f"{expires:%Y-%m-%d}", end="")
+    if facts.expiring:
+        text.append(f" SOON ({max((expires - now).days, 0)}d)", style=tone_style("warn", colors))
+    return text
+
+
+def matches(key: ApiKey, query: str) -> bool:
+    """The ``/`` filter: case-insensitive substring of ref, fingerprint, status, permissions, IP."""
+    if not query:
+        return True
+    hay = " ".join(
+        (
+            str(key.ref),
+            key.fingerprint,
+            key.status.value,
+            badge_label(key.status),
+            ",".join(key.permissions_seen),
+            key.ip_whitelist_seen,
+        )
+    ).lower()
+    return all(word in hay for word in query.lower().split())
+
+
+class KeysTable(DataTable[Text]):
+    """DataTable of the selected node's keys, rows keyed by key id; vim keys j/k/g/G."""
+
+    BINDING_GROUP_TITLE = "Keys table"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="table.down", tooltip="Next key"),
+        Binding("k", "cursor_up", "Up", show=False, id="table.up", tooltip="Previous key"),
+        Binding("g", "scroll_top", "Top", show=False, id="table.top", tooltip="First key"),
+        Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom", tooltip="Last key"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.prefix = ""
+        self.shown_ids: list[str] = []
+
+    def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for key, title in COLUMNS:
+            self.add_column(title, key=key)
+
+    def show(
+        self,
+        keys: Sequence[ApiKey],
+        *,
+        prefix: str,
+        query: str,
+        now: datetime,
+        config: Config,
+        colors: Mapping[str, str],
+    ) -> None:
+        """Show the ``keys`` that match ``query``, keeping the cursor on the same key."""
+        previous = self.selected_key_id
+        self.prefix = prefix
+        shown = [k for k in keys if matches(k, query)]
+        # Columns too: their widths only ever grow, so a narrow node would keep wide columns.
+        self.clear(columns=True)
+        self._add_columns()
+        for k in shown:
+            self.add_row(*row_cells(k, prefix, now, config, colors), key=k.id)
+        self.shown_ids = [k.id for k in shown]
+        if previous in self.shown_ids:
+            self.move_cursor(row=self.shown_ids.index(previous), animate=False)
+
+    def update_key(
+        self, key: ApiKey, now: datetime, config: Config, colors: Mapping[str, str]
+    ) -> bool:
+        """Rewrite one key's row in place; False when the key is not shown."""
+        try:
+            self.get_row_index(key.id)
+        except RowDoesNotExist:
+            return False
+        widened = False
+        for (column, _title), cell in zip(
+            COLUMNS, row_cells(key, self.prefix, now, config, colors), strict=True
+        ):
+            # Widen a column whose new cell no longer fits. DataTable's own update_width
+            # re-measures the whole column whenever a cell got narrower (10,000 cells per
+            # update), so the width is kept here: it only ever grows while rows update.
+            spec = self.columns[ColumnKey(column)]
+            if cell.cell_len > spec.content_width:
+                spec.content_width = cell.cell_len
+                widened = True
+            try:
+                self.update_cell(key.id, column, cell)
+            except CellDoesNotExist:
+                return False
+        if widened:
+            self._require_update_dimensions = True  # recompute the virtual width when idle
+        return True
+
+    @property
+    def selected_key_id(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except CellDoesNotExist:
+            return None
+        return row_key.value

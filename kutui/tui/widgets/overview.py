@@ -1,0 +1,89 @@
+"""The overview shown with the root selected: counts by status and key ages against the policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Digits, Label, ProgressBar, Sparkline, Static
+
+from kutui.model import ApiKey
+from kutui.tui.widgets.account_tree import status_counts
+from kutui.tui.widgets.status_badge import badge
+
+#: How many of the oldest keys get an age bar (widgets per key would not scale to 10,000).
+AGE_BARS = 12
+
+
+def counts_text(keys: Sequence[ApiKey], colors: Mapping[str, str]) -> Text:
+    counts = status_counts(list(keys))
+    text = Text(end="")
+    for status in sorted(counts, key=lambda s: (-s.severity, s.value)):
+        text.append(f"{counts[status]:>6}  ")
+        text.append_text(badge(status, colors))
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
+def age_histogram(keys: Sequence[ApiKey], now: datetime, max_days: int) -> list[float]:
+    """Keys per tenth of the rotation policy (the last bucket holds everything past it)."""
+    buckets = [0.0] * 11
+    span = max(max_days, 1)
+    for key in keys:
+        age = key.age(now)
+        if age is not None:
+            buckets[min(int(age.days * 10 / span), 10)] += 1
+    return buckets
+
+
+class Overview(VerticalScroll):
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="overview-top"):
+            with Vertical(id="overview-total"):
+                yield Label("Keys")
+                yield Digits("0", id="overview-digits")
+            yield Static(id="overview-counts")
+        yield Label("Key age across the rotation policy (left: new, right: past the limit)")
+        yield Sparkline([0.0], id="overview-sparkline")
+        yield Label(id="overview-bars-title")
+        yield Vertical(id="overview-bars")
+
+    def show(
+        self,
+        keys: Sequence[ApiKey],
+        *,
+        now: datetime,
+        max_days: int,
+        colors: Mapping[str, str],
+    ) -> None:
+        self.query_one("#overview-digits", Digits).update(str(len(keys)))
+        self.query_one("#overview-counts", Static).update(counts_text(keys, colors))
+        self.query_one("#overview-sparkline", Sparkline).data = age_histogram(keys, now, max_days)
+        dated = [(k, k.age(now)) for k in keys]
+        oldest = sorted(
+            ((k, a.days) for k, a in dated if a is not None), key=lambda p: (-p[1], str(p[0].ref))
+        )[:AGE_BARS]
+        title = f"Oldest keys, age against the {max_days}-day policy"
+        if len(keys) > len(oldest):
+            title += f" ({len(oldest)} of {len(keys)})"
+        self.query_one("#overview-bars-title", Label).update(title)
+        bars = self.query_one("#overview-bars", Vertical)
+        bars.remove_children()
+        rows = []
+        for key, days in oldest:
+            bar = ProgressBar(total=max_days, show_eta=False, show_percentage=False)
+            bar.progress = min(days, max_days)
+            over = " OVER" if days > max_days else ""
+            rows.append(
+                Horizontal(
+                    Label(Text(f"{str(key.ref)[:28]:<28} ", end=""), classes="age-label"),
+                    bar,
+                    Label(f" {days}d{over}", classes="age-days"),
+                    classes="age-row",
+                )
+            )
+        bars.mount_all(rows)

@@ -1,0 +1,68 @@
+"""Status badges: every status is written as text (glyph + words), colour only reinforces it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.style import Style
+from rich.text import Text
+
+from kutui.model import Status
+
+#: status -> (glyph, words, tone): glyph and words carry the meaning, the tone picks a colour.
+BADGES: dict[Status, tuple[str, str, str]] = {
+    Status.OK: ("✓", "OK", "ok"),
+    Status.UNCHECKED: ("·", "UNCHECKED", "unknown"),
+    Status.RATE_LIMITED: ("!", "RATE LIMITED", "warn"),
+    Status.UNREACHABLE: ("!", "UNREACHABLE", "warn"),
+    Status.CLOCK_SKEW: ("!", "CLOCK SKEW", "warn"),
+    Status.PERMISSION_DENIED: ("✗", "NO PERMISSION", "bad"),
+    Status.UNSUPPORTED_VERSION: ("✗", "OLD VERSION", "bad"),
+    Status.IP_DENIED: ("✗", "IP DENIED", "bad"),
+    Status.FROZEN: ("✗", "FROZEN", "bad"),
+    Status.BAD_SECRET: ("✗", "BAD SECRET", "bad"),
+    Status.BAD_PASSPHRASE: ("✗", "BAD PASSPHRASE", "bad"),
+    Status.INVALID_KEY: ("✗", "INVALID KEY", "bad"),
+}
+
+#: What the user should do, per status (design.md, "Key health").
+ADVICE: dict[Status, str] = {
+    Status.OK: "nothing to do",
+    Status.UNCHECKED: "not checked yet: press c to check it",
+    Status.RATE_LIMITED: "KuCoin's rate limit was hit: retry later",
+    Status.UNREACHABLE: "network or KuCoin outage: nothing about the key is known",
+    Status.CLOCK_SKEW: "this host's clock is off: fix it (NTP)",
+    Status.PERMISSION_DENIED: "the key lacks the General permission this check needs",
+    Status.UNSUPPORTED_VERSION: "re-create the key as a V3 key",
+    Status.IP_DENIED: "this host's IP address is not on the key's whitelist",
+    Status.FROZEN: "the account is frozen: contact KuCoin support",
+    Status.BAD_SECRET: "the stored API secret is wrong",
+    Status.BAD_PASSPHRASE: "the API passphrase (not the login password) is wrong",
+    Status.INVALID_KEY: "the key was deleted or belongs to another site: re-create it",
+}
+
+TONE_VARIABLES = {
+    "ok": "kutui-status-ok",
+    "warn": "kutui-status-warn",
+    "bad": "kutui-status-bad",
+    "unknown": "kutui-status-unknown",
+}
+
+
+def badge_label(status: Status) -> str:
+    glyph, words, _tone = BADGES[status]
+    return f"{glyph} {words}"
+
+
+def tone_style(tone: str, colors: Mapping[str, str], *, bold: bool = False) -> Style:
+    color = colors.get(TONE_VARIABLES.get(tone, ""), "")
+    try:
+        return Style(color=color or None, bold=bold)
+    except Exception:  # a theme variable that Rich cannot parse: text stays readable uncoloured
+        return Style(bold=bold)
+
+
+def badge(status: Status, colors: Mapping[str, str]) -> Text:
+    """The badge as Rich text, coloured with the theme's ``kutui-status-*`` variables."""
+    _glyph, _words, tone = BADGES[status]
+    return Text(badge_label(status), style=tone_style(tone, colors, bold=tone == "bad"), end="")

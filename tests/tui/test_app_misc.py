@@ -1,0 +1,153 @@
+"""Live checks on the simulator, terminal loss, idle lock, and the CLI entry points."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import kutui.tui.app as app_module
+from kutui.demo import Demo
+from kutui.model import Status
+from kutui.tui.screens.main import MainScreen
+
+from .conftest import make_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_C_on_the_simulator_gives_every_status(fresh_demo: Demo) -> None:
+    app = make_app(fresh_demo, transport=fresh_demo.transport())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("C")
+        await pilot.pause(0.1)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        got = {k.id: k.status for k in app.registry.keys}
+    expected = {d.key.id: d.expected_status for d in fresh_demo.keys}
+    assert got == expected
+    assert set(Counter(got.values())) == {
+        Status.OK,
+        Status.BAD_PASSPHRASE,
+        Status.IP_DENIED,
+        Status.INVALID_KEY,
+        Status.RATE_LIMITED,
+        Status.UNREACHABLE,
+    }
+
+
+async def test_app_exits_when_the_terminal_goes_away(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(demo)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        monkeypatch.setattr(app_module, "_stdin_is_tty", lambda: False)
+        app._check_terminal()
+        await pilot.pause()
+    assert app.return_code == 1
+
+
+async def test_idle_lock_drops_the_vault(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test() as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app._last_input -= 3600
+        app._maybe_idle_lock(60.0)
+        await pilot.pause()
+        assert app.vault is None
+        assert type(app.screen).__name__ == "UnlockScreen"
+
+
+async def test_without_a_vault_the_app_says_how_to_make_one(
+    tmp_path: Path,
+) -> None:
+    from kutui.store.home import Home
+    from kutui.tui.app import KutuiApp
+
+    app = KutuiApp(Home.load(tmp_path / "empty"), watch_tty=False)
+    async with app.run_test(notifications=True) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert any("kutui init" in n.message for n in app._notifications)
+
+
+def _kutui(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUTUI_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "kutui", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_lists_tui_and_demo(tmp_path: Path) -> None:
+    out = _kutui("--help", home=tmp_path).stdout
+    assert "tui" in out and "demo" in out
+    assert "--no-mouse" in _kutui("demo", "--help", home=tmp_path).stdout
+
+
+def test_demo_scale_is_checked(tmp_path: Path) -> None:
+    result = _kutui("demo", "--scale", "0", home=tmp_path)
+    assert result.returncode == 2
+    assert "--scale must be from 1 to 250" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_tui_command_module_does_not_import_textual() -> None:
+    code = (
+        "import sys, argparse, kutui.commands.tui as t;"
+        "p = argparse.ArgumentParser(); t.register(p.add_subparsers());"
+        "print('textual' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "False"
+
+
+async def test_typing_counts_as_activity_for_the_idle_lock(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test() as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app._last_input -= 3600
+        await pilot.press("slash", "x")  # typed into the filter box, which keeps the key
+        app._maybe_idle_lock(60.0)
+        await pilot.pause()
+        assert app.vault is not None
+
+
+def test_demo_screenshot_saves_an_svg_without_secrets(tmp_path: Path) -> None:
+    out = tmp_path / "shot" / "kutui.svg"
+    result = _kutui("demo", "--screenshot", str(out), home=tmp_path / "unused")
+    assert result.returncode == 0, result.stderr
+    svg = out.read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and "perp-2" in svg and "DRIFT" in svg
+    # The demo's secrets come from a fixed seed: none of them may be drawn.
+    from kutui.demo import build_demo
+
+    demo = build_demo(tmp_path / "same-seed")
+    vault = demo.open_vault()
+    for key_id in vault.data.key_ids():
+        cred = vault.data.get(key_id)
+        assert cred is not None
+        for value in (cred.api_key, cred.api_secret, cred.passphrase):
+            assert value.reveal() not in svg

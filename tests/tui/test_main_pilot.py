@@ -1,0 +1,194 @@
+"""Drive the main screen with the keyboard alone; assert what changed on screen and on disk."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from textual.widgets import Input, Static
+
+from kutui.demo import Demo
+from kutui.model import Status
+from kutui.store.history import read_history
+from kutui.tui.app import KutuiApp
+from kutui.tui.screens.main import MainScreen
+from kutui.tui.widgets.account_tree import NodeRef
+from kutui.tui.widgets.keys_table import KeysTable
+
+from .conftest import FakeChecker, make_app
+
+SIZE = (120, 40)
+
+
+async def _ready(pilot: object, app: KutuiApp) -> MainScreen:
+    await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+    main = app.main
+    assert main is not None and main.ready
+    return main
+
+
+async def test_startup_shows_every_account_and_key(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await _ready(pilot, app)
+        table = main.query_one(KeysTable)
+        assert table.row_count == 40
+        labels = {str(n.label).split(" ")[0] for n in main.account_tree.root.children}
+        assert labels == {"alpha", "bravo", "charlie"}
+        # The root's label carries the count and the worst status as words.
+        root_label = str(main.account_tree.root.label)
+        assert "40" in root_label and "INVALID KEY" in root_label
+
+
+async def test_tree_selection_limits_the_table(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await _ready(pilot, app)
+        await pilot.press("j")  # alpha
+        assert main.node == NodeRef("alpha")
+        assert main.query_one(KeysTable).row_count == 16
+        await pilot.press("j")  # alpha/bot-spot
+        assert main.node == NodeRef("alpha", "bot-spot")
+        table = main.query_one(KeysTable)
+        assert table.row_count == 5
+        assert str(table.get_row_at(0)[0]) == "grid-1"  # labels relative to the node
+
+
+async def test_vim_keys_move_in_the_table(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await _ready(pilot, app)
+        await pilot.press("l")
+        table = main.query_one(KeysTable)
+        assert table.has_focus
+        await pilot.press("j", "j")
+        assert table.cursor_row == 2
+        await pilot.press("k")
+        assert table.cursor_row == 1
+        await pilot.press("G")
+        assert table.cursor_row == 39
+        await pilot.press("g")
+        assert table.cursor_row == 0
+        # Moving the cursor fills the detail pane for that key.
+        await pilot.press("j")
+        assert main.selected_key is not None
+        assert main.selected_key.ref.label == "backup"
+        await pilot.press("h")
+        assert main.account_tree.has_focus
+
+
+async def test_slash_filters_and_escape_clears(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await _ready(pilot, app)
+        await pilot.press("slash")
+        assert main.query_one("#filter", Input).has_focus
+        await pilot.press(*"passphrase")
+        await pilot.pause(0.3)
+        table = main.query_one(KeysTable)
+        assert table.row_count == 2
+        assert {str(table.get_row_at(i)[0]) for i in range(2)} == {
+            "alpha/bot-spot/scalper",
+            "charlie/ops",
+        }
+        await pilot.press("enter", "escape")
+        assert table.row_count == 40
+        assert main.query_text == ""
+
+
+async def test_c_checks_the_selected_key_only(demo: Demo) -> None:
+    checker = FakeChecker(demo)
+    app = make_app(demo, checker=checker)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await _ready(pilot, app)
+        await pilot.press("l", "j", "c")
+        await app.workers.wait_for_complete()
+        assert checker.seen == ["demo0002"]
+        assert main.selected_key is not None and main.selected_key.id == "demo0002"
+
+
+async def test_c_on_a_node_checks_its_keys(demo: Demo) -> None:
+    checker = FakeChecker(demo)
+    app = make_app(demo, checker=checker)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot, app)
+        await pilot.press("j", "j", "c")  # tree: alpha/bot-spot
+        await app.workers.wait_for_complete()
+        assert len(checker.seen) == 5
+
+
+async def test_check_all_updates_rows_and_saves(fresh_demo: Demo) -> None:
+    checker = FakeChecker(fresh_demo)
+    app = make_app(fresh_demo, checker=checker)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await _ready(pilot, app)
+        table = main.query_one(KeysTable)
+        assert all("UNCHECKED" in str(table.get_row_at(i)[1]) for i in range(40))
+        await pilot.press("C")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        badges = Counter(str(table.get_row_at(i)[1]) for i in range(40))
+        # Columns grew to fit the new badges (they were sized for "· UNCHECKED").
+        status_column = table.ordered_columns[table.get_column_index("status")]
+        assert status_column.content_width >= len("✗ BAD PASSPHRASE")
+        assert badges["✗ BAD PASSPHRASE"] == 2
+        assert badges["! RATE LIMITED"] == 4
+        assert "UNCHECKED" not in " ".join(badges)
+        assert "INVALID KEY" in str(main.account_tree.root.label)
+        # The overview (root selected) is redrawn when the check ends.
+        counts = str(main.query_one("#overview-counts", Static).render())
+        assert "BAD PASSPHRASE" in counts and "UNCHECKED" not in counts
+        app.save_results_soon(force=True)
+        await app.workers.wait_for_complete()
+    on_disk = Counter(k.status for k in fresh_demo.home.registry().keys)
+    assert on_disk[Status.OK] == 27 and on_disk[Status.UNREACHABLE] == 4
+    history = read_history(fresh_demo.home.paths.history)
+    assert len(history) == 40
+
+
+async def test_escape_cancels_a_running_check(fresh_demo: Demo) -> None:
+    checker = FakeChecker(fresh_demo, delay=0.05)
+    app = make_app(fresh_demo, checker=checker)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        main = await _ready(pilot, app)
+        await pilot.press("C")
+        await pilot.pause(0.3)
+        assert main.checking
+        assert main.query_one("#progress").has_class("-running")
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not _checking(main)
+        assert not main.query_one("#progress").has_class("-running")
+        assert 0 < len(checker.seen) < 40
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("Cancelled:") for m in messages)
+
+
+def _checking(main: MainScreen) -> bool:
+    return main.checking
+
+
+async def test_q_quits(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot, app)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_q_writes_results_not_saved_yet(fresh_demo: Demo) -> None:
+    from kutui.model import CheckResult
+
+    from .conftest import NOW
+
+    app = make_app(fresh_demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot, app)
+        app._saved_at = float("inf")  # the periodic save would not run for a long time
+        app.record_result("demo0003", CheckResult(status=Status.FROZEN, checked_at=NOW))
+        await pilot.press("q")
+        await pilot.pause()
+    stored = fresh_demo.home.registry().key_by_id("demo0003")
+    assert stored is not None and stored.status is Status.FROZEN
