@@ -163,3 +163,44 @@ def test_rollback_is_noticed(tmp_path: Path, tiny_kdf: KdfParams) -> None:
     restored = home.open_vault(passphrase=Secret(PW))
     assert restored.rollback_warning and "older than the last one seen" in restored.rollback_warning
     assert home.state().vault_generation == 2  # never lowered
+
+
+def test_an_update_by_another_process_is_seen_through_the_registry_cache(tmp_path: Path) -> None:
+    """The cache is keyed by the file's identity: a save elsewhere replaces the file."""
+    import subprocess
+    import sys
+
+    from kutui.model import Account
+    from kutui.store.home import Home
+
+    home = Home.load(tmp_path)
+    home.update_registry(lambda reg: reg.accounts.append(Account("first")))
+    code = (
+        "from kutui.store.home import Home\n"
+        "from kutui.model import Account\n"
+        f"Home.load({str(tmp_path)!r}).update_registry("
+        "lambda reg: reg.accounts.append(Account('second')))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    home.update_registry(lambda reg: reg.accounts.append(Account("third")))
+    assert [a.name for a in home.registry().accounts] == ["first", "second", "third"]
+
+
+def test_a_failed_update_leaves_neither_the_file_nor_the_cache_changed(tmp_path: Path) -> None:
+    from kutui.model import Account
+    from kutui.store.home import Home
+
+    home = Home.load(tmp_path)
+    home.update_registry(lambda reg: reg.accounts.append(Account("kept")))
+
+    def half_done(reg: object) -> None:
+        assert hasattr(reg, "accounts")
+        reg.accounts.append(Account("lost"))
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        home.update_registry(half_done)
+    assert [a.name for a in home.registry().accounts] == ["kept"]
+    copy_ = home.registry()
+    copy_.accounts.clear()  # a caller's changes to its copy stay its own
+    assert [a.name for a in home.registry().accounts] == ["kept"]
