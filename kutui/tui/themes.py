@@ -9,7 +9,6 @@ the app can show them in one toast and fall back to a built-in theme.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 from kutui.errors import ConfigError
+from kutui.store.tomlfields import parse_toml
 
 BUNDLED_THEMES_DIR = Path(__file__).resolve().parent.parent / "data" / "themes"
 DEFAULT_THEME = "kucoin-dark"
@@ -71,12 +71,10 @@ def _is_color_variable(name: str) -> bool:
     return not name.endswith("text-style")
 
 
-def parse_theme(path: Path, text: str) -> Theme:
-    """Build a Theme from one TOML file's text; ConfigError names the file and the key."""
-    try:
-        data = tomllib.loads(text.removeprefix("\ufeff"))  # BOM: a Windows editor
-    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # Recursion: ~1000 nested "["
-        raise ConfigError(path, f"not valid TOML: {exc}") from None
+def parse_theme(path: Path, content: bytes | str) -> Theme:
+    """Build a Theme from one TOML file's content; ConfigError names the file and the key."""
+    raw = content.encode("utf-8") if isinstance(content, str) else content
+    data = parse_toml(path, raw, ConfigError)
     unknown = sorted(set(data) - _KNOWN)
     if unknown:
         raise ConfigError(path, "unknown theme key", key=unknown[0])
@@ -127,11 +125,11 @@ def load_theme_dir(directory: Path) -> tuple[list[Theme], list[ConfigError]]:
         return loaded, failed
     for path in sorted(directory.glob("*.toml")):
         try:
-            loaded.append(parse_theme(path, path.read_text(encoding="utf-8")))
+            loaded.append(parse_theme(path, path.read_bytes()))
         except ConfigError as exc:
             failed.append(exc)
-        except (OSError, UnicodeDecodeError) as exc:
-            failed.append(ConfigError(path, f"cannot be read: {exc.__class__.__name__}"))
+        except OSError as exc:
+            failed.append(ConfigError(path, f"cannot be read: {exc.strerror or exc}"))
     return loaded, failed
 
 

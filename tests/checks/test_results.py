@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from kutui.checks.results import ResultSaver, apply_result
 from kutui.model import (
@@ -95,11 +98,43 @@ def test_saver_writes_in_batches(tmp_path: Path) -> None:
     for i in range(600):
         saver.add(f"k{i}", CheckResult(Status.BAD_SECRET, now_utc(), code="400005"))
     saver.add("k0", CheckResult(Status.UNCHECKED, now_utc()))
-    assert saver.writes == 2 and saver.saved == 500
+    # Batches, never a write per result; the second batch may wait for the spacing rule.
+    assert saver.writes in (1, 2) and saver.saved == 250 * saver.writes
+    batches = saver.writes
     saver.flush()
-    saver.flush()
-    assert saver.writes == 3 and saver.saved == 600
+    saver.flush()  # nothing pending: no write
+    assert saver.writes == batches + 1 and saver.saved == 600
     saved = home.registry()
     assert all(k.status is Status.BAD_SECRET for k in saved.keys)
     history = read_history(home.paths.history)
     assert len(history) == 600 and all(len(v) == 1 for v in history.values())
+
+
+def test_saver_spaces_saves_by_their_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save that takes 10 s (a huge registry) is not followed by another within 40 s."""
+    import time
+
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    home = Home.load(tmp_path)
+    keys = [ApiKey(f"k{i}", KeyRef("main", "", f"k{i}")) for i in range(50)]
+
+    def fill(reg: Registry) -> None:
+        reg.accounts = [Account("main")]
+        reg.keys = keys
+
+    home.update_registry(fill)
+    real_update = home.update_registry
+
+    def slow_update(fn: Callable[[Registry], object]) -> object:
+        clock[0] += 10.0
+        return real_update(fn)
+
+    monkeypatch.setattr(home, "update_registry", slow_update)
+    saver = ResultSaver(home, batch=1, interval=0.0)
+    for i in range(10):
+        saver.add(f"k{i}", CheckResult(Status.OK, now_utc()))
+    assert saver.writes == 1  # the first save cost 10 s: the next waits 40 s
+    clock[0] += 41.0
+    saver.add("k10", CheckResult(Status.OK, now_utc()))
+    assert saver.writes == 2 and saver.saved == 11

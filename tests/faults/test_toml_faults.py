@@ -295,17 +295,7 @@ def test_a_duplicate_key_names_the_line(home: Path, kind: Kind) -> None:
     _refused(home, kind, dup.encode(), names=LINE)
 
 
-THEME_UTF8_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="kutui/tui/themes.py load_theme_dir says 'cannot be read: UnicodeDecodeError' "
-    "without the offset or the word UTF-8 (reported to the lead)",
-)
-
-
-@pytest.mark.parametrize(
-    "kind", [p if p.id != "theme" else pytest.param(*p.values, id=p.id, marks=THEME_UTF8_BUG)
-             for p in BY_NAME]
-)  # fmt: skip
+@pytest.mark.parametrize("kind", BY_NAME)
 def test_non_utf8_bytes_are_named(home: Path, kind: Kind) -> None:
     _refused(home, kind, b"# caf\xe9\n" + kind.base().encode(), names="UTF-8|utf-8")
 
