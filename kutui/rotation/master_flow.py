@@ -16,10 +16,8 @@ from kutui.rotation.engine import (
     ManualInput,
     NeedsInput,
     StepFailed,
-    describe,
     fingerprint_of,
     is_full,
-    key_is_dead,
 )
 from kutui.rotation.sub_flow import (
     HANDLERS as SUB_HANDLERS,
@@ -27,6 +25,7 @@ from kutui.rotation.sub_flow import (
 from kutui.rotation.sub_flow import (
     build_steps,
     plan_step,
+    require_old_key_dead,
     verify_credential,
 )
 from kutui.secret import Secret
@@ -165,17 +164,7 @@ async def manual_revoke_step(engine: Engine, step: Step, inputs: ManualInput | N
     step.instructions = REVOKE_INSTRUCTIONS.format(old=ck.old_fingerprint, new=ck.new_fingerprint)
     if inputs is None or not inputs.confirm:
         raise NeedsInput(f"Delete the old key …{ck.old_fingerprint} in the web UI, then confirm.")
-    previous = engine.slot(Slot.PREVIOUS)
-    if previous is None:
-        raise StepFailed("the old key is no longer in the vault; it cannot be checked")
-    from kutui.errors import KucoinError
-
-    try:
-        dead = await key_is_dead(engine.ctx.remote, previous)
-    except KucoinError as exc:
-        raise StepFailed(f"could not check the old key: {describe(exc)}") from None
-    if not dead:
-        raise StepFailed(f"the old key …{ck.old_fingerprint} still works; delete it in the web UI")
+    await require_old_key_dead(engine, still_works="delete it in the web UI")
     return f"old key …{ck.old_fingerprint} deleted in the web UI (KuCoin answers 400003)"
 
 

@@ -339,8 +339,9 @@ async def promote_step(engine: Engine, step: Step, inputs: ManualInput | None) -
     )
 
 
-async def verify_old_dead_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
-    ck = engine.checklist
+async def require_old_key_dead(engine: Engine, *, still_works: str) -> None:
+    """Key info with the old (PREVIOUS) credentials must answer 400003; ``still_works`` says
+    what to do when it does not."""
     previous = engine.slot(Slot.PREVIOUS)
     if previous is None:
         raise StepFailed("the old key is no longer in the vault; it cannot be checked")
@@ -349,8 +350,14 @@ async def verify_old_dead_step(engine: Engine, step: Step, inputs: ManualInput |
     except KucoinError as exc:
         raise StepFailed(f"could not check the old key: {describe(exc)}") from None
     if not dead:
-        raise StepFailed(f"the old key …{ck.old_fingerprint} still works; delete it first")
-    return f"old key …{ck.old_fingerprint} gets 400003 (does not exist)"
+        raise StepFailed(
+            f"the old key …{engine.checklist.old_fingerprint} still works; {still_works}"
+        )
+
+
+async def verify_old_dead_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    await require_old_key_dead(engine, still_works="delete it first")
+    return f"old key …{engine.checklist.old_fingerprint} gets 400003 (does not exist)"
 
 
 async def purge_previous_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:

@@ -18,10 +18,10 @@ from http import HTTPStatus
 
 from kutui.errors import KutuiError, UsageError
 from kutui.kucoin.simulator.exchange import Exchange
+from kutui.kucoin.simulator_options import add_arguments
 
 MAX_HEAD = 64 * 1024
 MAX_BODY = 1024 * 1024
-DEFAULT_PORT = 8600
 
 
 def _reason(status: int) -> str:
@@ -148,32 +148,6 @@ class SimulatorServer:
 
 
 # ---------------------------------------------------------------------- command line
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--state", required=True, metavar="FILE", help="TOML file with users and keys"
-    )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_PORT,
-        help=f"TCP port (default {DEFAULT_PORT}; 0 = any free port)",
-    )
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)"
-    )
-    parser.add_argument("--latency-ms", type=float, default=None, metavar="N", help="added latency")
-    parser.add_argument(
-        "--jitter-ms", type=float, default=None, metavar="N", help="random extra latency"
-    )
-    parser.add_argument(
-        "--error-rate",
-        type=float,
-        default=None,
-        metavar="F",
-        help="share of requests answered 5xx (0-1)",
-    )
 
 
 def _apply_overrides(exchange: Exchange, args: argparse.Namespace) -> None:
