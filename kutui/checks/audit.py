@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from kutui.model import TRADING_PERMISSIONS, WITHDRAWAL_PERMISSIONS, ApiKey, KeyRef, Registry
+from kutui.rotation.policy import rotation_due
 from kutui.secret import Secret
 from kutui.store.config import Config
 
@@ -112,15 +113,14 @@ def rule_permissions_differ(key: ApiKey, ctx: AuditContext) -> Iterable[Finding]
 
 
 def rule_key_too_old(key: ApiKey, ctx: AuditContext) -> Iterable[Finding]:
-    max_days = ctx.config.rotation.max_key_age_days
-    age = key.age(ctx.now)
-    if age is None or max_days <= 0 or age <= timedelta(days=max_days):
+    due = rotation_due(key, ctx.config.rotation, ctx.now)
+    if due is None:
         return
     yield Finding(
         "key-too-old",
         Severity.WARNING,
         key.ref,
-        f"is {age.days} days old; the rotation policy is {max_days} days",
+        f"is {due.age_days} days old; the rotation policy is {due.max_days} days",
         f"rotate it: kutui rotate {key.ref}",
     )
 
