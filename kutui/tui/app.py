@@ -27,6 +27,8 @@ from textual.worker import Worker, WorkerState
 from kutui.errors import KutuiError, UnlockError
 from kutui.model import ApiKey, CheckResult, Registry, now_utc
 from kutui.redact import redact
+from kutui.rotation.checklist import Checklist
+from kutui.rotation.store import RotationStore
 from kutui.store.config import Config
 from kutui.store.history import History, HistoryEntry, append_history, read_history
 from kutui.tui.commands import KutuiCommands
@@ -123,6 +125,7 @@ class KutuiApp(App[int]):
         self.registry = Registry()
         self._by_id: dict[str, ApiKey] = {}
         self.history: History = {}
+        self.rotations: dict[str, list[Checklist]] = {}  # key id -> its rotations, oldest first
         self._unsaved: dict[str, CheckResult] = {}
         self._saving = False
         self._save_cost = 0.0
@@ -316,8 +319,8 @@ class KutuiApp(App[int]):
     def load_registry(self) -> None:
         home = self.home
 
-        def load() -> tuple[Registry, History]:
-            return home.registry(), read_history(home.paths.history)
+        def load() -> tuple[Registry, History, dict[str, list[Checklist]]]:
+            return home.registry(), read_history(home.paths.history), _rotations_by_key(home)
 
         self.run_worker(load, thread=True, name="load-registry", group="load", exit_on_error=False)
 
@@ -345,8 +348,9 @@ class KutuiApp(App[int]):
             return  # modal screens handle their own workers (unlock, import, rotation)
         if event.state is WorkerState.SUCCESS:
             if worker.name == "load-registry" and isinstance(worker.result, tuple):
-                registry, history = worker.result
+                registry, history, rotations = worker.result
                 self.history = history
+                self.rotations = rotations
                 self.set_registry(registry)
             elif worker.name == "open-vault":
                 if worker.result is None:
@@ -595,3 +599,18 @@ def _optional_screen_classes() -> Iterable[type[Any]]:
         cls = getattr(mod, name, None)
         if isinstance(cls, type):
             yield cls
+
+
+def _rotations_by_key(home: Home) -> dict[str, list[Checklist]]:
+    """Every readable rotation checklist, grouped by key (a damaged file is skipped here: the
+    rotation screen and ``kutui rotate`` report it where it matters)."""
+    store = RotationStore(home.paths.rotations_dir)
+    grouped: dict[str, list[Checklist]] = {}
+    directory = home.paths.rotations_dir
+    for path in sorted(directory.glob("*.toml")) if directory.is_dir() else ():
+        try:
+            checklist = store.load_path(path)
+        except KutuiError:
+            continue
+        grouped.setdefault(checklist.key_id, []).append(checklist)
+    return grouped

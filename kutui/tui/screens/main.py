@@ -237,6 +237,7 @@ class MainScreen(Screen[None]):
             config=app.config,
             colors=app.theme_colors,
             history=app.history.get(key.id, []),
+            rotations=app.rotations.get(key.id, []),
         )
 
     @property

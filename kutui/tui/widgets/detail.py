@@ -13,6 +13,7 @@ from textual.widgets import Markdown, Static
 from kutui.checks.audit import Severity
 from kutui.model import PERMISSIONS, ApiKey
 from kutui.redact import redact
+from kutui.rotation.checklist import Checklist, State
 from kutui.store.config import Config
 from kutui.store.history import HistoryEntry
 from kutui.tui.keyfacts import ago, key_facts
@@ -99,6 +100,26 @@ def history_text(results: Sequence[HistoryEntry], now: datetime, colors: Mapping
     return text
 
 
+def rotations_text(rotations: Sequence[Checklist]) -> Text:
+    """The key's rotations, newest first: finished, aborted, or open at which step."""
+    text = Text(end="")
+    if not rotations:
+        text.append("never rotated with kutui (press r to start)")
+        return text
+    for checklist in reversed(rotations[-10:]):
+        text.append(f"{checklist.created_at:%Y-%m-%d}  {checklist.id}  ")
+        if checklist.state is State.OPEN:
+            step = checklist.current_step()
+            text.append(f"open at: {step.title if step else 'the end'} (r resumes)")
+        elif checklist.state is State.FINISHED:
+            text.append(f"finished: …{checklist.old_fingerprint} → …{checklist.new_fingerprint}")
+        else:
+            text.append("aborted: the old key stayed current")
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
 def note_markdown(key: ApiKey) -> str:
     note = key.note
     if note.empty:
@@ -122,6 +143,8 @@ class KeyDetail(VerticalScroll):
         yield Markdown(id="detail-note")
         yield Static("Check history", classes="detail-heading")
         yield Static(id="detail-history")
+        yield Static("Rotations", classes="detail-heading")
+        yield Static(id="detail-rotations")
 
     def show(
         self,
@@ -131,15 +154,22 @@ class KeyDetail(VerticalScroll):
         config: Config,
         colors: Mapping[str, str],
         history: Sequence[HistoryEntry],
+        rotations: Sequence[Checklist] = (),
     ) -> None:
         self.query_one("#detail-summary", Static).update(summary_text(key, now, colors))
         self.query_one("#detail-permissions", Static).update(permissions_text(key, colors))
         self.query_one("#detail-findings", Static).update(findings_text(key, now, config, colors))
         self.query_one("#detail-note", Markdown).update(note_markdown(key))
         self.query_one("#detail-history", Static).update(history_text(history, now, colors))
+        self.query_one("#detail-rotations", Static).update(rotations_text(rotations))
 
     def show_nothing(self, message: str) -> None:
         self.query_one("#detail-summary", Static).update(Text(message))
-        for part in ("#detail-permissions", "#detail-findings", "#detail-history"):
+        for part in (
+            "#detail-permissions",
+            "#detail-findings",
+            "#detail-history",
+            "#detail-rotations",
+        ):
             self.query_one(part, Static).update("")
         self.query_one("#detail-note", Markdown).update("")
