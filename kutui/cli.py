@@ -155,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(file=sys.stderr)
         _print_error("interrupted")
         return 130
+    except EOFError:  # Ctrl-D (or a closed stdin) at a prompt: the user's answer, not a bug
+        print(file=sys.stderr)
+        _print_error("stopped: no answer (end of input)")
+        return 2
     except BrokenPipeError:  # `kutui key list | head`: the reader went away
         _silence_stdout()
         return 141

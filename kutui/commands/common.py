@@ -91,8 +91,13 @@ def secret_prompt(label: str) -> Secret:
 
 
 def interactive_prompt() -> Prompt | None:
-    """A passphrase prompt only when a person can answer it."""
-    return secret_prompt if is_tty() else None
+    """A passphrase prompt only when a person can answer it: stdin is a terminal, or stdin is
+    piped (credentials for ``key add``) from a terminal session, where getpass asks on /dev/tty."""
+    from kutui.store.unlock import has_terminal
+
+    if is_tty() or (is_tty(sys.stderr) and has_terminal()):
+        return secret_prompt
+    return None
 
 
 def require_vault(home: Home) -> None:

@@ -17,6 +17,7 @@ from kutui.commands.common import add_json_flag, add_yes_flag
 if TYPE_CHECKING:
     from kutui.model import ApiKey, KeyRef, Registry
     from kutui.secret import Secret
+    from kutui.store.home import Home
     from kutui.store.keyfile import ImportRow, RowReport
     from kutui.store.vault import VaultData
 
@@ -38,15 +39,16 @@ def register(subparsers: Any) -> None:
         help="store one key (credentials asked, or read from stdin)",
         description="Store one API key. On a terminal, the API key, secret and passphrase are "
         "asked without echo; otherwise stdin must hold three lines: API key, secret, passphrase. "
-        "The account and sub-account are created if missing.",
+        "The account and sub-account are created if missing. A key listed by 'kutui import' "
+        "(no secret yet) gets its credentials filled in.",
     )
     add.add_argument("ref", metavar="ACCOUNT[/SUB]/LABEL")
     add.add_argument(
         "--api-version",
         type=int,
         choices=(1, 2, 3),
-        default=3,
-        help="KuCoin key version (default 3)",
+        default=None,
+        help="KuCoin key version (default 3, or the version 'kutui import' saw)",
     )
     add.add_argument("--note", default="", help="what the key is for, who uses it")
     add.set_defaults(func=run_add)
@@ -109,6 +111,22 @@ def ensure_owner(registry: Registry, ref: KeyRef, api_url: str) -> list[str]:
     return created
 
 
+def refuse_open_rotation(home: Home, keys: list[ApiKey]) -> None:
+    """Removing a key mid-rotation would delete its PENDING credential (a new KuCoin key whose
+    secret is shown only once) and strand the checklist: the rotation must end first."""
+    from kutui.errors import UsageError
+    from kutui.rotation.store import RotationStore
+
+    store = RotationStore(home.paths.rotations_dir)
+    for key in keys:
+        checklist = store.open_for_key(key.id)
+        if checklist is not None:
+            raise UsageError(
+                f"{key.ref} has an open rotation ({checklist.id}); nothing was removed",
+                hint=f"finish it, or run 'kutui rotate {key.ref} --abort' first",
+            )
+
+
 def _stored_api_keys(data: VaultData) -> dict[str, str]:
     """API key (clear, in memory only) -> key id, over every slot."""
     found: dict[str, str] = {}
@@ -156,7 +174,10 @@ def _read_credentials() -> tuple[Secret, Secret, Secret]:
             Secret(clean_pasted(values[1].reveal())),
             Secret(clean_pasted(values[2].reveal())),
         )
-    lines = [Secret(clean_pasted(sys.stdin.readline())) for _ in range(3)]
+    try:
+        lines = [Secret(clean_pasted(sys.stdin.readline())) for _ in range(3)]
+    except UnicodeDecodeError:  # the message would quote no secret, but exit 70 is for bugs
+        raise UsageError("stdin is not UTF-8 text; nothing was stored") from None
     if not all(lines):
         raise UsageError(
             "stdin must hold three lines: the API key, the API secret and the API passphrase"
@@ -179,18 +200,31 @@ def run_add(args: argparse.Namespace) -> int:
     ref = parse_ref(args.ref)
     home = load_home(args)
     require_vault(home)
-    if home.registry().key(ref) is not None:
+    # A key `kutui import` listed (metadata only) is filled in, not refused: its own fix text says
+    # "kutui key add REF".
+    existing = home.registry().key(ref)
+    if existing is not None and existing.has_secret:
         raise UsageError(f"key {ref} already exists", hint="remove it first, or pick another label")
     vault = open_vault(args, home)
     api_key, api_secret, passphrase = _read_credentials()
     problem = api_key_problem(api_key.reveal()) or passphrase_problem(passphrase.reveal())
     if problem:
         raise UsageError(problem + "; nothing was stored")
+    new_fingerprint = fingerprint(api_key.reveal())
+    if existing is not None and existing.fingerprint and existing.fingerprint != new_fingerprint:
+        raise UsageError(
+            f"{ref} is the KuCoin key …{existing.fingerprint}, but this API key ends "
+            f"…{new_fingerprint}; nothing was stored"
+        )
     warning = secret_warning(api_secret.reveal())
     if warning:
         warn(warning)
-    key = _new_key(ref, fingerprint(api_key.reveal()), args.api_version, args.note.strip())
-    credential = Credential(api_key, api_secret, passphrase, args.api_version, now_utc())
+    api_version = args.api_version or (existing.api_version if existing is not None else 3)
+    if existing is not None:
+        key = existing
+    else:
+        key = _new_key(ref, new_fingerprint, api_version, args.note.strip())
+    credential = Credential(api_key, api_secret, passphrase, api_version, now_utc())
     registry = home.registry()
 
     def put(data: VaultData) -> None:
@@ -198,28 +232,38 @@ def run_add(args: argparse.Namespace) -> int:
         if other is not None:
             known = registry.key_by_id(other)
             where = str(known.ref) if known else "an entry not in accounts.toml"
-            raise UsageError(f"this API key (…{key.fingerprint}) is already stored as {where}")
+            raise UsageError(f"this API key (…{new_fingerprint}) is already stored as {where}")
         data.put(key.id, credential)
 
     vault.update(put)
     home.note_vault_generation(vault)
 
     def record(reg: Registry) -> list[str]:
-        if reg.key(ref) is not None:
-            raise UsageError(f"key {ref} was added by another kutui meanwhile")
-        created = ensure_owner(reg, ref, home.config.kucoin.api_url)
-        reg.keys.append(key)
-        return created
+        current = reg.key(ref)
+        if existing is None:
+            if current is not None:
+                raise UsageError(f"key {ref} was added by another kutui meanwhile")
+            created = ensure_owner(reg, ref, home.config.kucoin.api_url)
+            reg.keys.append(key)
+            return created
+        if current is None or current.id != key.id or current.has_secret:
+            raise UsageError(f"key {ref} was changed by another kutui meanwhile")
+        current.has_secret = True
+        current.fingerprint = new_fingerprint
+        current.api_version = api_version
+        if args.note.strip():
+            current.note.text = args.note.strip()
+        return []
 
     try:
         created = home.update_registry(record)
     except BaseException:
         vault.update(lambda data: data.remove_key(key.id))  # do not leave an orphan credential
         raise
-    log.debug("stored %s as id %s (fingerprint %s)", ref, key.id, key.fingerprint)
+    log.debug("stored %s as id %s (fingerprint %s)", ref, key.id, new_fingerprint)
     for line in created:
         notice(line)
-    notice(f"stored {ref} (key …{key.fingerprint}, version {key.api_version})")
+    notice(f"stored {ref} (key …{new_fingerprint}, version {api_version})")
     return 0
 
 
@@ -239,6 +283,7 @@ def _import_rows(
     from kutui.store.vault import Credential
 
     stored = _stored_api_keys(data)
+    added_here: dict[str, str] = {}  # key id -> "REF (line 2)" for keys added by this file
     now = now_utc()
     for index, (row, report) in enumerate(zip(rows, reports, strict=True)):
         if report.outcome is not Outcome.ADDED or row.ref is None:
@@ -247,14 +292,18 @@ def _import_rows(
         other = stored.get(clear_key)
         if other is not None:
             known = registry.key_by_id(other)
+            where = (
+                str(known.ref) if known else added_here.get(other, "an entry not in accounts.toml")
+            )
             report.outcome = Outcome.SKIPPED
-            report.reason = f"the same API key is already stored as {known.ref if known else other}"
+            report.reason = f"the same API key is already stored as {where}"
             continue
         key = _new_key(row.ref, row.fingerprint, row.api_version, row.note)
         data.put(
             key.id, Credential(row.api_key, row.api_secret, row.passphrase, row.api_version, now)
         )
         stored[clear_key] = key.id
+        added_here[key.id] = f"{row.ref} ({row.where})"
         keys[index] = key
 
 
@@ -368,7 +417,14 @@ def run_list(args: argparse.Namespace) -> int:
     registry = load_home(args).registry()
     keys = registry.keys
     if args.owner:
+        from kutui.errors import KeyNotFound
+
         account, sub = parse_owner(args.owner)
+        node = registry.account(account)
+        if node is None or (sub and node.sub(sub) is None):
+            # An empty list would read as "no keys yet" for a mistyped name.
+            what = f"sub-account '{account}/{sub}'" if sub else f"account '{account}'"
+            raise KeyNotFound(f"no {what}", hint="see 'kutui account list'")
         keys = registry.keys_under(account, sub if sub else None)
     keys = sorted(keys, key=lambda k: k.ref)
     if args.json:
@@ -406,6 +462,7 @@ def run_remove(args: argparse.Namespace) -> int:
     key = home.registry().key(ref)
     if key is None:
         raise KeyNotFound(f"no key {ref}", hint="see 'kutui key list'")
+    refuse_open_rotation(home, [key])
     if not confirm(f"Remove {ref} (…{key.fingerprint}) and its credentials?", yes=args.yes):
         notice("nothing removed")
         return 1

@@ -15,10 +15,10 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from kutui.errors import LockTimeout, UnsafeFileError
+from kutui.errors import FileProblem, LockTimeout, UnsafeFileError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -44,10 +44,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, *, backup_to: Path | None = None) -> None:
+def atomic_write(
+    path: Path, data: bytes, *, backup_to: Path | Callable[[], Path | None] | None = None
+) -> None:
     """Replace ``path`` with ``data`` atomically, mode 0600.
 
-    ``backup_to``: hard-link the current file there first (the vault keeps old generations).
+    ``backup_to``: hard-link the current file there first (the vault keeps old generations). A
+    callable is called only once the new data is safely on disk, so a write that fails (ENOSPC,
+    EIO) has not yet made room for the backup by shifting older ones.
     """
     directory = ensure_private_dir(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=directory)
@@ -58,6 +62,8 @@ def atomic_write(path: Path, data: bytes, *, backup_to: Path | None = None) -> N
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if callable(backup_to):
+            backup_to = backup_to()
         if backup_to is not None and path.exists():
             with contextlib.suppress(FileNotFoundError):
                 backup_to.unlink()
@@ -127,7 +133,12 @@ def locked(path: Path, *, timeout: float = 30.0) -> Iterator[None]:
     ``path`` itself, so a lock on it would protect nothing)."""
     lock_path = path.with_name(path.name + ".lock")
     ensure_private_dir(lock_path.parent)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+    except OSError as exc:  # read-only home, no permission, a symlink or directory in the way
+        raise FileProblem(
+            lock_path, f"cannot be opened to lock {path.name} ({exc.strerror or exc})"
+        ) from None
     try:
         deadline = time.monotonic() + timeout
         while True:

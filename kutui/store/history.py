@@ -97,6 +97,8 @@ def read_history(path: Path) -> History:
         data = read_private(path)
     except FileNotFoundError:
         return {}
+    except OSError as exc:  # EACCES, EISDIR, EIO: the user's to fix, not a kutui bug
+        raise RegistryError(path, f"cannot be read ({exc.strerror or exc})") from None
     return parse_history(path, data)
 
 

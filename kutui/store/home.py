@@ -54,6 +54,18 @@ def read_passphrase_sources(passphrase_file: Path | None) -> Secret | None:
     return read_passphrase_file(path) if path is not None else None
 
 
+def _saving(path: Path, write: Callable[[Path, T], None], value: T) -> None:
+    """``write(path, value)``; a disk error (ENOSPC, EIO, read-only) is one line naming the file."""
+    from kutui.errors import RegistryError
+
+    try:
+        write(path, value)
+    except OSError as exc:
+        raise RegistryError(
+            path, f"could not be saved ({exc.strerror or exc}); the file is unchanged"
+        ) from None
+
+
 class Home:
     paths: Paths
     config: Config
@@ -75,7 +87,7 @@ class Home:
         bad; defaults if absent), remove stale temp files."""
         paths = Paths.resolve(home)
         config = load_config(paths.config)
-        for directory in paths.all_dirs():
+        for directory in (*paths.all_dirs(), paths.rotations_dir):
             for removed in remove_stale_temps(directory):
                 log.info("removed a temp file left by an interrupted save: %s", removed)
         return cls(paths, config)
@@ -96,7 +108,7 @@ class Home:
             registry = self._current_registry()
             self._cached = None  # until the write succeeds, the disk holds the truth
             result = fn(registry)
-            write_registry(self.paths.accounts, registry)
+            _saving(self.paths.accounts, write_registry, registry)
             self._cached = (self._file_identity(), registry)
             return result
 
@@ -124,7 +136,7 @@ class Home:
         with locked(self.paths.state):
             state = read_state(self.paths.state)
             result = fn(state)
-            write_state(self.paths.state, state)
+            _saving(self.paths.state, write_state, state)
             return result
 
     # ----------------------------------------------------------------------- vault

@@ -209,6 +209,8 @@ def read_registry(path: Path) -> Registry:
         data = read_private(path)
     except FileNotFoundError:
         return Registry()
+    except OSError as exc:  # EACCES, EISDIR, EIO: the user's to fix, not a kutui bug
+        raise RegistryError(path, f"cannot be read ({exc.strerror or exc})") from None
     return parse_registry(path, data)
 
 

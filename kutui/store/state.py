@@ -47,6 +47,8 @@ def read_state(path: Path) -> AppState:
         data = read_private(path)
     except FileNotFoundError:
         return AppState()
+    except OSError as exc:  # EACCES, EISDIR, EIO: the user's to fix, not a kutui bug
+        raise RegistryError(path, f"cannot be read ({exc.strerror or exc})") from None
     return parse_state(path, data)
 
 

@@ -412,7 +412,7 @@ class Vault:
             header = replace(header, generation=header.generation + 1)
             header, blob = seal(header, dek, pad_payload(data.to_json()))
             try:
-                atomic_write(self.path, blob, backup_to=self._rotate_backups())
+                atomic_write(self.path, blob, backup_to=self._rotate_backups)
             except OSError as exc:  # ENOSPC, EIO on fsync, read-only filesystem...
                 raise VaultError(
                     self.path, f"could not be saved ({exc.strerror or exc}); the file is unchanged"

@@ -88,7 +88,10 @@ class KutuiApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit kutui"),
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys and what they do"),
-        Binding("ctrl+l", "lock", "Lock", id="app.lock", tooltip="Lock the vault now"),
+        # priority: a modal screen (revealed credentials, a form) would otherwise swallow it.
+        Binding(
+            "ctrl+l", "lock", "Lock", id="app.lock", tooltip="Lock the vault now", priority=True
+        ),
         Binding("f2", "pick_theme", "Theme", id="app.theme", tooltip="Choose a theme"),
         Binding(
             "f9",
@@ -445,7 +448,15 @@ class KutuiApp(App[int]):
 
     def action_lock(self) -> None:
         """Cancel checks, drop the decrypted data, and ask for the passphrase again."""
+        from kutui.tui.screens.unlock import UnlockScreen
+
+        if isinstance(self.screen, UnlockScreen):
+            return  # already locked
         main = self.main
+        # Close every screen above the main one (their callbacks run with None): revealed
+        # credentials, typed secrets or a rotation holding the old vault must not outlive it.
+        while main is not None and self.screen is not main and len(self.screen_stack) > 1:
+            self.screen.dismiss(None)
         if main is not None:
             main.workers.cancel_group(main, CHECK_GROUP)
         if self._clipboard_guard is not None:

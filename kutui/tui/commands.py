@@ -77,7 +77,7 @@ def build_commands(app: KutuiApp) -> list[PaletteCommand]:
         add(
             f"key: Copy API key of {key.ref}",
             "Copy through OSC 52; cleared after 45 s (y)",
-            "screen.copy",
+            "screen.copy('api_key')",
         )
         add(
             f"rotation: Rotate {key.ref}",

@@ -204,3 +204,14 @@ def test_a_failed_update_leaves_neither_the_file_nor_the_cache_changed(tmp_path:
     copy_ = home.registry()
     copy_.accounts.clear()  # a caller's changes to its copy stay its own
     assert [a.name for a in home.registry().accounts] == ["kept"]
+
+
+def test_stale_temp_files_of_rotation_checklists_are_removed_at_start(tmp_path: Path) -> None:
+    rotations = tmp_path / "rotations"
+    rotations.mkdir(mode=0o700)
+    stale = rotations / ".r1.toml.abc.part"
+    stale.write_text("half a checklist")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    Home.load(tmp_path)
+    assert not stale.exists()

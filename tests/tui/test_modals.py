@@ -617,7 +617,7 @@ async def test_import_shows_progress_and_returns_outcome() -> None:
         await pilot.pause()
         shown = screen_text(app)
         assert "imported bot3" in shown and "warning: bot9 has no keys" in shown
-        assert "Finished: 3 imported" in shown
+        assert "Finished: 3 of 3 done" in shown
         await pilot.press("enter")
         await pilot.pause()
         assert app.results == [ImportOutcome("done", 3, 3, warnings=1)]

@@ -140,7 +140,9 @@ class ImportScreen(ModalScreen[ImportOutcome]):
         state = event.state
         if state is WorkerState.SUCCESS:
             self._finish(ImportOutcome("done", self._done, self._total, warnings=self._warnings))
-            self._status(f"Finished: {self._done} imported. enter or esc closes.")
+            # Not "N imported": done counts what was processed, known items included.
+            of_total = f" of {self._total}" if self._total is not None else ""
+            self._status(f"Finished: {self._done}{of_total} done. enter or esc closes.")
         elif state is WorkerState.ERROR:
             error = event.worker.error
             if isinstance(error, KutuiError):

@@ -329,6 +329,21 @@ class RotationScreen(Screen[None]):
         reason.value = ""
         reason.remove_class("-shown")
 
+    @on(Input.Submitted, "#rot-ips")
+    def _ips_given(self, event: Input.Submitted) -> None:
+        # Enter after typing the whitelist runs the plan step (x would type into the field).
+        event.stop()
+        self.action_run_step()
+
+    @on(SecretInput.Entered)
+    def _credential_entered(self, event: SecretInput.Entered) -> None:
+        # Enter moves to the next credential field; on the last one it submits them.
+        event.stop()
+        if event.control.id == "rot-passphrase":
+            self.action_mark_done()
+        else:
+            self.focus_next()
+
     @on(Input.Submitted, "#rot-reason")
     def _reason_given(self, event: Input.Submitted) -> None:
         what, text = self._reason_for, event.value.strip()

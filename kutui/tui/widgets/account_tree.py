@@ -59,6 +59,8 @@ class AccountTree(Tree[NodeRef]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False, id="tree.down", tooltip="Next node"),
         Binding("k", "cursor_up", "Up", show=False, id="tree.up", tooltip="Previous node"),
+        Binding("g", "scroll_home", "Top", show=False, id="tree.top", tooltip="First node"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="tree.bottom", tooltip="Last node"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
@@ -86,6 +88,9 @@ class AccountTree(Tree[NodeRef]):
         self.root.expand()
         self.refresh_labels(registry, colors)
         target = self._by_ref.get(selected, self.root)
+        # New nodes get their line numbers only when the tree lines are built; without this
+        # move_cursor sees line -1 and the cursor falls back to the root after every reload.
+        _ = self.last_line
         self.move_cursor(target, animate=False)
 
     def refresh_labels(self, registry: Registry, colors: Mapping[str, str]) -> None:

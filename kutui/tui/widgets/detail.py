@@ -34,7 +34,10 @@ def permissions_text(key: ApiKey, colors: Mapping[str, str]) -> Text:
         return text
     warn = tone_style("warn", colors, bold=True)
     for name in names:
-        if not expected:
+        if not seen:
+            # No successful check yet: nothing was seen, so nothing can have drifted.
+            text.append(f"  · {name:<16} expected (not seen yet: no successful check)\n")
+        elif not expected:
             text.append(f"  ✓ {name:<16} seen (no expected set in the note)\n")
         elif name in seen and name in expected:
             text.append(f"  ✓ {name:<16} seen, expected\n")
@@ -60,13 +63,23 @@ def summary_text(key: ApiKey, now: datetime, colors: Mapping[str, str]) -> Text:
         ("fingerprint", f"…{key.fingerprint}" if key.fingerprint else "unknown"),
         ("key version", f"V{key.api_version}"),
         ("uid", str(check.uid) if check and check.uid is not None else "unknown"),
-        ("IP whitelist", key.ip_whitelist_seen or "none (any IP address may use this key)"),
+        ("IP whitelist", _whitelist(key)),
         ("created", f"{key.created_at:%Y-%m-%d}" if key.created_at else "unknown"),
         ("last checked", ago(check.checked_at if check else None, now)),
     ]
     for name, value in fields:
         text.append(f"\n{name:>13}: {value}")
     return text
+
+
+def _whitelist(key: ApiKey) -> str:
+    if key.ip_whitelist_seen:
+        return key.ip_whitelist_seen
+    # Permissions are recorded by every successful check (General at least): without them
+    # kutui has never seen the key's whitelist, which is not the same as having none.
+    if not key.permissions_seen:
+        return "unknown until a check succeeds"
+    return "none (any IP address may use this key)"
 
 
 def findings_text(key: ApiKey, now: datetime, config: Config, colors: Mapping[str, str]) -> Text:
