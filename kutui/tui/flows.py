@@ -442,6 +442,8 @@ def _remove_node(app: KutuiApp, account: str, sub: str | None) -> None:
 
 
 def import_subaccounts(screen: MainScreen) -> None:
+    """``i``: what ``kutui import ACCOUNT`` does, with its progress on screen."""
+    from kutui.checks.importer import choose_master_key, fetch_remote, merge_remote
     from kutui.tui.screens.import_progress import ImportOutcome, ImportScreen
 
     app = screen.kapp
@@ -450,59 +452,56 @@ def import_subaccounts(screen: MainScreen) -> None:
         screen.notify("Select an account first.", severity="warning")
         return
     account = app.registry.account(node.account)
-    masters = [k for k in app.registry.keys_under(node.account, "")]
-    if account is None or not masters:
-        screen.notify(
-            f"{node.account} has no master-account key to list sub-accounts with.",
-            severity="warning",
-            markup=False,
-        )
+    try:
+        master = choose_master_key(app.registry, node.account, None)
+    except KutuiError as exc:
+        screen.notify(str(exc), severity="warning", markup=False)
         return
-    master = masters[0]
     cred = _credential_or_warn(app, master)
-    if cred is None:
+    if cred is None or account is None:
         return
     name, api_url = account.name, account.api_url
 
     async def run() -> AsyncIterator[ImportProgress]:
-        from kutui.tui.screens.import_progress import ImportProgress
-
-        yield ImportProgress(0, None, f"Listing sub-accounts with {master.ref}…")
-        pool = app.make_pool()
-        try:
-            subs = await pool.get(api_url).sub_accounts(cred)
-        finally:
-            await pool.aclose()
-        total = len(subs)
-        yield ImportProgress(0, total, f"{total} sub-accounts found")
-
-        def change(reg: Registry) -> int:
-            acct = reg.account(name)
-            if acct is None:
-                raise UsageError(f"account {name} was removed meanwhile")
-            added = 0
-            for info in subs:
-                existing = acct.sub(info.sub_name)
-                if existing is None:
-                    acct.subaccounts.append(
-                        SubAccount(info.sub_name, info.uid, RemoteState.PRESENT, info.remarks)
-                    )
-                    added += 1
-                else:
-                    existing.uid, existing.remote = info.uid, RemoteState.PRESENT
-            return added
-
         import asyncio
 
-        added = await asyncio.to_thread(app.home.update_registry, change)
-        yield ImportProgress(total, total, f"{added} new, {total - added} already known")
+        from kutui.tui.screens.import_progress import ImportProgress
+
+        yield ImportProgress(0, None, f"Listing sub-accounts and their keys with {master.ref}…")
+        listed: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        pool = app.make_pool()
+        try:
+            fetch = asyncio.ensure_future(
+                fetch_remote(pool.get(api_url), cred, lambda d, t: listed.put_nowait((d, t)))
+            )
+            while not fetch.done():
+                step = asyncio.ensure_future(listed.get())
+                await asyncio.wait({fetch, step}, return_when=asyncio.FIRST_COMPLETED)
+                if step.done():
+                    done, total = step.result()
+                    yield ImportProgress(done, total, f"listed the keys of {done}/{total}")
+                else:
+                    step.cancel()
+            subs, keys = fetch.result()
+        finally:
+            await pool.aclose()
+        now = app.now()
+        report = await asyncio.to_thread(
+            app.home.update_registry, lambda reg: merge_remote(reg, name, subs, keys, now)
+        )
+        total = len(subs)
+        yield ImportProgress(total, total, report.summary())
+        for ref in report.keys_added:
+            yield ImportProgress(total, total, f"added {ref} (no secret yet: u on it adds one)")
+        for ref in report.subs_missing + report.keys_missing:
+            yield ImportProgress(total, total, f"gone from KuCoin: {ref}", "warning")
 
     def finished(outcome: ImportOutcome | None) -> None:
         app.load_registry()
         if outcome is not None and outcome.state == "failed":
             app.notify(outcome.error or "import failed", severity="error", markup=False)
 
-    screen.app.push_screen(ImportScreen(run, title=f"Import sub-accounts of {name}"), finished)
+    screen.app.push_screen(ImportScreen(run, title=f"Import from KuCoin: {name}"), finished)
 
 
 def describe_error(exc: BaseException) -> str:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from kutui.checks.importer import merge_remote
 from kutui.checks.runner import CheckTarget
 from kutui.cli import build_parser, main
-from kutui.commands.import_cmd import merge_remote, run_import
+from kutui.commands.import_cmd import run_import
 from kutui.kucoin.client import KeyInfo, SubAccountInfo
 from kutui.kucoin.simulator import SimKey, Simulator
 from kutui.model import (

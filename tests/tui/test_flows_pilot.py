@@ -257,8 +257,9 @@ async def test_r_opens_the_rotation_screen(demo: Demo) -> None:
         assert isinstance(app.screen, MainScreen)
 
 
-async def test_i_imports_subaccounts_through_the_master_key(demo: Demo) -> None:
+async def test_i_imports_subaccounts_and_their_keys_through_the_master_key(demo: Demo) -> None:
     demo.simulator.add_user(2099, sub_name="newsub", master_uid=1001)
+    new_key = demo.simulator.add_key(2099, remark="found by import")
     app = make_app(demo, transport=demo.transport())
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot, app)
@@ -268,8 +269,12 @@ async def test_i_imports_subaccounts_through_the_master_key(demo: Demo) -> None:
         await pilot.pause(0.5)
         await pilot.press("escape")
         await _settle(pilot, app)
-    account = demo.home.registry().account("alpha")
+    registry = demo.home.registry()
+    account = registry.account("alpha")
     assert account is not None and account.sub("newsub") is not None
+    imported = registry.keys_under("alpha", "newsub")
+    assert [k.fingerprint for k in imported] == [new_key.api_key[-4:]]
+    assert not imported[0].has_secret  # metadata only: the secret is never learned by import
 
 
 async def test_f2_opens_the_theme_picker(demo: Demo) -> None:

@@ -56,7 +56,7 @@ async def test_importing_known_subaccounts_does_not_claim_they_were_imported(dem
             await app.workers.wait_for_complete()
             await pilot.pause(0.2)
         shown = screen_text(app)
-        assert "0 new, 3 already known" in shown
+        assert "added 0 sub-account(s)" in shown
         assert "3 imported" not in shown
 
 
