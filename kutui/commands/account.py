@@ -150,8 +150,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     from kutui.commands.common import confirm, load_home, notice, open_vault
-    from kutui.commands.key import refuse_open_rotation
     from kutui.errors import KeyNotFound, UsageError
+    from kutui.rotation.store import refuse_open_rotation
 
     home = load_home(args)
     account_name, sub_name = parse_owner(args.name)
@@ -166,7 +166,7 @@ def run_remove(args: argparse.Namespace) -> int:
             f"{label} still has {len(keys)} key(s)",
             hint="remove them with 'kutui key remove', or pass --force to remove them too",
         )
-    refuse_open_rotation(home, keys)
+    refuse_open_rotation(home.paths.rotations_dir, keys)
     question = f"Remove {label}" + (
         f" and its {len(keys)} key(s), deleting their credentials from the vault?" if keys else "?"
     )

@@ -17,7 +17,6 @@ from kutui.commands.common import add_json_flag, add_yes_flag
 if TYPE_CHECKING:
     from kutui.model import ApiKey, KeyRef, Registry
     from kutui.secret import Secret
-    from kutui.store.home import Home
     from kutui.store.keyfile import ImportRow, RowReport
     from kutui.store.vault import VaultData
 
@@ -109,22 +108,6 @@ def ensure_owner(registry: Registry, ref: KeyRef, api_url: str) -> list[str]:
         account.subaccounts.append(SubAccount(name=ref.sub))
         created.append(f"created sub-account {ref.account}/{ref.sub}")
     return created
-
-
-def refuse_open_rotation(home: Home, keys: list[ApiKey]) -> None:
-    """Removing a key mid-rotation would delete its PENDING credential (a new KuCoin key whose
-    secret is shown only once) and strand the checklist: the rotation must end first."""
-    from kutui.errors import UsageError
-    from kutui.rotation.store import RotationStore
-
-    store = RotationStore(home.paths.rotations_dir)
-    for key in keys:
-        checklist = store.open_for_key(key.id)
-        if checklist is not None:
-            raise UsageError(
-                f"{key.ref} has an open rotation ({checklist.id}); nothing was removed",
-                hint=f"finish it, or run 'kutui rotate {key.ref} --abort' first",
-            )
 
 
 def _stored_api_keys(data: VaultData) -> dict[str, str]:
@@ -462,7 +445,9 @@ def run_remove(args: argparse.Namespace) -> int:
     key = home.registry().key(ref)
     if key is None:
         raise KeyNotFound(f"no key {ref}", hint="see 'kutui key list'")
-    refuse_open_rotation(home, [key])
+    from kutui.rotation.store import refuse_open_rotation
+
+    refuse_open_rotation(home.paths.rotations_dir, [key])
     if not confirm(f"Remove {ref} (…{key.fingerprint}) and its credentials?", yes=args.yes):
         notice("nothing removed")
         return 1

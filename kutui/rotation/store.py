@@ -11,14 +11,15 @@ import contextlib
 import fcntl
 import os
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from kutui.errors import ChecklistError, RotationError
+from kutui.errors import ChecklistError, RotationError, UsageError
+from kutui.model import ApiKey
 from kutui.rotation.checklist import (
     SCHEMA_VERSION,
     STEP_IDS,
@@ -355,3 +356,16 @@ class RotationStore:
             yield
         finally:
             os.close(fd)
+
+
+def refuse_open_rotation(rotations_dir: Path, keys: Iterable[ApiKey]) -> None:
+    """Removing a key mid-rotation would delete its PENDING credential (a new KuCoin key whose
+    secret is shown only once) and strand the checklist: the rotation must end first."""
+    store = RotationStore(rotations_dir)
+    for key in keys:
+        checklist = store.open_for_key(key.id)
+        if checklist is not None:
+            raise UsageError(
+                f"{key.ref} has an open rotation ({checklist.id}); nothing was removed",
+                hint=f"finish it, or run 'kutui rotate {key.ref} --abort' first",
+            )

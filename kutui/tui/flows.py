@@ -407,6 +407,10 @@ def _remove_key(app: KutuiApp, key: ApiKey) -> None:
     vault, home, key_id = app.vault, app.home, key.id
 
     def save() -> None:
+        from kutui.rotation.store import refuse_open_rotation
+
+        refuse_open_rotation(home.paths.rotations_dir, [key])
+
         def change(reg: Registry) -> None:
             reg.keys = [k for k in reg.keys if k.id != key_id]
 

@@ -185,3 +185,29 @@ async def test_every_palette_command_names_an_action_it_can_call(demo: Demo) -> 
             method = getattr(target, f"action_{name}", None)
             assert method is not None, command.title
             inspect.signature(method).bind(*params)  # TypeError if the arguments do not fit
+
+
+async def test_removing_a_key_mid_rotation_is_refused_in_the_tui(demo: Demo) -> None:
+    """Its PENDING credential (a new key's secret, shown once by KuCoin) must not be deleted."""
+    from kutui.rotation.store import RotationStore
+    from kutui.rotation.sub_flow import new_checklist
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        main = await _ready(pilot, app)
+        await pilot.press("l")  # the keys table: the first key is selected
+        await pilot.pause()
+        key = main.selected_key
+        assert key is not None
+        RotationStore(demo.home.paths.rotations_dir).save(
+            new_checklist("r-open", key.id, str(key.ref), sub_name=key.ref.sub)
+        )
+        await pilot.press("d")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmModal"
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert demo.home.registry().key_by_id(key.id) is not None
+    vault = demo.open_vault()
+    assert vault.data.get(key.id) is not None  # the credentials are still in the vault
