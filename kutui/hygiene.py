@@ -115,7 +115,8 @@ def check_home(paths: Paths) -> list[str]:
         except OSError:
             pass  # a missing directory is not a problem: kutui creates it 0700
         for path in candidates:
-            if path in seen:
+            # Themes are the user's own, public files (colours): their modes are theirs to choose.
+            if path in seen or path.is_relative_to(paths.themes_dir):
                 continue
             seen.add(path)
             problems.extend(check_private(path))

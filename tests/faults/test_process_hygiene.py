@@ -150,3 +150,20 @@ def test_every_kutui_command_runs_hardened(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.splitlines()[-1] == "0 False (0, 0)"
+
+
+def test_theme_files_are_not_reported_whatever_their_mode(tmp_path: Path) -> None:
+    from kutui.hygiene import check_home
+    from kutui.paths import Paths
+
+    paths = Paths.resolve(tmp_path)
+    paths.themes_dir.mkdir(parents=True)
+    theme = paths.themes_dir / "mine.toml"
+    theme.write_text('primary = "#112233"\n')
+    theme.chmod(0o644)
+    config = paths.config
+    config.write_text("")
+    config.chmod(0o644)
+    problems = check_home(paths)
+    assert not any("mine.toml" in p for p in problems)
+    assert any("config.toml" in p for p in problems)
