@@ -35,7 +35,6 @@ async def test_ctrl_l_while_credentials_are_revealed_locks_and_hides_them(demo: 
         assert type(app.screen).__name__ == "RevealScreen"
         await pilot.press("ctrl+l")
         await pilot.pause()
-        print([type(s).__name__ for s in app.screen_stack])
         assert app.vault is None
         assert type(app.screen).__name__ == "UnlockScreen"
         assert not any(type(s).__name__ == "RevealScreen" for s in app.screen_stack)
