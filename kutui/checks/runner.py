@@ -109,7 +109,9 @@ class _Engine:
             async with asyncio.timeout(self.timeout):
                 await client.sync_clock()
         except KucoinError as err:
-            return f"could not read KuCoin's clock: {err.message}"
+            # The bare cause ("ConnectError: ..."): the report adds the status's explanation.
+            cause = getattr(err, "kucoin_message", "") or err.message
+            return f"could not read KuCoin's clock: {cause}"
         except TimeoutError:
             return f"could not read KuCoin's clock: no answer within {self.timeout:g} s"
         return None
