@@ -55,13 +55,19 @@ def run_audit(args: argparse.Namespace) -> int:
 
     from kutui.checks.audit import Severity, audit, passphrase_digests
     from kutui.commands.common import load_home, notice, open_vault, print_json, print_table
+    from kutui.errors import UnlockError
     from kutui.model import now_utc
 
     home = load_home(args)
     registry = home.registry()
     digests: dict[str, bytes] = {}
     if not args.no_vault and home.vault_exists() and any(k.has_secret for k in registry.keys):
-        vault = open_vault(args, home)
+        try:
+            vault = open_vault(args, home)
+        except UnlockError as exc:
+            skip = "or 'kutui audit --no-vault' to skip the shared-passphrase rule"
+            hint = f"{exc.hint}, {skip}" if exc.hint else skip
+            raise UnlockError(exc.message, hint=hint) from None
         digests = passphrase_digests(vault.data, [k.id for k in registry.keys])
         vault.close()
     elif not args.no_vault and not home.vault_exists() and registry.keys:
