@@ -5,34 +5,14 @@ keyring with no passphrase asked. A keyring that cannot answer falls back to the
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.keyring_session import KeyringSession, KeyringSessionError
-
 ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS = "6705f5c311545b000157d3eb\nf03a5284-5c39-4aaa-9b20-dea10bdcf8e3\nAb12345678\n"
-
-
-@pytest.fixture(scope="module")
-def session_env() -> Iterator[dict[str, str]]:
-    session = KeyringSession()
-    try:
-        env = session.start()
-    except (KeyringSessionError, OSError) as exc:
-        session.stop()
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"the private keyring session is required in CI: {exc}")
-        pytest.skip(f"no private keyring session here: {exc}")
-    try:
-        yield env
-    finally:
-        session.stop()
 
 
 def kutui(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -52,32 +32,32 @@ def kutui(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.Comple
 
 @pytest.mark.keyring
 def test_keyring_only_init_then_keys_without_a_passphrase(
-    session_env: dict[str, str], tmp_path: Path
+    keyring_env: dict[str, str], tmp_path: Path
 ) -> None:
     home = str(tmp_path / "H")
-    init = kutui(session_env, "--home", home, "init")
+    init = kutui(keyring_env, "--home", home, "init")
     assert init.returncode == 0, init.stderr
     assert "unlocked by the OS keyring" in init.stderr
     assert "kutui vault passwd" in init.stderr  # keyring only: recovery advised
-    add = kutui(session_env, "--home", home, "key", "add", "main/bot1", stdin=CREDENTIALS)
+    add = kutui(keyring_env, "--home", home, "key", "add", "main/bot1", stdin=CREDENTIALS)
     assert add.returncode == 0, add.stderr
-    listed = kutui(session_env, "--home", home, "key", "list", "--json")
+    listed = kutui(keyring_env, "--home", home, "key", "list", "--json")
     assert json.loads(listed.stdout)[0]["fingerprint"] == "d3eb"
-    doctor = kutui(session_env, "--home", home, "doctor")
+    doctor = kutui(keyring_env, "--home", home, "doctor")
     assert "SecretService" in doctor.stdout and "keyring" in doctor.stdout
 
 
 @pytest.mark.keyring
 def test_unreachable_keyring_falls_back_to_the_passphrase(
-    session_env: dict[str, str], tmp_path: Path
+    keyring_env: dict[str, str], tmp_path: Path
 ) -> None:
     home = str(tmp_path / "H")
     pf = tmp_path / "pf"
     pf.write_text("a-long-vault-passphrase\n")
-    init = kutui(session_env, "--home", home, "--passphrase-file", str(pf), "init")
+    init = kutui(keyring_env, "--home", home, "--passphrase-file", str(pf), "init")
     assert init.returncode == 0, init.stderr
     assert "the OS keyring and your passphrase" in init.stderr
-    broken = {**session_env, "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus"}
+    broken = {**keyring_env, "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus"}
     add = kutui(
         broken,
         "--home",
@@ -92,5 +72,5 @@ def test_unreachable_keyring_falls_back_to_the_passphrase(
     assert add.returncode == 0, add.stderr
     no_pass = kutui(broken, "--home", home, "key", "remove", "main/b", "--yes")
     assert no_pass.returncode == 2 and "keyring:" in no_pass.stderr
-    fine = kutui(session_env, "--home", home, "key", "remove", "main/b", "--yes")
+    fine = kutui(keyring_env, "--home", home, "key", "remove", "main/b", "--yes")
     assert fine.returncode == 0, fine.stderr
