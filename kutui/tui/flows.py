@@ -327,6 +327,13 @@ def _save_key_edit(app: KutuiApp, key: ApiKey, result: KeyFormResult | None) -> 
     new_fp = fingerprint(entered.api_key.reveal()) if entered else key.fingerprint
 
     def save() -> None:
+        if entered and not key.has_secret and key.fingerprint and key.fingerprint != new_fp:
+            # An imported key: KuCoin told us which key this entry is; another key's credentials
+            # would silently turn it into a different key.
+            raise UsageError(
+                f"{key.ref} is the KuCoin key …{key.fingerprint}, but this API key ends "
+                f"…{new_fp}; nothing was stored"
+            )
         if entered is not None:
             credential = Credential(
                 entered.api_key,
