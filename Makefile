@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench snapshots-update clean
+.PHONY: demo test test-clock-shift lint bench snapshots-update clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(VENV)/.installed
 ## test: the whole suite (the real-keyring tests start their own D-Bus session + gnome-keyring)
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+## test-clock-shift: the whole suite again with kutui's one clock moved 400 days ahead (kutui/clock.py)
+test-clock-shift: $(VENV)/.installed-test
+	KUTUI_CLOCK_SHIFT_DAYS=400 $(BIN)/python -m pytest -q
 
 ## lint: ruff, mypy --strict, bandit
 lint: $(VENV)/.installed-test

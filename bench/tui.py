@@ -35,7 +35,9 @@ async def one_run(scale: int) -> dict[str, float]:
         built = time.perf_counter() - started
         total = len(demo.keys)
         vault = demo.open_vault()
-        app = KutuiApp(demo.home, vault=vault, transport=demo.transport(), watch_tty=False)
+        app = KutuiApp(
+            demo.home, vault=vault, transport=demo.transport(), clock=demo.clock, watch_tty=False
+        )
         t0 = time.perf_counter()
         async with app.run_test(size=(160, 50)) as pilot:
             while True:

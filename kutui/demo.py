@@ -3,7 +3,9 @@
 Three accounts, eight sub-accounts and forty keys arranged so one ``C`` shows every status and
 flag: ok, wrong passphrase, IP denied, expiring soon, unbound trading key, permission drift,
 rate-limited, unreachable (plus an invalid key and an over-age key). Everything is derived from a
-fixed seed, so fingerprints and labels are the same on every run; only ages follow ``now``.
+fixed seed, so fingerprints and labels are the same on every run; only ages follow the clock.
+One ``Clock`` (kutui/clock.py) serves the demo's dates, its simulator and the app that runs it, so
+a key built to expire in five days still has five days left when the simulator judges it.
 
 The demo vault uses deliberately weak KDF parameters (it guards fake keys and must open in a
 blink); ``Vault.create(..., allow_weak=True)`` is reachable only from Python, never from the CLI.
@@ -13,11 +15,11 @@ No textual import here: the TUI receives the result.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from kutui.clock import Clock, current
 from kutui.kucoin.simulator import Simulator, SimulatorTransport
 from kutui.model import (
     Account,
@@ -28,7 +30,6 @@ from kutui.model import (
     Registry,
     Status,
     SubAccount,
-    now_utc,
 )
 from kutui.secret import Secret
 from kutui.store.files import atomic_write, ensure_private_dir, locked
@@ -120,6 +121,7 @@ class DemoKey:
 class Demo:
     home: Home
     simulator: Simulator
+    clock: Clock
     passphrase: str = DEMO_PASSPHRASE
     keys: list[DemoKey] = field(default_factory=list)
 
@@ -149,27 +151,29 @@ _EXPECTED = {
 def build_demo(
     root: Path,
     *,
-    now: datetime | None = None,
+    clock: Clock | None = None,
     prechecked: bool = False,
     scale: int = 1,
-    sim_clock: Callable[[], float] | None = None,
 ) -> Demo:
     """Create the demo home under ``root`` (which must not hold a vault yet).
 
-    ``prechecked`` stores the result each key would get, so a screen can show every status
-    without running a check (snapshot tests). ``scale`` repeats the key set (benchmarks).
+    ``clock`` dates the keys and runs the simulator (default ``kutui.clock.current()``); give the
+    app the same one (``demo.clock``). ``prechecked`` stores the result each key would get, so a
+    screen can show every status without running a check (snapshot tests). ``scale`` repeats the
+    key set (benchmarks).
     """
-    now = now or now_utc()
+    clock = clock or current()
+    now = clock.now()
     rng = random.Random(DEMO_SEED)  # noqa: S311  # nosec B311  # fake demo data
     ensure_private_dir(root)
     config_path = root / "config.toml"
     with locked(config_path):
         atomic_write(config_path, DEMO_CONFIG.encode())
     home = Home.load(root)
-    sim = Simulator(clock=sim_clock)
+    sim = Simulator(clock=clock.ms)
     registry = Registry()
     credentials: dict[str, Credential] = {}
-    demo = Demo(home=home, simulator=sim)
+    demo = Demo(home=home, simulator=sim, clock=clock)
     fault_of: dict[str, str] = {}
     uid_of: dict[str, int] = {}
     for account, master_uid, subs in ACCOUNTS:

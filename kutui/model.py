@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 DEFAULT_API_URL = "https://api.kucoin.com"
@@ -94,7 +94,10 @@ class RemoteState(StrEnum):
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    """Now, from the process clock (``kutui.clock.current``); pass a ``Clock`` where one exists."""
+    from kutui.clock import current
+
+    return current().now()
 
 
 # --------------------------------------------------------------------------- references

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from kutui.checks.budget import KEY_INFO_WEIGHT, BudgetBook, RateWaitTooLong, Reservation
+from kutui.clock import Clock, current
 from kutui.errors import KucoinError
 from kutui.kucoin.client import ClientPool, KeyInfo, KucoinClient
 from kutui.kucoin.diagnosis import KucoinApiError
@@ -41,7 +42,6 @@ from kutui.model import (
     KeyRef,
     Registry,
     Status,
-    now_utc,
 )
 from kutui.store.vault import Credential
 
@@ -86,9 +86,15 @@ class RunStats:
 
 class _Engine:
     def __init__(
-        self, pool: ClientPool, concurrency: int, timeout: float, max_rate_wait: float
+        self,
+        pool: ClientPool,
+        concurrency: int,
+        timeout: float,
+        max_rate_wait: float,
+        clock: Clock,
     ) -> None:
         self.pool = pool
+        self.clock = clock
         self.timeout = timeout
         self.slots = asyncio.Semaphore(max(1, concurrency))
         self.budgets = BudgetBook(max_wait=max_rate_wait)
@@ -125,7 +131,7 @@ class _Engine:
 
     # ------------------------------------------------------------------ one key
     async def check(self, target: CheckTarget) -> tuple[CheckTarget, CheckResult]:
-        checked_at = now_utc()
+        checked_at = self.clock.now()
         problem = await self.clock_problem(target.api_url)
         if problem is not None:
             return target, CheckResult(Status.UNREACHABLE, checked_at, message=problem)
@@ -150,10 +156,10 @@ class _Engine:
         assert target.credential is not None  # nosec B101  # mypy narrowing
         answered = False
         sent_at = time.monotonic()
-        sent = _Sent(now_utc())
+        sent = _Sent(self.clock.now())
         try:
             async with self.slots:
-                sent.checked_at = now_utc()
+                sent.checked_at = self.clock.now()
                 sent_at = time.monotonic()
                 started = time.perf_counter()
                 self.stats.requests += 1
@@ -263,13 +269,16 @@ async def run_checks(
     retries: int = 1,
     max_rate_wait: float = 60.0,
     stats: RunStats | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[CheckEvent]:
     """Check every target; yields events as they complete. Cancel by closing the iterator.
 
     ``retries``: extra rounds for ``unreachable`` results (their events come after the retry).
     ``stats``: filled in as the run goes (requests sent, 429s met, clock syncs).
+    ``clock``: stamps the results (default ``kutui.clock.current()``).
     """
-    engine = _Engine(pool, concurrency, timeout, max_rate_wait)
+    clock = clock or current()
+    engine = _Engine(pool, concurrency, timeout, max_rate_wait, clock)
     if stats is not None:
         engine.stats = stats
     total = len(targets)
@@ -278,7 +287,7 @@ async def run_checks(
     for target in targets:
         if target.credential is None:
             done += 1
-            result = CheckResult(Status.UNCHECKED, now_utc(), message=NOT_STORED_MESSAGE)
+            result = CheckResult(Status.UNCHECKED, clock.now(), message=NOT_STORED_MESSAGE)
             yield CheckEvent(target, result, done, total)
         else:
             pending.append(target)

@@ -89,6 +89,7 @@ def run_demo(args: argparse.Namespace) -> int:
         app = KutuiApp(
             demo.home,
             transport=demo.transport(),
+            clock=demo.clock,
             unlock_hint=f"Demo vault passphrase: {DEMO_PASSPHRASE}",
         )
         app.run(mouse=_mouse(args, demo.home.config.ui.mouse))
@@ -99,7 +100,7 @@ def _demo_screenshot(demo: Any, path: Any) -> int:
     """Run the demo headless: unlock, check every key, open a key with drift, save an SVG."""
     from kutui.tui.app import KutuiApp
 
-    app = KutuiApp(demo.home, vault=demo.open_vault(), transport=demo.transport())
+    app = KutuiApp(demo.home, vault=demo.open_vault(), transport=demo.transport(), clock=demo.clock)
 
     async def drive(pilot: Any) -> None:
         await app.workers.wait_for_complete()

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from kutui.clock import current
 from kutui.errors import KucoinError, UsageError
 from kutui.kucoin import signing
 from kutui.kucoin.diagnosis import Diagnosis, KucoinApiError, classify
@@ -161,7 +162,7 @@ class KucoinClient:
         self.auto_sync = auto_sync
         self.clock_offset_ms: int = 0
         self.clock_synced = False
-        self._clock: Callable[[], float] = clock or (lambda: time.time() * 1000.0)
+        self._clock: Callable[[], float] = clock or current().ms
         self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
         self._transport = transport
         # A custom transport is shared by every shard, so one client is enough.

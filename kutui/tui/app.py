@@ -24,8 +24,9 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
+from kutui.clock import Clock, current
 from kutui.errors import KutuiError, UnlockError
-from kutui.model import ApiKey, CheckResult, Registry, now_utc
+from kutui.model import ApiKey, CheckResult, Registry
 from kutui.redact import redact
 from kutui.rotation.checklist import Checklist
 from kutui.rotation.store import RotationStore
@@ -67,6 +68,7 @@ class Checker(Protocol):
         timeout: float = ...,
         retries: int = ...,
         max_rate_wait: float = ...,
+        clock: Clock | None = ...,
     ) -> AsyncIterator[CheckEvent]: ...
 
 
@@ -110,7 +112,7 @@ class KutuiApp(App[int]):
         vault: Vault | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         checker: Checker | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         unlock_hint: str = "",
         watch_tty: bool = True,
     ) -> None:
@@ -120,7 +122,8 @@ class KutuiApp(App[int]):
         self.vault = vault
         self.transport = transport
         self._checker = checker
-        self._clock = clock or now_utc
+        #: The one clock (kutui/clock.py): ages, results, rotations and the simulator agree.
+        self.clock = clock or current()
         self.unlock_hint = unlock_hint
         #: The vault path the unlock screen shows (tests pin it for stable snapshots).
         self.vault_label = str(home.paths.vault)
@@ -146,7 +149,7 @@ class KutuiApp(App[int]):
     # ------------------------------------------------------------------ state
 
     def now(self) -> datetime:
-        return self._clock()
+        return self.clock.now()
 
     def key_by_id(self, key_id: str) -> ApiKey | None:
         return self._by_id.get(key_id)
@@ -183,7 +186,11 @@ class KutuiApp(App[int]):
     def make_pool(self) -> ClientPool:
         from kutui.kucoin.client import ClientPool
 
-        return ClientPool(transport=self.transport, timeout=self.config.checks.timeout_seconds)
+        return ClientPool(
+            transport=self.transport,
+            timeout=self.config.checks.timeout_seconds,
+            clock=self.clock.ms,
+        )
 
     def check_targets(self, keys: Sequence[ApiKey]) -> list[CheckTarget] | None:
         """Targets with their credentials; None (and a notice) while the vault is locked."""

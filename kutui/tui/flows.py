@@ -21,7 +21,6 @@ from kutui.model import (
     RemoteState,
     SubAccount,
     fingerprint,
-    now_utc,
 )
 
 if TYPE_CHECKING:
@@ -177,11 +176,11 @@ def _save_new_key(app: KutuiApp, result: KeyFormResult | None) -> None:
         ref=result.ref,
         fingerprint=fingerprint(entered.api_key.reveal()),
         api_version=result.api_version,
-        added_at=now_utc(),
+        added_at=app.now(),
         has_secret=True,
     )
     credential = Credential(
-        entered.api_key, entered.api_secret, entered.passphrase, result.api_version, now_utc()
+        entered.api_key, entered.api_secret, entered.passphrase, result.api_version, app.now()
     )
     vault, home = app.vault, app.home
 
@@ -340,7 +339,7 @@ def _save_key_edit(app: KutuiApp, key: ApiKey, result: KeyFormResult | None) -> 
                 entered.api_secret,
                 entered.passphrase,
                 result.api_version,
-                now_utc(),
+                app.now(),
             )
             vault.update(lambda data: data.put(key_id, credential))
 

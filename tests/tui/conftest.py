@@ -1,4 +1,4 @@
-"""Fixtures for the TUI tests: a deterministic demo home, a frozen clock, a fake checker."""
+"""Fixtures for the TUI tests: a deterministic demo home, one clock, a fake checker."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from textual.widgets import Input
 
 from kutui.checks.runner import CheckEvent, CheckTarget
+from kutui.clock import Clock
 from kutui.demo import Demo, build_demo
 from kutui.kucoin.client import ClientPool
 from kutui.model import CheckResult, Status
@@ -20,8 +21,11 @@ from kutui.tui.app import KutuiApp
 NOW = datetime(2026, 11, 25, 9, 0, 0, tzinfo=UTC)
 
 
-def frozen() -> datetime:
-    return NOW
+def demo_clock(*, frozen: bool) -> Clock:
+    """NOW, for the demo, its simulator and the app alike. Frozen for screens that are compared
+    to snapshots ("expires in 5d" must not become 4d); advancing in real time from NOW for live
+    checks, so the simulator's timestamp window and quota windows still move."""
+    return Clock.frozen_at(NOW) if frozen else Clock.starting_at(NOW)
 
 
 @pytest.fixture(autouse=True)
@@ -35,12 +39,12 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Demo:
-    return build_demo(tmp_path / "demo", now=NOW, prechecked=True)
+    return build_demo(tmp_path / "demo", clock=demo_clock(frozen=True), prechecked=True)
 
 
 @pytest.fixture
 def fresh_demo(tmp_path: Path) -> Demo:
-    return build_demo(tmp_path / "fresh", now=NOW, prechecked=False)
+    return build_demo(tmp_path / "fresh", clock=demo_clock(frozen=False), prechecked=False)
 
 
 class FakeChecker:
@@ -68,7 +72,7 @@ def make_app(demo: Demo, *, unlocked: bool = True, **kwargs: Any) -> KutuiApp:
     return KutuiApp(
         demo.home,
         vault=vault,
-        clock=frozen,
+        clock=demo.clock,
         unlock_hint=f"demo passphrase: {demo.passphrase}",
         **kwargs,
     )

@@ -6,22 +6,24 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 import kutui.tui.app as app_module
-from kutui.demo import Demo
+from kutui.clock import Clock
+from kutui.demo import Demo, build_demo
 from kutui.model import Status
 from kutui.tui.screens.main import MainScreen
 
-from .conftest import make_app
+from .conftest import NOW, make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_C_on_the_simulator_gives_every_status(fresh_demo: Demo) -> None:
-    app = make_app(fresh_demo, transport=fresh_demo.transport())
+async def _check_everything(demo: Demo) -> dict[str, Status]:
+    app = make_app(demo, transport=demo.transport())
     async with app.run_test(size=(120, 40)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -29,7 +31,11 @@ async def test_C_on_the_simulator_gives_every_status(fresh_demo: Demo) -> None:
         await pilot.pause(0.1)
         await app.workers.wait_for_complete()
         await pilot.pause()
-        got = {k.id: k.status for k in app.registry.keys}
+        return {k.id: k.status for k in app.registry.keys}
+
+
+async def test_C_on_the_simulator_gives_every_status(fresh_demo: Demo) -> None:
+    got = await _check_everything(fresh_demo)
     expected = {d.key.id: d.expected_status for d in fresh_demo.keys}
     assert got == expected
     assert set(Counter(got.values())) == {
@@ -40,6 +46,21 @@ async def test_C_on_the_simulator_gives_every_status(fresh_demo: Demo) -> None:
         Status.RATE_LIMITED,
         Status.UNREACHABLE,
     }
+
+
+@pytest.mark.parametrize("days", [400, -400])
+async def test_the_demo_keeps_every_status_with_the_clock_moved(days: int, tmp_path: Path) -> None:
+    """The demo, its simulator and the app share one clock: moved 400 days either way, the
+    "expiring" keys still have their five days left and every status is what the demo promises."""
+    clock = Clock.starting_at(NOW).shifted(timedelta(days=days))
+    demo = build_demo(tmp_path / "moved", clock=clock)
+    got = await _check_everything(demo)
+    assert got == {d.key.id: d.expected_status for d in demo.keys}
+    dated = [k for k in demo.keys if k.kind == "expiring"]
+    assert dated and all(
+        k.key.created_at is not None and k.key.created_at > NOW + timedelta(days=days - 30)
+        for k in dated
+    )
 
 
 async def test_app_exits_when_the_terminal_goes_away(

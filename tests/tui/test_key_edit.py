@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
+from kutui.clock import current
 from kutui.errors import UsageError
 from kutui.model import Account, ApiKey, KeyRef, Registry, SubAccount
 from kutui.secret import Secret
@@ -22,10 +24,13 @@ SECRET = "f03a5284-5c39-4aaa-9b20-dea10bdcf8e3"
 
 
 class _App:
-    """What ``_save_key_edit`` uses of the app: the vault, the home and ``persist``."""
+    """What ``_save_key_edit`` uses of the app: the vault, the home, the clock and ``persist``."""
 
     def __init__(self, home: Home, vault: Vault) -> None:
         self.home, self.vault = home, vault
+
+    def now(self) -> datetime:
+        return current().now()
 
     def persist(self, message: str, save: Callable[[], object]) -> None:
         save()  # the app runs it in a thread worker; here, at once

@@ -24,7 +24,6 @@ import json
 import math
 import random
 import secrets
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -32,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from kutui.clock import current
 from kutui.kucoin import signing
 from kutui.kucoin.ratelimit import PUBLIC_QUOTA, management_quota
 from kutui.kucoin.simulator.state import (
@@ -193,7 +193,7 @@ class Exchange:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.state = state or SimState()
-        self.clock: Callable[[], float] = clock or (lambda: time.time() * 1000.0)
+        self.clock: Callable[[], float] = clock or current().ms
         seed = self.state.server.seed
         self.rng = random.Random(seed if seed else None)  # noqa: S311 (faults, not crypto)  # nosec B311
         self.counters = Counters()

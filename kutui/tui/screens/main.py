@@ -331,7 +331,9 @@ class MainScreen(Screen[None]):
             await pool.aclose()
             app.load_registry()
 
-        app.push_screen(RotationScreen(app.home, app.vault, key.id, pool, clock=app.now), closed)
+        app.push_screen(
+            RotationScreen(app.home, app.vault, key.id, pool, clock=app.clock.now), closed
+        )
 
     # ------------------------------------------------------------------ filter
 
@@ -429,6 +431,7 @@ class MainScreen(Screen[None]):
             timeout=app.config.checks.timeout_seconds,
             retries=app.config.checks.retries,
             max_rate_wait=app.config.checks.max_rate_wait_seconds,
+            clock=app.clock,
         )
         last_flush = time.monotonic()
         cancelled = False
