@@ -77,7 +77,9 @@ def _remove_temps(directory: Path) -> None:
 def migrate_home(paths: Paths) -> MigrationReport:
     """Make sure the home's registry and history are in kutui.db (see the module docstring).
 
-    Safe to call on every start: with a database and no originals it does nothing."""
+    Safe to call on every start: with a database and no originals it does nothing. Call it
+    before the first ``RegistryStore.open`` of the home: a database created first is never
+    filled from the old files (they are then reported in ``left_alone``)."""
     target = db_path(paths.data_dir)
     report = MigrationReport(target)
     ensure_private_dir(paths.data_dir)
@@ -136,9 +138,14 @@ def _finish_renames(paths: Paths, target: Path, report: MigrationReport) -> None
         if data is None:
             continue
         if recorded[name] != _sha256(data):
+            why = (
+                "it differs from the copy that was migrated"
+                if recorded[name] is not None
+                else f"{target.name} was created without migrating it"
+            )
             report.left_alone.append(
-                f"{path}: not used (kutui.db holds the registry); it differs from the copy "
-                f"that was migrated, so it is left as it is"
+                f"{path}: not used ({target.name} holds the registry); "
+                f"{why}, so it is left as it is"
             )
             continue
         moved = path.with_name(path.name + MIGRATED_SUFFIX)

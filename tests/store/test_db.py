@@ -54,13 +54,10 @@ def test_a_loose_mode_is_tightened_on_open(tmp_path: Path) -> None:
 
 def test_the_pragmas_are_set(tmp_path: Path) -> None:
     with Database.open(tmp_path / DB_NAME) as db:
-        get = lambda name: db.conn.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
-        assert get("journal_mode") == "wal"
-        assert get("foreign_keys") == 1
-        assert get("synchronous") == 2  # FULL
-        assert get("busy_timeout") == 5000
-        assert get("user_version") == SCHEMA_VERSION
-        assert get("application_id") == APPLICATION_ID
+        names = ("journal_mode", "foreign_keys", "synchronous", "busy_timeout", "user_version")
+        got = [db.conn.execute(f"PRAGMA {name}").fetchone()[0] for name in names]
+        assert got == ["wal", 1, 2, 5000, SCHEMA_VERSION]  # synchronous 2 = FULL
+        assert db.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
 
 
 def test_a_symlinked_database_is_refused(tmp_path: Path) -> None:
