@@ -229,6 +229,8 @@ class Database:
 
         The busy timeout makes SQLite retry the write lock for ``timeout`` seconds; past that a
         ``LockTimeout`` names the file. A disk error becomes one RegistryError line."""
+        if self.conn.in_transaction:  # SQLite has no nested BEGIN: a caller's bug
+            raise RuntimeError(f"{self.path}: a transaction is already open on this connection")
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -255,7 +257,11 @@ class Database:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: every SELECT inside sees the same committed state (WAL snapshot)."""
+        """A read transaction: every SELECT inside sees the same committed state (WAL snapshot).
+        Inside ``transaction()`` it simply reads there (seeing the transaction's own writes)."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
         try:
             self.conn.execute("BEGIN DEFERRED")
         except sqlite3.DatabaseError as exc:

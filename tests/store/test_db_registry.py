@@ -256,4 +256,7 @@ def test_a_transaction_reads_its_own_writes(store: RegistryStore) -> None:
     with store.write() as tx:
         tx.put_account(Account("third"))
         assert tx.account("third") == Account("third")
-        assert store.db.conn.in_transaction
+        assert store.account("third") == Account("third")  # same connection, same transaction
+        with pytest.raises(RuntimeError, match="a transaction is already open"), store.write():
+            pass
+    assert store.account("third") == Account("third")
