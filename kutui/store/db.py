@@ -200,25 +200,38 @@ class Database:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
+        """Refuse a foreign or newer database; bring an older one up to ``SCHEMA_VERSION``.
+
+        An up-to-date database is only read here, so opening one never waits for a writer."""
         try:
+            if self._schema_checked() == SCHEMA_VERSION:
+                return
             with self.transaction() as conn:
-                version = self.user_version
-                app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-                if app_id != APPLICATION_ID and (app_id != 0 or version != 0 or self._has_tables()):
-                    raise RegistryError(self.path, "is an SQLite database of another program")
-                if version > SCHEMA_VERSION:
-                    raise RegistryError(
-                        self.path,
-                        f"has schema {version}, written by a newer kutui "
-                        f"(this one knows up to {SCHEMA_VERSION}); upgrade kutui",
-                    )
+                version = self._schema_checked()  # another process may have migrated meanwhile
                 for step in MIGRATIONS[version:]:
                     run_statements(conn, step)
                 if version < SCHEMA_VERSION:
                     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.OperationalError as exc:
+            if _is_locked(exc):
+                raise self._lock_timeout() from None
+            raise self._damaged(exc) from None
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from None
+
+    def _schema_checked(self) -> int:
+        version = self.user_version
+        app_id = int(self.conn.execute("PRAGMA application_id").fetchone()[0])
+        if app_id != APPLICATION_ID and (app_id != 0 or version != 0 or self._has_tables()):
+            raise RegistryError(self.path, "is an SQLite database of another program")
+        if version > SCHEMA_VERSION:
+            raise RegistryError(
+                self.path,
+                f"has schema {version}, written by a newer kutui "
+                f"(this one knows up to {SCHEMA_VERSION}); upgrade kutui",
+            )
+        return version
 
     def _has_tables(self) -> bool:
         return self.conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None

@@ -197,3 +197,14 @@ def test_a_writer_killed_mid_transaction_leaves_the_database_as_it_was(tmp_path:
         assert store.db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
         with store.write() as tx:  # and it takes writes again
             tx.put_key(ApiKey("k9", KeyRef("main", "", "bot9")))
+
+
+def test_a_reader_opens_and_reads_while_a_writer_holds_the_lock(tmp_path: Path) -> None:
+    with RegistryStore.open(tmp_path) as writer, writer.write() as tx:
+        tx.replace_registry(registry(2))
+    with RegistryStore.open(tmp_path) as writer, writer.write() as tx:
+        tx.put_key(ApiKey("k7", KeyRef("main", "", "bot7")))  # not committed yet
+        started = time.monotonic()
+        with RegistryStore.open(tmp_path, timeout=0.5) as reader:
+            assert reader.snapshot() == registry(2)  # the last committed state
+        assert time.monotonic() - started < 0.5
