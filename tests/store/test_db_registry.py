@@ -260,3 +260,20 @@ def test_a_transaction_reads_its_own_writes(store: RegistryStore) -> None:
         with pytest.raises(RuntimeError, match="a transaction is already open"), store.write():
             pass
     assert store.account("third") == Account("third")
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(registries(), registries())
+def test_replacing_a_registry_keeps_the_history_of_keys_that_remain(
+    first: Registry, second: Registry
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp, RegistryStore.open(Path(tmp)) as store:
+        with store.write() as tx:
+            tx.replace_registry(first)
+            tx.record_results([(k.id, ok(1)) for k in first.keys])
+        with store.write() as tx:
+            tx.replace_registry(second)
+        assert store.snapshot() == second
+        first_ids = {k.id for k in first.keys}
+        remaining = {k.id for k in second.keys} & first_ids
+        assert set(store.histories()) == remaining
