@@ -38,6 +38,7 @@ from kutui.model import (
     SubAccount,
     valid_name,
 )
+from kutui.store.config import api_url_problem
 from kutui.store.db import DEFAULT_TIMEOUT, Database, db_path
 from kutui.store.history import MAX_ENTRIES, History, HistoryEntry
 from kutui.store.learn import apply_results
@@ -323,6 +324,9 @@ class RegistryTransaction(_Reads):
 
         Sub-accounts it does not list are kept: removing one is ``delete_subaccount``."""
         _check_name("account", account.name)
+        problem = api_url_problem(account.api_url)
+        if problem:
+            raise UsageError(f"account {account.name}: api_url {problem}")
         self.conn.execute(
             "INSERT INTO accounts (name, seq, api_url, uid, remark) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET "

@@ -241,6 +241,14 @@ def test_deleting_an_account_with_keys_needs_with_keys(store: RegistryStore) -> 
     assert [k.id for k in snapshot.keys] == ["o1"]
 
 
+def test_an_account_with_a_bad_name_or_api_url_is_refused(store: RegistryStore) -> None:
+    with pytest.raises(UsageError, match="api_url must be http"), store.write() as tx:
+        tx.put_account(Account("third", api_url="ftp://x"))
+    with pytest.raises(UsageError, match="'bad name' is not a valid name"), store.write() as tx:
+        tx.put_account(Account("bad name"))
+    assert store.snapshot() == sample()
+
+
 def test_set_note_changes_only_the_note(store: RegistryStore) -> None:
     note = PermissionNote("reads balances", ("General",), ("grafana",))
     with store.write() as tx:
