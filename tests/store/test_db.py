@@ -208,3 +208,21 @@ def test_a_reader_opens_and_reads_while_a_writer_holds_the_lock(tmp_path: Path) 
         with RegistryStore.open(tmp_path, timeout=0.5) as reader:
             assert reader.snapshot() == registry(2)  # the last committed state
         assert time.monotonic() - started < 0.5
+
+
+def _open_and_add(data_dir: str, worker: int) -> None:
+    with RegistryStore.open(Path(data_dir), timeout=30) as store, store.write() as tx:
+        tx.put_account(Account(f"acct{worker}"))
+
+
+def test_processes_creating_the_database_at_once_all_succeed(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_open_and_add, args=(str(tmp_path), w)) for w in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    with RegistryStore.open(tmp_path) as store:
+        assert sorted(a.name for a in store.snapshot().accounts) == [f"acct{w}" for w in range(4)]
+        assert store.db.user_version == SCHEMA_VERSION
