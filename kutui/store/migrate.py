@@ -2,8 +2,8 @@
 
 The recipe (docs/storage.md, "Migration"):
 
-1. under accounts.toml's lock (today's writers take it, so neither file changes meanwhile), read
-   both files with their strict readers (``read_registry``, ``read_history``);
+1. under accounts.toml's and history.json's locks (today's writers take them, so neither file
+   changes meanwhile), read both files with their strict readers;
 2. build the whole database under a temp name in the data directory, in one transaction, with
    the SHA-256 of each original in its ``meta`` table; close it (the WAL is checkpointed into the
    file) and fsync it;
@@ -83,7 +83,8 @@ def migrate_home(paths: Paths) -> MigrationReport:
     target = db_path(paths.data_dir)
     report = MigrationReport(target)
     ensure_private_dir(paths.data_dir)
-    with locked(paths.accounts):
+    # Both files' locks, as today's writers take them (one at a time, so never a deadlock).
+    with locked(paths.accounts), locked(paths.history):
         _remove_temps(paths.data_dir)
         if not target.exists() and not target.is_symlink():
             originals = {name: _read(path) for name, path in _originals(paths).items()}
