@@ -44,6 +44,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/client.py
 	$(BIN)/python bench/checks.py
 	$(BIN)/python bench/tui.py
+	$(BIN)/python bench/registry.py
 
 ## snapshots-update: accept new snapshots (review snapshot_report.html first)
 snapshots-update: $(VENV)/.installed-test

@@ -1,63 +1,21 @@
 """Save check results: into the registry (last check, what KuCoin reported) and the history.
 
-``apply_result`` is pure (it edits a ``Registry`` in memory); ``ResultSaver`` batches results so
-a run of 1,000 keys costs a handful of locked, atomic writes of accounts.toml and history.json
-instead of 2,000.
-
-What a result changes:
-
-- every checked result becomes the key's ``last_check`` (status, code, time, latency...);
-- ``ok`` also records what KuCoin says about the key: permissions, IP whitelist (masked), key
-  version, created time, remark, ``remote = present``, and the uid on the key's account or
-  sub-account;
-- ``invalid_key`` (400003) marks the key ``remote = missing``: deleted on KuCoin (or wrong site);
-- ``unchecked`` (no secret stored, no request sent) changes nothing.
+``apply_result`` is pure (it edits a ``Registry`` in memory; the rule lives in
+``kutui.store.learn`` so the database records results the same way); ``ResultSaver`` batches
+results so a run of 1,000 keys costs a handful of locked, atomic writes of accounts.toml and
+history.json instead of 2,000.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 
-from kutui.model import CheckResult, Registry, RemoteState, Status
+from kutui.model import CheckResult, Registry, Status
 from kutui.store.history import append_history
 from kutui.store.home import Home
+from kutui.store.learn import apply_result, apply_results
 
-
-def apply_result(registry: Registry, key_id: str, result: CheckResult) -> bool:
-    """Record ``result`` on the key; False when the key is gone or nothing was checked."""
-    key = registry.key_by_id(key_id)
-    if key is None or result.status is Status.UNCHECKED:
-        return False
-    key.last_check = result
-    if result.status is Status.INVALID_KEY:
-        key.remote = RemoteState.MISSING
-    if result.status is not Status.OK:
-        return True
-    key.remote = RemoteState.PRESENT
-    key.permissions_seen = result.permissions
-    key.ip_whitelist_seen = result.ip_whitelist
-    if result.api_version:
-        key.api_version = result.api_version
-    if result.created_at is not None:
-        key.created_at = result.created_at
-    if result.remark:
-        key.remark = result.remark
-    if result.uid is not None:
-        account = registry.account(key.ref.account)
-        if account is not None:
-            if not key.ref.sub:
-                account.uid = result.uid
-            else:
-                sub = account.sub(key.ref.sub)
-                if sub is not None:
-                    sub.uid = result.uid
-                    sub.remote = RemoteState.PRESENT
-    return True
-
-
-def apply_results(registry: Registry, results: Iterable[tuple[str, CheckResult]]) -> int:
-    return sum(apply_result(registry, key_id, result) for key_id, result in results)
+__all__ = ["ResultSaver", "apply_result", "apply_results"]
 
 
 class ResultSaver:
