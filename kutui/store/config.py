@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from kutui.errors import ConfigError
-from kutui.model import DEFAULT_API_URL
+from kutui.model import DEFAULT_API_URL, api_url_problem
 
 
 @dataclass(frozen=True)
@@ -111,30 +110,6 @@ def _theme_name(value: Any) -> str | None:
     if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
         return None
     return "must be a theme name (letters, digits, '.', '_' or '-')"
-
-
-def api_url_problem(value: Any) -> str | None:
-    """None if ``value`` is http(s)://host[:port] (no path, query or credentials)."""
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        parts = None
-    if (
-        parts is None
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.username
-        or parts.password
-        or parts.query
-        or parts.fragment
-        or parts.path not in ("", "/")
-    ):
-        return "must be http(s)://host[:port], for example https://api.kucoin.com"
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return "has an invalid port"
-    return None
 
 
 #: Value rules by key path; every numeric setting has a range.
