@@ -54,6 +54,18 @@ def clean_message(value: str) -> str:
     return clean_text(value, limit=MESSAGE_LIMIT)
 
 
+#: json.dumps(ensure_ascii=False) escapes C0 but leaves DEL, C1 (0x9b is CSI to many terminals)
+#: and lone surrogates (unprintable) raw; these become \uXXXX escapes, which stay valid JSON.
+_JSON_UNSAFE = {
+    code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0), *range(0xD800, 0xE000))
+}
+
+
+def json_terminal_safe(document: str) -> str:
+    """A JSON document with nothing left in it that a terminal acts on (C0 is escaped already)."""
+    return document.translate(_JSON_UNSAFE)
+
+
 def truncate(value: str, limit: int) -> str:
     if len(value) <= limit:
         return value

@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kutui.text import MESSAGE_LIMIT, clean_message, clean_text, control_problem, is_clean
+from kutui.text import (
+    MESSAGE_LIMIT,
+    clean_message,
+    clean_text,
+    control_problem,
+    is_clean,
+    json_terminal_safe,
+)
 
 CONTROLS = {chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
 #: Text biased towards what terminals act on: ESC, CSI/OSC/DCS introducers, BEL, ST, C1.
@@ -71,3 +78,13 @@ def test_multiline_keeps_newlines_and_tabs() -> None:
 def test_messages_are_cut() -> None:
     cut = clean_message("m" * 10_000)
     assert len(cut) == MESSAGE_LIMIT and cut.endswith("…")
+
+
+@given(st.text(max_size=100))
+def test_json_output_holds_nothing_a_terminal_acts_on(text: str) -> None:
+    import json
+
+    document = json_terminal_safe(json.dumps({"m": text}, ensure_ascii=False))
+    assert not (set(document) & CONTROLS - {"\n"})
+    document.encode("utf-8")
+    assert json.loads(document) == {"m": text}

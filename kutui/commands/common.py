@@ -174,5 +174,8 @@ def _json_default(value: Any) -> Any:
 
 
 def print_json(value: Any, *, file: TextIO | None = None) -> None:
+    from kutui.text import json_terminal_safe
+
     out = file if file is not None else sys.stdout
-    print(json.dumps(value, indent=2, default=_json_default, ensure_ascii=False), file=out)
+    document = json.dumps(value, indent=2, default=_json_default, ensure_ascii=False)
+    print(json_terminal_safe(document), file=out)
