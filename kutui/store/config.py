@@ -16,6 +16,7 @@ from typing import Any
 
 from kutui.errors import ConfigError
 from kutui.model import DEFAULT_API_URL, api_url_problem
+from kutui.text import is_clean
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,8 @@ def _load_keymap(path: Path, table: Any) -> dict[str, str]:
     if not isinstance(table, dict):
         raise ConfigError(path, f"must be a table, not {toml_type_name(table)}", key="keymap")
     for key, value in table.items():
-        if not isinstance(value, str) or not value.strip():
+        # Shown on the help screen: a control character or escape would reach the terminal.
+        if not isinstance(value, str) or not value.strip() or not is_clean(value):
             raise ConfigError(
                 path, 'must be a non-empty string of keys, like "ctrl+r"', key=f"keymap.{key}"
             )
