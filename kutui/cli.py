@@ -101,8 +101,10 @@ def _setup_logging(debug: bool) -> None:
 
 def _print_error(message: str) -> None:
     from kutui.redact import redact
+    from kutui.text import clean_text
 
-    print(f"kutui: {redact(message)}", file=sys.stderr)
+    # An error may quote outside text (a file's bad value, KuCoin's message): cleaned, one line.
+    print(f"kutui: {clean_text(redact(message))}", file=sys.stderr)
 
 
 def _print_traceback(exc: BaseException) -> None:
@@ -110,9 +112,10 @@ def _print_traceback(exc: BaseException) -> None:
     import traceback
 
     from kutui.redact import redact
+    from kutui.text import clean_text
 
     text = "".join(traceback.format_exception(exc))
-    print(redact(text), file=sys.stderr, end="")
+    print(clean_text(redact(text), multiline=True), file=sys.stderr, end="")
 
 
 def _silence_stdout() -> None:

@@ -7,11 +7,15 @@ written to accounts.toml and shown on screen.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlsplit
+
+from kutui.text import control_problem
 
 DEFAULT_API_URL = "https://api.kucoin.com"
 
@@ -102,12 +106,13 @@ def now_utc() -> datetime:
 
 # --------------------------------------------------------------------------- references
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+# Full matches only, everywhere: with ``match`` and ``$`` a name could end in a newline.
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
 
 
-def valid_name(name: str) -> bool:
+def valid_name(name: object) -> bool:
     """Account, sub-account and label names: 1-64 of letters, digits and ``._@+-``."""
-    return bool(_NAME_RE.match(name))
+    return isinstance(name, str) and _NAME_RE.fullmatch(name) is not None
 
 
 @dataclass(frozen=True, order=True)
@@ -272,31 +277,121 @@ def clean_pasted(value: str) -> str:
     return value.strip()
 
 
-_API_KEY_RE = re.compile(r"^[0-9a-f]{24}$")
-_SECRET_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_API_KEY_RE = re.compile(r"[0-9a-f]{24}")
+_SECRET_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: KuCoin's passphrase rule for API keys: 7-32 printable ASCII characters, no spaces. It is sent
+#: in a header (a V1 key's in clear), so anything else could not even be sent.
+_PASSPHRASE_RE = re.compile(r"[!-~]{7,32}")
+SECRET_MAX_LENGTH = 128
 
 
 def api_key_problem(api_key: str) -> str | None:
-    if not _API_KEY_RE.match(api_key):
+    if _API_KEY_RE.fullmatch(api_key) is None:
         return "the API key must be 24 lowercase hex characters"
+    return None
+
+
+def secret_problem(secret: str) -> str | None:
+    """What makes ``secret`` unusable as an API secret (it signs every request), or None."""
+    problem = control_problem(secret)
+    if problem:
+        return f"the API secret {problem}"
+    if not secret:
+        return "the API secret is empty"
+    if len(secret) > SECRET_MAX_LENGTH:
+        return f"the API secret is longer than {SECRET_MAX_LENGTH} characters"
+    if any(ch.isspace() for ch in secret):
+        return "the API secret must not contain spaces"
+    if not secret.isascii() or not secret.isprintable():
+        return "the API secret must be printable ASCII"
     return None
 
 
 def secret_warning(secret: str) -> str | None:
     """KuCoin secrets look like UUIDs; anything else is only a warning (the shape is observed)."""
-    if not _SECRET_RE.match(secret):
+    if _SECRET_RE.fullmatch(secret) is None:
         return "the API secret does not look like a KuCoin secret (a UUID); stored anyway"
     return None
 
 
 def passphrase_problem(passphrase: str) -> str | None:
+    problem = control_problem(passphrase)
+    if problem:
+        return f"the API passphrase {problem}"
     length = len(passphrase)
     if length < 7 or length > 32:
         return f"the API passphrase must be 7 to 32 characters (got {length})"
     if any(ch.isspace() for ch in passphrase):
         return "the API passphrase must not contain spaces"
-    if unicodedata.normalize("NFC", passphrase) != passphrase:
-        return "the API passphrase must be plain text (it is not NFC-normalised)"
+    if _PASSPHRASE_RE.fullmatch(passphrase) is None:
+        shape = "it is not NFC-normalised, " if not _is_nfc(passphrase) else ""
+        return (
+            f"the API passphrase must be printable ASCII ({shape}KuCoin allows letters, digits "
+            "and symbols such as !#%+-=@^_~)"
+        )
+    return None
+
+
+def _is_nfc(text: str) -> bool:
+    return unicodedata.normalize("NFC", text) == text
+
+
+def credential_problem(api_key: str, secret: str, passphrase: str) -> str | None:
+    """The first problem of a key's three credentials, naming the field and never the value.
+
+    The one check at every boundary a credential crosses: ``kutui key add``, import files, the
+    TUI's key form, a master-key rotation, and the secret in KuCoin's sub-key create answer.
+    """
+    return api_key_problem(api_key) or secret_problem(secret) or passphrase_problem(passphrase)
+
+
+# --------------------------------------------------------------------------- API URLs
+
+API_URL_RULE = (
+    "must be http(s)://host[:port] (plain http only to a loopback address such as 127.0.0.1), "
+    "with no path, query, fragment or user name, for example https://api.kucoin.com"
+)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def api_url_problem(value: object) -> str | None:
+    """None if ``value`` is a bare origin kutui may send credentials to.
+
+    https to any host, or http only to a loopback address (``kutui simulate``): plain HTTP to a
+    remote host would carry signed headers (and a V1 passphrase in clear) over the network. No
+    path, query, fragment or credentials: the signed path is appended to this origin.
+    """
+    if not isinstance(value, str) or not value:
+        return f"is empty; it {API_URL_RULE}"
+    problem = control_problem(value)
+    if problem or any(ch.isspace() for ch in value):
+        return f"{problem or 'contains a space'}; it {API_URL_RULE}"
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        return f"has an invalid port or host; it {API_URL_RULE}"
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not port_ok
+        or "@" in parts.netloc
+        or parts.query
+        or parts.fragment
+        or value.endswith(("?", "#"))
+        or parts.path not in ("", "/")
+    ):
+        return API_URL_RULE
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        return f"uses plain http to a remote host; it {API_URL_RULE}"
     return None
 
 

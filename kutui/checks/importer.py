@@ -117,6 +117,7 @@ def merge_remote(
 
     from kutui.errors import KeyNotFound
     from kutui.model import ApiKey, KeyRef, RemoteState, SubAccount, valid_name
+    from kutui.text import truncate
 
     account = registry.account(account_name)
     if account is None:
@@ -125,7 +126,9 @@ def merge_remote(
     listed: set[str] = set()
     for info in subs:
         if not valid_name(info.sub_name):
-            report.skipped.append(f"sub-account {info.sub_name!r}: not a usable name")
+            # Quoted escaped and cut: the name is KuCoin's, it may be anything up to 1 MiB.
+            shown = truncate(repr(info.sub_name), 80)
+            report.skipped.append(f"sub-account {shown}: not a usable name")
             continue
         listed.add(info.sub_name)
         sub = account.sub(info.sub_name)
@@ -214,6 +217,7 @@ async def fetch_remote(
 
     from kutui.checks.budget import BudgetBook
     from kutui.kucoin.diagnosis import KucoinApiError
+    from kutui.model import valid_name
 
     subs = await client.sub_accounts(cred)
     budgets = BudgetBook(max_wait=client.max_rate_wait)
@@ -235,7 +239,11 @@ async def fetch_remote(
         finally:
             budgets.settle(reservation, client.rate_limit_for(cred), answered=answered)
         done += 1
-        progress(done, len(subs))
+        progress(done, total)
 
-    await asyncio.gather(*(list_keys(s) for s in subs))
+    # A name kutui cannot use (merge_remote skips and reports it) is not sent back to KuCoin:
+    # it may not even be encodable in a URL.
+    listable = [s for s in subs if valid_name(s.sub_name)]
+    total = len(listable)
+    await asyncio.gather(*(list_keys(s) for s in listable))
     return subs, keys

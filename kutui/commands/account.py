@@ -58,8 +58,7 @@ def parse_owner(text: str) -> tuple[str, str]:
 def run_add(args: argparse.Namespace) -> int:
     from kutui.commands.common import load_home, notice
     from kutui.errors import UsageError
-    from kutui.model import Account, SubAccount
-    from kutui.store.config import api_url_problem
+    from kutui.model import Account, SubAccount, api_url_problem
 
     home = load_home(args)
     account_name, sub_name = parse_owner(args.name)

@@ -175,6 +175,7 @@ def print_report(rows: list[tuple[ApiKey, CheckResult]], elapsed: float, out: Te
     from kutui.commands.common import print_table
     from kutui.kucoin.diagnosis import ADVICE
     from kutui.model import Status
+    from kutui.text import clean_message
 
     rows = sorted(rows, key=lambda row: (-row[1].status.severity, str(row[0].ref)))
     print_table(
@@ -196,7 +197,8 @@ def print_report(rows: list[tuple[ApiKey, CheckResult]], elapsed: float, out: Te
         print("", file=out)
         for key, result in failing:
             explanation, fix = ADVICE[result.status]
-            said = f" ({result.message})" if result.message else ""
+            # Stored messages are cleaned when they arrive; accounts.toml may have been edited.
+            said = f" ({clean_message(result.message)})" if result.message else ""
             print(f"{key.ref}: {result.status.value}: {explanation}{said}", file=out)
             print(f"    fix: {fix}", file=out)
     counts = Counter(r.status.value for _, r in rows)
@@ -265,7 +267,7 @@ def run_check(
     from kutui.checks.runner import build_targets
     from kutui.commands.common import is_tty, load_home, notice, open_vault, print_json
     from kutui.errors import UsageError
-    from kutui.model import Status, now_utc
+    from kutui.model import Status, api_url_problem, now_utc
 
     if not args.refs and not args.all:
         raise UsageError("name the keys to check (REF...) or pass --all")
@@ -275,8 +277,10 @@ def run_check(
         raise UsageError("--concurrency must be between 1 and 1024")
     if args.timeout is not None and not 0 < args.timeout <= 300:
         raise UsageError("--timeout must be more than 0 and at most 300 seconds")
-    if args.api_url and not args.api_url.startswith(("http://", "https://")):
-        raise UsageError(f"--api-url {args.api_url!r} must start with http:// or https://")
+    if args.api_url is not None:
+        problem = api_url_problem(args.api_url)
+        if problem:
+            raise UsageError(f"--api-url {problem}")
     home = load_home(args)
     registry = home.registry()
     keys = select_keys(registry, list(args.refs), args.all)

@@ -36,11 +36,15 @@ def add_yes_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def notice(message: str) -> None:
-    print(f"kutui: {message}", file=sys.stderr)
+    from kutui.text import clean_text
+
+    print(f"kutui: {clean_text(message)}", file=sys.stderr)
 
 
 def warn(message: str) -> None:
-    print(f"kutui: warning: {message}", file=sys.stderr)
+    from kutui.text import clean_text
+
+    print(f"kutui: warning: {clean_text(message)}", file=sys.stderr)
 
 
 def is_tty(stream: TextIO | None = None) -> bool:
@@ -137,8 +141,13 @@ def print_table(
     headers: Sequence[str], rows: Iterable[Sequence[object]], *, file: TextIO | None = None
 ) -> None:
     """A plain, aligned text table (works in any terminal and in logs)."""
+    from kutui.text import clean_text
+
     out = file if file is not None else sys.stdout
-    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    # Cells may hold outside text (remarks, KuCoin's messages): never raw to the terminal.
+    cells = [[clean_text(str(c)) for c in headers]] + [
+        [clean_text(str(c)) for c in row] for row in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for index, row in enumerate(cells):
         line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
@@ -165,5 +174,8 @@ def _json_default(value: Any) -> Any:
 
 
 def print_json(value: Any, *, file: TextIO | None = None) -> None:
+    from kutui.text import json_terminal_safe
+
     out = file if file is not None else sys.stdout
-    print(json.dumps(value, indent=2, default=_json_default, ensure_ascii=False), file=out)
+    document = json.dumps(value, indent=2, default=_json_default, ensure_ascii=False)
+    print(json_terminal_safe(document), file=out)

@@ -138,8 +138,33 @@ def _new_key(ref: KeyRef, fingerprint: str, api_version: int, note: str) -> ApiK
 # --------------------------------------------------------------------------- key add
 
 
-def _read_credentials() -> tuple[Secret, Secret, Secret]:
+_STDIN_LINES = ("the API key", "the API secret", "the API passphrase")
+
+
+def _read_stdin_line(number: int) -> str:
+    """Line ``number`` of stdin, decoded as strict UTF-8.
+
+    Python's text stdin may decode with ``surrogateescape`` (a C or POSIX locale), which turns a
+    stray byte into a lone surrogate that no file can hold; the bytes are decoded here instead.
+    """
     import sys
+
+    from kutui.errors import UsageError
+
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # a replaced text stream (tests): the validators catch surrogates
+        return sys.stdin.readline()
+    raw: bytes = buffer.readline()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"stdin line {number} ({_STDIN_LINES[number - 1]}) is not UTF-8 text; "
+            "nothing was stored"
+        ) from None
+
+
+def _read_credentials() -> tuple[Secret, Secret, Secret]:
 
     from kutui.commands.common import is_tty, secret_prompt
     from kutui.errors import UsageError
@@ -157,10 +182,7 @@ def _read_credentials() -> tuple[Secret, Secret, Secret]:
             Secret(clean_pasted(values[1].reveal())),
             Secret(clean_pasted(values[2].reveal())),
         )
-    try:
-        lines = [Secret(clean_pasted(sys.stdin.readline())) for _ in range(3)]
-    except UnicodeDecodeError:  # the message would quote no secret, but exit 70 is for bugs
-        raise UsageError("stdin is not UTF-8 text; nothing was stored") from None
+    lines = [Secret(clean_pasted(_read_stdin_line(number))) for number in (1, 2, 3)]
     if not all(lines):
         raise UsageError(
             "stdin must hold three lines: the API key, the API secret and the API passphrase"
@@ -171,14 +193,9 @@ def _read_credentials() -> tuple[Secret, Secret, Secret]:
 def run_add(args: argparse.Namespace) -> int:
     from kutui.commands.common import load_home, notice, open_vault, require_vault, warn
     from kutui.errors import UsageError
-    from kutui.model import (
-        api_key_problem,
-        fingerprint,
-        now_utc,
-        passphrase_problem,
-        secret_warning,
-    )
+    from kutui.model import credential_problem, fingerprint, now_utc, secret_warning
     from kutui.store.vault import Credential
+    from kutui.text import clean_text
 
     ref = parse_ref(args.ref)
     home = load_home(args)
@@ -190,7 +207,7 @@ def run_add(args: argparse.Namespace) -> int:
         raise UsageError(f"key {ref} already exists", hint="remove it first, or pick another label")
     vault = open_vault(args, home)
     api_key, api_secret, passphrase = _read_credentials()
-    problem = api_key_problem(api_key.reveal()) or passphrase_problem(passphrase.reveal())
+    problem = credential_problem(api_key.reveal(), api_secret.reveal(), passphrase.reveal())
     if problem:
         raise UsageError(problem + "; nothing was stored")
     new_fingerprint = fingerprint(api_key.reveal())
@@ -203,10 +220,8 @@ def run_add(args: argparse.Namespace) -> int:
     if warning:
         warn(warning)
     api_version = args.api_version or (existing.api_version if existing is not None else 3)
-    if existing is not None:
-        key = existing
-    else:
-        key = _new_key(ref, new_fingerprint, api_version, args.note.strip())
+    note = clean_text(args.note, multiline=True).strip()
+    key = existing if existing is not None else _new_key(ref, new_fingerprint, api_version, note)
     credential = Credential(api_key, api_secret, passphrase, api_version, now_utc())
     registry = home.registry()
 
@@ -234,8 +249,8 @@ def run_add(args: argparse.Namespace) -> int:
         current.has_secret = True
         current.fingerprint = new_fingerprint
         current.api_version = api_version
-        if args.note.strip():
-            current.note.text = args.note.strip()
+        if note:
+            current.note.text = note
         return []
 
     try:

@@ -35,6 +35,7 @@ import random
 import time
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -45,10 +46,17 @@ from kutui.errors import KucoinError, UsageError
 from kutui.kucoin import signing
 from kutui.kucoin.diagnosis import Diagnosis, KucoinApiError, classify
 from kutui.kucoin.ratelimit import RateLimit
-from kutui.model import EXPIRE_CHOICES, Status, passphrase_problem
+from kutui.model import (
+    EXPIRE_CHOICES,
+    Status,
+    api_key_problem,
+    passphrase_problem,
+    secret_problem,
+)
 from kutui.redact import install_log_redaction, redact
 from kutui.secret import Secret
 from kutui.store.vault import Credential
+from kutui.text import MESSAGE_LIMIT, clean_text
 
 __all__ = [
     "ClientPool",
@@ -68,6 +76,20 @@ DEFAULT_SHARDS = 8
 DEFAULT_CONNECTIONS_PER_SHARD = 8
 USER_AGENT = "kutui/0.1"
 SUB_PAGE_SIZE = 100
+#: No KuCoin answer kutui reads is near this size (a page of 100 sub-accounts is ~30 KiB); a
+#: larger body is refused while it is read, so a hostile or broken server cannot fill memory.
+MAX_BODY_BYTES = 1024 * 1024
+#: Outside text kept from an answer (remarks, names, whitelists): enough for KuCoin's own limits
+#: (remark 24, 20 IPs), small enough that accounts.toml cannot grow by megabytes per key.
+FIELD_LIMIT = 512
+#: createdAt and uid bounds: milliseconds before year 10000 (a datetime can hold it) and a
+#: 63-bit id; an answer outside them is malformed, not a date in the far future.
+MAX_TIME_MS = 253_402_300_799_999
+MAX_ID = 2**63 - 1
+
+
+class _AnswerTooLarge(Exception):
+    """The body passed ``MAX_BODY_BYTES`` while it was read."""
 
 
 @dataclass(frozen=True)
@@ -120,10 +142,41 @@ class CreatedKey:
 
 
 _NO_LIMIT = RateLimit(None, None, None)
+#: What reading a malformed answer raises (missing fields, wrong types, numbers out of range).
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
 
 
-def _permissions(text: object) -> tuple[str, ...]:
-    return tuple(p.strip() for p in str(text or "").split(",") if p.strip())
+def _text(data: dict[str, object], name: str, default: str = "") -> str:
+    """A text field of an answer, cleaned for storage and display; a wrong type is malformed."""
+    value = data.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(f"{name} is not text")
+    return clean_text(str(value), limit=FIELD_LIMIT)
+
+
+def _integer(data: dict[str, object], name: str, default: int = 0, *, high: int = MAX_ID) -> int:
+    """A whole number in 0..``high`` (KuCoin sends some as strings); anything else is malformed."""
+    value = data.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise ValueError(f"{name} is not a number from 0 to {high}")
+    return value
+
+
+def _permissions(data: dict[str, object]) -> tuple[str, ...]:
+    return tuple(p.strip() for p in _text(data, "permission").split(",") if p.strip())
+
+
+def _required_text(data: dict[str, object], name: str) -> str:
+    value = data[name]
+    if not isinstance(value, str):
+        raise TypeError(f"{name} is not text")
+    return value
 
 
 def _pool_of(cred: Credential) -> str:
@@ -206,7 +259,7 @@ class KucoinClient:
         )
         reply = await self._pool().handle_async_request(request)
         try:
-            content = await reply.aread()
+            content = await _read_capped(reply)
         finally:
             await reply.aclose()
         return reply.status_code, reply.headers, content
@@ -269,7 +322,30 @@ class KucoinClient:
             )
         started = time.perf_counter()
         try:
-            http_status, reply_headers, content = await self._exchange(method, url, body, headers)
+            # httpx's timeouts are per read: a server sending one byte a second never trips
+            # them. The deadline bounds the whole exchange, connect to last byte.
+            async with asyncio.timeout(self.timeout):
+                http_status, reply_headers, content = await self._exchange(
+                    method, url, body, headers
+                )
+        except TimeoutError:
+            latency = (time.perf_counter() - started) * 1000.0
+            what = f"no complete answer within {self.timeout:g} s"
+            return Diagnosis(Status.UNREACHABLE, "", 0, what), _NO_LIMIT, latency
+        except _AnswerTooLarge:
+            latency = (time.perf_counter() - started) * 1000.0
+            what = f"an answer larger than {MAX_BODY_BYTES // 1024} KiB (not read further)"
+            return Diagnosis(Status.UNREACHABLE, "", 0, what), _NO_LIMIT, latency
+        except UnicodeEncodeError:
+            # A stored passphrase httpx cannot put in a header (a V1 key's goes in clear).
+            # The exception's text quotes the value: only its kind is reported.
+            latency = (time.perf_counter() - started) * 1000.0
+            what = "a stored credential cannot be sent (it is not ASCII): re-enter the key"
+            return Diagnosis(Status.BAD_PASSPHRASE, "", 0, what), _NO_LIMIT, latency
+        except httpx.LocalProtocolError:
+            latency = (time.perf_counter() - started) * 1000.0
+            what = "a stored credential cannot be sent (it holds a character a header cannot)"
+            return Diagnosis(Status.BAD_PASSPHRASE, "", 0, what), _NO_LIMIT, latency
         except httpx.TimeoutException as exc:
             latency = (time.perf_counter() - started) * 1000.0
             what = f"no answer within {self.timeout:g} s ({type(exc).__name__})"
@@ -278,6 +354,7 @@ class KucoinClient:
             # str(exc) of a connection error names the host, never the query or headers.
             latency = (time.perf_counter() - started) * 1000.0
             what = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            what = clean_text(what, limit=MESSAGE_LIMIT)
             return Diagnosis(Status.UNREACHABLE, "", 0, what), _NO_LIMIT, latency
         finally:
             del headers  # the signed headers must not outlive the call
@@ -353,9 +430,10 @@ class KucoinClient:
     # ------------------------------------------------------------------ clock
     async def server_time(self) -> int:
         reply = await self.request("GET", "/api/v1/timestamp", what="reading KuCoin's clock")
-        if not isinstance(reply.data, int):
+        data = reply.data
+        if isinstance(data, bool) or not isinstance(data, int) or not 0 < data <= MAX_TIME_MS:
             raise self._bad_answer("reading KuCoin's clock", reply)
-        return reply.data
+        return data
 
     async def sync_clock(self) -> int:
         """Learn ``clock_offset_ms`` (server minus host, at the request's midpoint)."""
@@ -395,26 +473,29 @@ class KucoinClient:
                 self.clock_synced = True
 
     # ------------------------------------------------------------------ helpers
-    def _bad_answer(self, what: str, reply: Response) -> KucoinApiError:
-        diagnosis = Diagnosis(
-            Status.UNREACHABLE, reply.code, reply.http_status, "unexpected answer shape"
-        )
+    def _bad_answer(self, what: str, reply: Response, problem: str = "") -> KucoinApiError:
+        said = f"a malformed answer: {problem}" if problem else "a malformed answer"
+        diagnosis = Diagnosis(Status.UNREACHABLE, reply.code, reply.http_status, said)
         return KucoinApiError(diagnosis, what=what, latency_ms=reply.latency_ms)
 
     @staticmethod
     def _key_info(data: object) -> KeyInfo:
         if not isinstance(data, dict):
             raise TypeError("key info is not an object")
+        api_key = _required_text(data, "apiKey")
+        # Only its fingerprint is kept, but a key full of escapes would reach the screen.
+        if api_key_problem(api_key):
+            raise ValueError("apiKey is not a KuCoin API key")
         return KeyInfo(
-            api_key=str(data["apiKey"]),
-            remark=str(data.get("remark") or ""),
-            api_version=int(data.get("apiVersion") or 0),
-            permissions=_permissions(data.get("permission")),
-            ip_whitelist=str(data.get("ipWhitelist") or ""),
-            created_at_ms=int(data.get("createdAt") or 0),
-            uid=int(data.get("uid") or 0),
+            api_key=api_key,
+            remark=_text(data, "remark"),
+            api_version=_integer(data, "apiVersion", high=9),
+            permissions=_permissions(data),
+            ip_whitelist=_text(data, "ipWhitelist"),
+            created_at_ms=_integer(data, "createdAt", high=MAX_TIME_MS),
+            uid=_integer(data, "uid"),
             is_master=bool(data.get("isMaster")),
-            sub_name=str(data.get("subName") or ""),
+            sub_name=_text(data, "subName"),
         )
 
     # ------------------------------------------------------------------ endpoints
@@ -423,7 +504,7 @@ class KucoinClient:
         reply = await self.request("GET", "/api/v1/user/api-key", cred=cred, what=what)
         try:
             info = self._key_info(reply.data)
-        except (KeyError, TypeError, ValueError):
+        except _MALFORMED:
             raise self._bad_answer(what, reply) from None
         if info.uid:
             self._learn_uid(cred, info.uid)
@@ -457,21 +538,29 @@ class KucoinClient:
             try:
                 if not isinstance(data, dict):
                     raise TypeError("not an object")
-                for item in data["items"]:
+                items = data["items"]
+                if not isinstance(items, list):
+                    raise TypeError("items is not a list")
+                for item in items:
+                    if not isinstance(item, dict):
+                        raise TypeError("a sub-account is not an object")
                     found.append(
                         SubAccountInfo(
-                            user_id=str(item.get("userId") or ""),
-                            uid=int(item["uid"]),
-                            sub_name=str(item["subName"]),
-                            status=int(item.get("status") or 0),
-                            remarks=str(item.get("remarks") or ""),
-                            created_at_ms=int(item.get("createdAt") or 0),
+                            user_id=_text(item, "userId"),
+                            uid=_integer(item, "uid", default=-1),
+                            # A name is matched whole (kutui.model.valid_name), never cleaned.
+                            sub_name=_required_text(item, "subName"),
+                            status=_integer(item, "status", high=99),
+                            remarks=_text(item, "remarks"),
+                            created_at_ms=_integer(item, "createdAt", high=MAX_TIME_MS),
                         )
                     )
-                total_pages = int(data.get("totalPage") or 0)
-            except (KeyError, TypeError, ValueError, AttributeError):
+                    if found[-1].uid < 0:
+                        raise KeyError("uid")
+                total_pages = _integer(data, "totalPage", high=1_000_000)
+            except _MALFORMED:
                 raise self._bad_answer(what, reply) from None
-            if page >= total_pages or not data["items"]:
+            if page >= total_pages or not items:
                 return found
             page += 1
 
@@ -487,7 +576,7 @@ class KucoinClient:
             raise self._bad_answer(what, reply)
         try:
             return [self._key_info(row) for row in reply.data]
-        except (KeyError, TypeError, ValueError):
+        except _MALFORMED:
             raise self._bad_answer(what, reply) from None
 
     async def create_sub_api_key(
@@ -530,19 +619,27 @@ class KucoinClient:
         try:
             if not isinstance(data, dict):
                 raise TypeError("not an object")
+            new_key = Secret(_required_text(data, "apiKey"))
+            new_secret = Secret(_required_text(data, "apiSecret"))
+            # The vault must never hold a credential that cannot be written or sent; the
+            # reason names the field, never the value.
+            problem = api_key_problem(new_key.reveal()) or secret_problem(new_secret.reveal())
+            if problem:
+                raise ValueError(problem)
             return CreatedKey(
-                sub_name=str(data.get("subName") or sub_name),
-                remark=str(data.get("remark") or remark),
-                api_key=Secret(str(data["apiKey"])),
-                api_secret=Secret(str(data["apiSecret"])),
+                sub_name=_text(data, "subName", sub_name),
+                remark=_text(data, "remark", remark),
+                api_key=new_key,
+                api_secret=new_secret,
                 passphrase=passphrase,
-                api_version=int(data.get("apiVersion") or 3),
-                permissions=_permissions(data.get("permission")),
-                ip_whitelist=str(data.get("ipWhitelist") or ""),
-                created_at_ms=int(data.get("createdAt") or 0),
+                api_version=_integer(data, "apiVersion", 3, high=9),
+                permissions=_permissions(data),
+                ip_whitelist=_text(data, "ipWhitelist"),
+                created_at_ms=_integer(data, "createdAt", high=MAX_TIME_MS),
             )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise self._bad_answer(what, reply) from None
+        except _MALFORMED as exc:
+            problem = str(exc) if isinstance(exc, ValueError) and "API" in str(exc) else ""
+            raise self._bad_answer(what, reply, problem) from None
 
     async def update_sub_api_key(
         self,
@@ -618,6 +715,39 @@ class ClientPool:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+
+
+async def _read_capped(reply: httpx.Response) -> bytes:
+    """The body, refused past ``MAX_BODY_BYTES`` as it arrives (also once decompressed)."""
+    declared = reply.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _AnswerTooLarge
+    try:
+        raw = reply.content  # an in-process transport hands over a body already in memory
+    except httpx.ResponseNotRead:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in reply.aiter_raw():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise _AnswerTooLarge from None
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+    else:
+        if len(raw) > MAX_BODY_BYTES:
+            raise _AnswerTooLarge
+        return raw  # already decoded by whoever built it
+    encoding = reply.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("gzip", "deflate"):
+        # Bounded: a small compressed body may expand a thousandfold.
+        inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
+        try:
+            raw = inflate.decompress(raw, MAX_BODY_BYTES + 1)
+        except zlib.error:
+            return b""  # not KuCoin JSON: classified as such
+        if len(raw) > MAX_BODY_BYTES:
+            raise _AnswerTooLarge
+    return raw
 
 
 def _environment_proxy(api_url: str) -> str | None:

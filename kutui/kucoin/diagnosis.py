@@ -8,11 +8,13 @@ key, so it is ``unreachable`` (except an HTTP 429, which is a rate limit whateve
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 from kutui.errors import KucoinError
 from kutui.model import Status
 from kutui.redact import redact
+from kutui.text import clean_message, clean_text
 
 SUCCESS = "200000"
 
@@ -101,13 +103,26 @@ class Diagnosis:
         return ADVICE[self.status][1]
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as inf: no KuCoin field is infinite
+        raise ValueError("a number out of range")
+    return value
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_body(body: bytes | str | None) -> dict[str, object] | None:
-    """The JSON envelope, or None for HTML, empty, truncated or non-object bodies."""
+    """The JSON envelope, or None for HTML, empty, truncated, non-object or malformed bodies
+    (invalid UTF-8, NaN/Infinity, numbers too big for a float, nesting too deep for json)."""
     if not body:
         return None
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        parsed = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return parsed if isinstance(parsed, dict) else None
 
@@ -127,8 +142,9 @@ def classify(http_status: int, body: bytes | str | None) -> Diagnosis:
             status_for_http(http_status), "", http_status, f"HTTP {http_status}, {what}"
         )
     raw_code = envelope.get("code")
-    code = str(raw_code) if raw_code is not None else ""
-    message = str(envelope.get("msg") or "")
+    code = clean_text(str(raw_code), limit=16) if isinstance(raw_code, str | int) else ""
+    # KuCoin's words reach files and the terminal: cleaned and cut here, where they arrive.
+    message = clean_message(str(envelope.get("msg") or ""))
     if code in CODE_STATUS:
         status = CODE_STATUS[code]
         if status is Status.OK and http_status != 200:

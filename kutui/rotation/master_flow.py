@@ -8,7 +8,7 @@ leaves the step open and the old key CURRENT.
 
 from __future__ import annotations
 
-from kutui.model import Slot, api_key_problem, clean_pasted, passphrase_problem
+from kutui.model import Slot, clean_pasted, credential_problem
 from kutui.rotation.checklist import Checklist, Flow, Step, StepKind
 from kutui.rotation.engine import (
     Engine,
@@ -131,9 +131,7 @@ async def manual_create_step(engine: Engine, step: Step, inputs: ManualInput | N
         _clean(inputs.api_secret),
         _clean(inputs.passphrase),
     )
-    problem = api_key_problem(api_key) or passphrase_problem(passphrase)
-    if not api_secret:
-        problem = problem or "the API secret is empty"
+    problem = credential_problem(api_key, api_secret, passphrase)
     if problem:
         raise StepFailed(problem + "; enter the credentials again")
     if api_key[-4:] == ck.old_fingerprint and pending is None:

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from kutui.errors import ConfigError
-from kutui.model import DEFAULT_API_URL
+from kutui.model import DEFAULT_API_URL, api_url_problem
+from kutui.text import is_clean
 
 
 @dataclass(frozen=True)
@@ -113,30 +113,6 @@ def _theme_name(value: Any) -> str | None:
     return "must be a theme name (letters, digits, '.', '_' or '-')"
 
 
-def api_url_problem(value: Any) -> str | None:
-    """None if ``value`` is http(s)://host[:port] (no path, query or credentials)."""
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        parts = None
-    if (
-        parts is None
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.username
-        or parts.password
-        or parts.query
-        or parts.fragment
-        or parts.path not in ("", "/")
-    ):
-        return "must be http(s)://host[:port], for example https://api.kucoin.com"
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return "has an invalid port"
-    return None
-
-
 #: Value rules by key path; every numeric setting has a range.
 RULES: dict[str, Callable[[Any], str | None]] = {
     "ui.theme": _theme_name,
@@ -205,7 +181,8 @@ def _load_keymap(path: Path, table: Any) -> dict[str, str]:
     if not isinstance(table, dict):
         raise ConfigError(path, f"must be a table, not {toml_type_name(table)}", key="keymap")
     for key, value in table.items():
-        if not isinstance(value, str) or not value.strip():
+        # Shown on the help screen: a control character or escape would reach the terminal.
+        if not isinstance(value, str) or not value.strip() or not is_clean(value):
             raise ConfigError(
                 path, 'must be a non-empty string of keys, like "ctrl+r"', key=f"keymap.{key}"
             )

@@ -21,6 +21,7 @@ from pathlib import Path
 from kutui.errors import RegistryError
 from kutui.model import CheckResult, Status
 from kutui.store.files import atomic_write, locked, read_private
+from kutui.text import clean_text
 
 MAX_ENTRIES = 50
 SCHEMA = 1
@@ -60,12 +61,12 @@ def _entry(path: Path, key_id: str, index: int, raw: object) -> HistoryEntry:
     try:
         at = datetime.fromisoformat(str(raw["at"]))
         status = Status(str(raw["status"]))
-        code = str(raw.get("code", ""))
+        code = clean_text(str(raw.get("code", "")), limit=16)
         http = int(raw.get("http", 0))
         latency = float(raw.get("latency_ms", 0.0))
     except KeyError as exc:
         raise RegistryError(path, f"is missing {exc.args[0]!r}", key=where) from None
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise RegistryError(path, f"has a bad value ({exc})", key=where) from None
     if at.tzinfo is None:
         raise RegistryError(path, "time has no UTC offset", key=f"{where}.at")
@@ -77,6 +78,8 @@ def parse_history(path: Path, data: bytes) -> History:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RegistryError(path, f"is not valid JSON ({exc})") from None
+    except RecursionError:  # json recurses per nesting level: 100,000 '[' would crash kutui
+        raise RegistryError(path, "is not a kutui history file (JSON nested too deeply)") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("keys"), dict):
         raise RegistryError(path, "is not a kutui history file (no 'keys' object)")
     if doc.get("schema") != SCHEMA:

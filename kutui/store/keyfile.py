@@ -18,6 +18,8 @@ import csv
 import io
 import json
 import math
+import os
+import stat
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,13 +31,13 @@ from kutui.errors import ImportFileError
 from kutui.model import (
     KeyRef,
     Registry,
-    api_key_problem,
     clean_pasted,
+    credential_problem,
     fingerprint,
-    passphrase_problem,
     secret_warning,
 )
 from kutui.secret import Secret
+from kutui.text import clean_text, control_problem
 
 REQUIRED = ("ref", "api_key", "api_secret", "passphrase")
 OPTIONAL = ("api_version", "note")
@@ -94,19 +96,42 @@ def detect_format(path: Path, text: str) -> str:
     return "csv"
 
 
-def read_import_file(path: Path, *, fmt: str | None = None) -> list[ImportRow]:
-    """Parse ``path`` into rows (each validated on its own). The file is only read."""
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``MAX_FILE_BYTES``.
+
+    Opened with O_NONBLOCK and checked with fstat before anything is read: ``/dev/zero`` would
+    fill memory, a FIFO would block until a writer comes, a terminal would wait for typing.
+    """
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ImportFileError(path, f"is {size} bytes; the limit is {MAX_FILE_BYTES}")
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise ImportFileError(path, "does not exist") from None
-    except IsADirectoryError:
-        raise ImportFileError(path, "is a directory, not a file") from None
     except OSError as exc:
         raise ImportFileError(path, f"cannot be read ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ImportFileError(path, "is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImportFileError(path, "is not a regular file (a device, FIFO or socket)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ImportFileError(path, f"is {info.st_size} bytes; the limit is {MAX_FILE_BYTES}")
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise ImportFileError(path, f"cannot be read ({exc.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:  # it grew while being read
+        raise ImportFileError(path, f"is larger than the limit of {MAX_FILE_BYTES} bytes")
+    return data
+
+
+def read_import_file(path: Path, *, fmt: str | None = None) -> list[ImportRow]:
+    """Parse ``path`` into rows (each validated on its own). The file is only read."""
+    data = _read_regular_file(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -120,7 +145,7 @@ def read_import_file(path: Path, *, fmt: str | None = None) -> list[ImportRow]:
         records = _csv_records(path, text)
     else:
         raise ImportFileError(path, f"unknown format {fmt!r}; use toml, csv or json")
-    return [_row(where, record) for where, record in records]
+    return [_row(path, where, record) for where, record in records]
 
 
 def _toml_records(path: Path, text: str) -> list[tuple[str, Any]]:
@@ -128,6 +153,8 @@ def _toml_records(path: Path, text: str) -> list[tuple[str, Any]]:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ImportFileError(path, f"is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ImportFileError(path, "is not valid TOML: nested too deeply") from None
     unknown = sorted(set(doc) - {"keys"})
     if unknown:
         raise ImportFileError(path, "unknown key; the file holds [[keys]] tables", key=unknown[0])
@@ -146,6 +173,8 @@ def _json_records(path: Path, text: str) -> list[tuple[str, Any]]:
         ) from None
     except ValueError as exc:
         raise ImportFileError(path, f"is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ImportFileError(path, "is not valid JSON: nested too deeply") from None
     if isinstance(doc, dict) and set(doc) == {"keys"}:
         doc = doc["keys"]
     if not isinstance(doc, list):
@@ -201,7 +230,23 @@ class _Bad:
     problem: str
 
 
-def _row(where: str, record: Any) -> ImportRow:
+#: Fields whose text must be clean as read: a control character or a lone surrogate in them is
+#: a damaged file, refused whole (a note is cleaned instead: it is only shown).
+_STRICT_FIELDS = ("ref", "api_key", "api_secret", "passphrase")
+
+
+def _refuse_unreadable_text(path: Path, where: str, record: dict[Any, Any]) -> None:
+    for name in _STRICT_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str):
+            # clean_pasted drops what pasting drags along (spaces, CR, zero-width); the rest
+            # must be clean.
+            problem = control_problem(clean_pasted(value))
+            if problem:
+                raise ImportFileError(path, f"{where}: {name} {problem}; nothing was stored")
+
+
+def _row(path: Path, where: str, record: Any) -> ImportRow:
     row = ImportRow(where=where)
     if isinstance(record, _Bad):  # a structural problem found while splitting the file
         row.problem = record.problem
@@ -221,6 +266,7 @@ def _row(where: str, record: Any) -> ImportRow:
         if name in record and not isinstance(record[name], str):
             row.problem = f"{name} must be text"
             return row
+    _refuse_unreadable_text(path, where, record)
     try:
         row.ref = KeyRef.parse(clean_pasted(record["ref"]))
     except ValueError:
@@ -234,13 +280,15 @@ def _row(where: str, record: Any) -> ImportRow:
     row.api_key = Secret(clean_pasted(record["api_key"]))
     row.api_secret = Secret(clean_pasted(record["api_secret"]))
     row.passphrase = Secret(clean_pasted(record["passphrase"]))
-    row.note = record.get("note", "").strip()
+    row.note = clean_text(record.get("note", ""), multiline=True).strip()
     version = _version(record.get("api_version", 3))
     if version is None:
         row.problem = "api_version must be 1, 2 or 3"
         return row
     row.api_version = version
-    problem = api_key_problem(row.api_key.reveal()) or passphrase_problem(row.passphrase.reveal())
+    problem = credential_problem(
+        row.api_key.reveal(), row.api_secret.reveal(), row.passphrase.reveal()
+    )
     if problem:
         row.problem = problem
         return row

@@ -23,9 +23,9 @@ from kutui.model import (
     RemoteState,
     Status,
     SubAccount,
+    api_url_problem,
     valid_name,
 )
-from kutui.store.config import api_url_problem
 from kutui.store.tomlfields import Table, drop_none, parse_toml
 
 SCHEMA_VERSION = 1

@@ -3,7 +3,9 @@
 Forms searched for each secret (as UTF-8 bytes): the clear text; base64 (standard and URL-safe) at
 all three byte alignments, so a secret in the middle of a larger encoded blob (an OSC 52 sequence,
 a JSON field) is found too; hex in lower and upper case; URL-encoding (``quote`` and
-``quote_plus``). The vault (``vault.kv1*``) is scanned like everything else: encrypted, it holds
+``quote_plus``); and the escaped forms an exception message or a serialiser gives a secret with
+control or non-ASCII characters (``repr``, the bytes' ``repr``, ``ascii``, ``unicode_escape``,
+JSON). The vault (``vault.kv1*``) is scanned like everything else: encrypted, it holds
 none of these forms, so it needs no exception.
 
 Findings name the place, a label for the secret and the form, never the secret itself, so a failing
@@ -13,6 +15,7 @@ test does not print what it is protecting.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import stat
 import urllib.parse
@@ -64,7 +67,26 @@ def forms_of(secret: str) -> dict[str, bytes]:
         value = encode(secret, safe="").encode()
         if value != raw:
             forms[name] = value
+    forms.update(_escaped_forms(secret, raw))
     return forms
+
+
+def _escaped_forms(secret: str, raw: bytes) -> dict[str, bytes]:
+    """The secret as an exception or a serialiser would quote it: Python's ``repr`` of the text
+    and of its bytes (``b'Ab\\xc3\\xa9'``, what h11 says of a bad header), ``ascii()``,
+    ``unicode_escape`` and JSON. Only the forms that differ from the clear text are searched."""
+    candidates = {
+        "repr": repr(secret)[1:-1],
+        "bytes-repr": repr(raw)[2:-1],
+        "ascii": ascii(secret)[1:-1],
+        "unicode-escape": secret.encode("unicode_escape").decode("ascii"),
+        "json": json.dumps(secret)[1:-1],
+    }
+    return {
+        name: value.encode("utf-8", "surrogateescape")
+        for name, value in candidates.items()
+        if value != secret
+    }
 
 
 class LeakScanner:

@@ -6,6 +6,7 @@ import base64
 import binascii
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -66,3 +67,20 @@ def test_short_values_are_refused() -> None:
 def test_forms_cover_three_alignments() -> None:
     names = set(forms_of(SECRET))
     assert {"base64@0", "base64@1", "base64@2"} <= names
+
+
+@pytest.mark.parametrize(
+    ("quoted", "form"),
+    [
+        (lambda s: repr(s), "repr"),
+        (lambda s: repr(s.encode()), "bytes-repr"),
+        (lambda s: ascii(s), "ascii"),
+        (lambda s: __import__("json").dumps(s), "json"),
+    ],
+    ids=["repr", "bytes-repr", "ascii", "json"],
+)
+def test_a_secret_quoted_in_escaped_form_is_found(quoted: Any, form: str) -> None:
+    secret = "Ab12\x01\u00e9-345"
+    message = f"Illegal header value {quoted(secret)}"
+    findings = LeakScanner({"passphrase": secret}).scan_text(message, "msg")
+    assert form in {f.form for f in findings}

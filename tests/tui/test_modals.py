@@ -310,6 +310,30 @@ async def test_key_form_shows_inline_errors_without_echoing_values() -> None:
         assert "NOTHEX-key" not in shown and "short" not in shown.replace("shortcut", "")
 
 
+async def test_key_form_uses_the_same_validators_as_the_cli() -> None:
+    app = ModalHost(lambda: KeyForm(accounts={"main": ["bot1"]}))
+    async with app.run_test(size=SIZE) as pilot:
+        await fill_key_form(pilot, api_key=API_KEY, secret=API_SECRET, passphrase="Ab12345\u00e967")
+        # A paste can carry what typing cannot: an escape sequence.
+        app.screen.query_one("#api_secret", Input).value = API_SECRET + "\x1b[2J"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.results == []
+        assert "control character" in visible(app, "#api_secret-error")
+        assert "printable ASCII" in visible(app, "#passphrase-error")
+
+
+async def test_account_form_refuses_an_api_url_with_a_path() -> None:
+    app = ModalHost(lambda: AccountForm(existing_names=[]))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "main")
+        app.screen.query_one("#api_url", Input).value = "https://api.kucoin.com/api"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.results == []
+        assert "no path" in visible(app, "#api_url-error")
+
+
 async def test_key_form_secret_warning_needs_a_second_enter() -> None:
     app = ModalHost(lambda: KeyForm(api_version=2))
     async with app.run_test(size=SIZE) as pilot:
@@ -691,16 +715,19 @@ async def test_outside_text_is_never_markup(text: str) -> None:
 
 @given(st.text(max_size=60))
 def test_api_url_problem_accepts_only_https_or_local_http(url: str) -> None:
+    import ipaddress
     from urllib.parse import urlsplit
 
     from kutui.tui.screens.forms import api_url_problem
 
     if api_url_problem(url) is None:
         parts = urlsplit(url)
-        assert parts.scheme == "https" or (
-            parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1")
-        )
         assert parts.hostname
+        assert parts.scheme == "https" or (
+            parts.scheme == "http"
+            and (parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback)
+        )
+        assert parts.path in ("", "/") and not (parts.query or parts.fragment or parts.username)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
-from urllib.parse import urlsplit
 
 from textual import on
 from textual.app import ComposeResult
@@ -26,9 +25,11 @@ from kutui.model import (
     api_key_problem,
     clean_pasted,
     passphrase_problem,
+    secret_problem,
     secret_warning,
     valid_name,
 )
+from kutui.model import api_url_problem as _url_problem
 from kutui.secret import Secret
 
 ResultT = TypeVar("ResultT")
@@ -126,17 +127,11 @@ class KeyFormResult:
 
 
 def api_url_problem(url: str) -> str | None:
-    """HTTPS with a host; plain HTTP only for the local simulator (localhost, 127.0.0.1, ::1)."""
+    """The rule every command uses (``kutui.model.api_url_problem``), worded for the form."""
     if not url:
         return "the API URL is required"
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return "the API URL must look like https://api.kucoin.com"
-    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
-        return "the API URL must use https (plain http only for localhost)"
-    if parts.query or parts.fragment or parts.username or parts.password:
-        return "the API URL must not contain a query, fragment or user name"
-    return None
+    problem = _url_problem(url)
+    return f"the API URL {problem}" if problem else None
 
 
 def name_problem(what: str, name: str, taken: Collection[str] = ()) -> str | None:
@@ -447,6 +442,8 @@ class KeyForm(FormScreen[KeyFormResult]):
             problems["passphrase"] = passphrase_problem(secrets["passphrase"].reveal())
             if not secrets["api_secret"]:
                 problems["api_secret"] = "the API secret is required"  # noqa: S105  # nosec B105
+            elif problem := secret_problem(secrets["api_secret"].reveal()):
+                problems["api_secret"] = problem
             else:
                 warning = secret_warning(secrets["api_secret"].reveal())
                 warnings = (warning,) if warning else ()

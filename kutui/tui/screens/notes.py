@@ -23,6 +23,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, ListItem, ListView, Static, TextArea
 
 from kutui.model import PERMISSIONS, PermissionNote, clean_pasted
+from kutui.text import clean_text
 
 MAX_CONSUMER_LENGTH = 200
 
@@ -242,11 +243,13 @@ class NotesEditor(ModalScreen[PermissionNote | None]):
             for index, name in enumerate(self._permissions)
             if self.query_one(f"#perm-{index}", Checkbox).value
         )
-        text = self.query_one("#note-text", TextArea).text.rstrip()
+        # Typed, pasted or written by $EDITOR: cleaned before it is stored (kutui/text.py).
+        text = clean_text(self.query_one("#note-text", TextArea).text, multiline=True).rstrip()
+        consumers = self.query_one("#consumers", ConsumerList).lines()
         return PermissionNote(
             text=text,
             expected_permissions=chosen,
-            consumers=self.query_one("#consumers", ConsumerList).lines(),
+            consumers=tuple(c for c in (clean_text(c) for c in consumers) if c),
         )
 
     def action_save(self) -> None:

@@ -16,6 +16,7 @@ from kutui.redact import redact
 from kutui.rotation.checklist import Checklist, State
 from kutui.store.config import Config
 from kutui.store.history import HistoryEntry
+from kutui.text import clean_message, clean_text
 from kutui.tui.keyfacts import ago, key_facts
 from kutui.tui.widgets.status_badge import ADVICE, badge, tone_style
 
@@ -34,17 +35,18 @@ def permissions_text(key: ApiKey, colors: Mapping[str, str]) -> Text:
         return text
     warn = tone_style("warn", colors, bold=True)
     for name in names:
+        shown = clean_text(name)  # permission names come from KuCoin or an edited file
         if not seen:
             # No successful check yet: nothing was seen, so nothing can have drifted.
-            text.append(f"  · {name:<16} expected (not seen yet: no successful check)\n")
+            text.append(f"  · {shown:<16} expected (not seen yet: no successful check)\n")
         elif not expected:
-            text.append(f"  ✓ {name:<16} seen (no expected set in the note)\n")
+            text.append(f"  ✓ {shown:<16} seen (no expected set in the note)\n")
         elif name in seen and name in expected:
-            text.append(f"  ✓ {name:<16} seen, expected\n")
+            text.append(f"  ✓ {shown:<16} seen, expected\n")
         elif name in seen:
-            text.append(f"  + {name:<16} DRIFT: seen but not expected\n", style=warn)
+            text.append(f"  + {shown:<16} DRIFT: seen but not expected\n", style=warn)
         else:
-            text.append(f"  - {name:<16} DRIFT: expected but not seen\n", style=warn)
+            text.append(f"  - {shown:<16} DRIFT: expected but not seen\n", style=warn)
     text.rstrip()
     return text
 
@@ -58,7 +60,8 @@ def summary_text(key: ApiKey, now: datetime, colors: Mapping[str, str]) -> Text:
     text.append(f"\n{ADVICE[key.status]}")
     if check and check.message:
         # Redacted at display time (once per key shown, not once per result).
-        text.append(f"\nKuCoin said: {redact(check.message)}")
+        # Cleaned again here: accounts.toml may have been edited by hand since it was stored.
+        text.append(f"\nKuCoin said: {clean_message(redact(check.message))}")
     fields = [
         ("fingerprint", f"…{key.fingerprint}" if key.fingerprint else "unknown"),
         ("key version", f"V{key.api_version}"),
@@ -74,7 +77,7 @@ def summary_text(key: ApiKey, now: datetime, colors: Mapping[str, str]) -> Text:
 
 def _whitelist(key: ApiKey) -> str:
     if key.ip_whitelist_seen:
-        return key.ip_whitelist_seen
+        return clean_text(key.ip_whitelist_seen)
     # Permissions are recorded by every successful check (General at least): without them
     # kutui has never seen the key's whitelist, which is not the same as having none.
     if not key.permissions_seen:
@@ -137,9 +140,9 @@ def note_markdown(key: ApiKey) -> str:
     note = key.note
     if note.empty:
         return "*No note yet. Press **n** to say what this key is for and what it may do.*"
-    parts = [note.text.strip() or "*(no text)*"]
+    parts = [clean_text(note.text, multiline=True).strip() or "*(no text)*"]
     if note.consumers:
-        parts.append("**Used by:** " + ", ".join(f"`{c}`" for c in note.consumers))
+        parts.append("**Used by:** " + ", ".join(f"`{clean_text(c)}`" for c in note.consumers))
     return "\n\n".join(parts)
 
 
