@@ -36,9 +36,9 @@ from kutui.model import (
     RemoteState,
     Status,
     SubAccount,
+    api_url_problem,
     valid_name,
 )
-from kutui.store.config import api_url_problem
 from kutui.store.db import DEFAULT_TIMEOUT, Database, db_path
 from kutui.store.history import MAX_ENTRIES, History, HistoryEntry
 from kutui.store.learn import apply_results
