@@ -48,7 +48,8 @@ ADVICE: dict[Status, tuple[str, str]] = {
         "(not the login or trading password) and the API secret",
     ),
     Status.BAD_SECRET: (
-        "the passphrase and secret are right but the request's signature is not",
+        "the request was signed or sent wrongly "
+        "(400005: the passphrase and secret are right, the signature is not)",
         "a signing bug, a proxy or something else changed the request in transit, "
         "or a clock far off: check the proxy and the host clock, then report it",
     ),
