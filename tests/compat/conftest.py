@@ -34,6 +34,9 @@ KEYS: dict[str, tuple[int, int, str, list[str]]] = {
     "rate_limited": (1004, 3, "General", []),
     "sub": (2001, 3, "General", []),
 }
+# python-kucoin can only authenticate V1 keys (docs/kucoin.md): a V1 twin of each failing key.
+TWINS = ("whitelisted", "no_general", "frozen", "rate_limited", "sub")
+KEYS.update({f"{name}_v1": (KEYS[name][0], 1, *KEYS[name][2:]) for name in TWINS})
 
 
 def api_key(name: str) -> str:

@@ -88,6 +88,23 @@ def test_command_line_overrides_reach_the_server_settings() -> None:
         _apply_overrides(sim, argparse.Namespace(latency_ms=-1.0, jitter_ms=None, error_rate=None))
 
 
+async def _raw(server: SimulatorServer, request: bytes) -> bytes:
+    """One request over a fresh socket; the whole answer until the server closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(request)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    return answer
+
+
+async def test_a_head_over_the_limit_gets_431(served: tuple[Simulator, SimulatorServer]) -> None:
+    _, server = served
+    huge = b"GET /api/v1/timestamp HTTP/1.1\r\nx-pad: " + b"a" * 70_000 + b"\r\n\r\n"
+    assert (await _raw(server, huge)).startswith(b"HTTP/1.1 431")
+    await server.close()
+
+
 async def test_an_exception_in_the_exchange_still_gets_a_500_envelope(
     served: tuple[Simulator, SimulatorServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,11 +114,9 @@ async def test_an_exception_in_the_exchange_still_gets_a_500_envelope(
         raise TypeError("a bug in the simulator")
 
     monkeypatch.setattr(sim, "handle", broken)
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(b"GET /api/v1/timestamp HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-    await writer.drain()
-    answer = await reader.read()
-    writer.close()
+    answer = await _raw(
+        server, b"GET /api/v1/timestamp HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
     assert answer.startswith(b"HTTP/1.1 500")
     assert b'"code":"500000"' in answer and b"TypeError" in answer
     await server.close()
@@ -119,10 +134,6 @@ async def test_a_non_ascii_signature_gets_an_answer_over_the_socket(
         f"KC-API-TIMESTAMP: {sim.now_ms()}\r\nKC-API-PASSPHRASE: {passphrase}\r\n"
         "KC-API-KEY-VERSION: 3\r\n\r\n"
     )
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(head.encode("utf-8"))
-    await writer.drain()
-    answer = await reader.read()
-    writer.close()
+    answer = await _raw(server, head.encode("utf-8"))
     assert answer.startswith(b"HTTP/1.1 401") and b'"code":"400005"' in answer
     await server.close()

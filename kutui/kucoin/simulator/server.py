@@ -101,6 +101,9 @@ class SimulatorServer:
                 head = await reader.readuntil(b"\r\n\r\n")
             except asyncio.IncompleteReadError:
                 return  # the client closed the connection between requests
+            except asyncio.LimitOverrunError:
+                await self._plain(writer, 431, close=True)  # an answer, not a hang-up
+                return
             request_line, *header_lines = head.decode("latin-1").split("\r\n")
             parts = request_line.split(" ")
             if len(parts) != 3:
