@@ -59,7 +59,8 @@ RATE_LIMIT_FAULT_RESET_MS = 120_000
 TIMESTAMP_WINDOW_MS = 5_000
 
 # code -> (HTTP status, KuCoin's message, whether that HTTP status was seen from KuCoin).
-# Unseen statuses are the documented default for the code's kind (docs/kucoin.md, "Codes").
+# Unseen statuses are the documented default for the code's kind (docs/kucoin.md, "The
+# simulator's codes and HTTP statuses").
 ERRORS: dict[str, tuple[int, str, bool]] = {
     "400001": (400, "Please check the header of your request for KC-API-KEY, KC-API-SIGN, "
                     "KC-API-TIMESTAMP, KC-API-PASSPHRASE", False),
