@@ -45,7 +45,7 @@ from kutui.clock import current
 from kutui.errors import KucoinError, UsageError
 from kutui.kucoin import signing
 from kutui.kucoin.diagnosis import Diagnosis, KucoinApiError, classify
-from kutui.kucoin.ratelimit import RateLimit
+from kutui.kucoin.ratelimit import RateLimit, answered_from_public_pool
 from kutui.model import (
     EXPIRE_CHOICES,
     Status,
@@ -359,11 +359,14 @@ class KucoinClient:
         finally:
             del headers  # the signed headers must not outlive the call
         latency = (time.perf_counter() - started) * 1000.0
+        diagnosis = classify(http_status, content)
         limit = RateLimit.from_headers(reply_headers, time.monotonic())
         if limit is not None:
-            self._budgets[self._pool_id(cred)] = limit
+            # A failed-auth answer reports the caller's public pool, not the key's.
+            public = cred is None or answered_from_public_pool(diagnosis.code)
+            self._budgets["public" if public else self._pool_id(cred)] = limit
         log.debug("%s %s -> HTTP %s in %.0f ms", method, path, http_status, latency)
-        return classify(http_status, content), limit or _NO_LIMIT, latency
+        return diagnosis, limit or _NO_LIMIT, latency
 
     def _retry_wait(self, diagnosis: Diagnosis, limit: RateLimit, attempt: int) -> float | None:
         """Seconds to wait before retrying a GET, or None when it must not be retried."""

@@ -21,7 +21,7 @@ SUCCESS = "200000"
 #: KuCoin body code -> status (kucoin-api.md §3.2).
 CODE_STATUS: dict[str, Status] = {
     SUCCESS: Status.OK,
-    "400001": Status.BAD_SECRET,  # a header is missing: a signing bug on our side
+    "400001": Status.BAD_SECRET,  # a header missing or malformed: a signing bug, as 400005
     "400002": Status.CLOCK_SKEW,
     "400003": Status.INVALID_KEY,
     "400004": Status.BAD_PASSPHRASE,
@@ -42,14 +42,18 @@ ADVICE: dict[Status, tuple[str, str]] = {
         "KuCoin does not know this API key",
         "the key was deleted or belongs to another site: re-create it, or fix the API URL",
     ),
+    # KuCoin checks the passphrase first, and the V2/V3 passphrase header is HMAC'd with the
+    # secret, so 400004 cannot tell a wrong passphrase from a wrong secret (docs/kucoin.md).
     Status.BAD_PASSPHRASE: (
-        "the API passphrase is wrong",
-        "enter the API passphrase chosen when the key was created "
-        "(not the login or trading password)",
+        "the passphrase, or the secret it is signed with, is wrong",
+        "re-enter both the API passphrase chosen when the key was created "
+        "(not the login or trading password) and the API secret",
     ),
     Status.BAD_SECRET: (
-        "the signature was rejected",
-        "the API secret is wrong (or the request was signed wrongly): re-enter the secret",
+        "the request was signed or sent wrongly "
+        "(400005: the passphrase and secret are right, the signature is not)",
+        "a signing bug, a proxy or something else changed the request in transit, "
+        "or a clock far off: check the proxy and the host clock, then report it",
     ),
     Status.IP_DENIED: (
         "this host's IP address is not on the key's whitelist",

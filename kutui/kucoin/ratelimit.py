@@ -11,6 +11,18 @@ MANAGEMENT_QUOTA: tuple[int, ...] = (
 )  # fmt: skip
 PUBLIC_QUOTA = 2000
 
+#: Answers given before the key is proved genuine (missing header, timestamp, unknown key,
+#: version, passphrase, signature): their ``gw-ratelimit-*`` headers are the caller's public
+#: pool, not the key's Management pool (docs/kucoin.md, "Rate-limit headers").
+PUBLIC_POOL_CODES = frozenset(
+    {"400001", "400002", "400003", "400004", "400005", "400008", "400009"}
+)
+
+
+def answered_from_public_pool(code: str) -> bool:
+    """Whether an answer with this body code counted against the public pool."""
+    return code in PUBLIC_POOL_CODES
+
 
 def management_quota(vip_level: int) -> int:
     return MANAGEMENT_QUOTA[max(0, min(vip_level, len(MANAGEMENT_QUOTA) - 1))]

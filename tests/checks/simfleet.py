@@ -57,9 +57,8 @@ def _broken_credential(key: SimKey, status: Status) -> Credential:
     if status is Status.BAD_PASSPHRASE:
         return Credential(good.api_key, good.api_secret, Secret("Wrong-pass-9"))
     if status is Status.BAD_SECRET:
-        return Credential(good.api_key, Secret(str(uuid.uuid4())), good.passphrase)
-    if status is Status.UNSUPPORTED_VERSION:
-        return Credential(good.api_key, good.api_secret, good.passphrase, api_version=2)
+        # A V1 key: its passphrase is not HMAC'd with the secret, so only the signature fails.
+        return Credential(good.api_key, Secret(str(uuid.uuid4())), good.passphrase, 1)
     return good
 
 
@@ -101,13 +100,21 @@ def build_fleet(
             else:
                 sim.set_fault(uid, fault)
     fleet: list[FleetKey] = []
+    sim.server.reject_versions = (2,)  # the UNSUPPORTED_VERSION case's V2 keys get 400008
+    versions = {Status.BAD_SECRET: 1, Status.UNSUPPORTED_VERSION: 2}
     for i in range(keys):
         uid = uid_list[i % uids]
         user = sim.user(uid)
         case = KEY_CASES[i % len(KEY_CASES)] if uid not in user_fault else Status.OK
         permission = "Spot" if case is Status.PERMISSION_DENIED else "General,Spot"
         whitelist = ["10.0.0.0/8"] if case is Status.IP_DENIED else []
-        key = sim.add_key(uid, permission=permission, ip_whitelist=whitelist, remark=f"k{i}")
+        key = sim.add_key(
+            uid,
+            permission=permission,
+            ip_whitelist=whitelist,
+            remark=f"k{i}",
+            api_version=versions.get(case, 3),
+        )
         cred = _broken_credential(key, case)
         owner = "acct" if user.is_master else f"acct/{user.sub_name}"
         ref = KeyRef.parse(f"{owner}/key{i}")

@@ -189,7 +189,7 @@ def test_table_is_sorted_by_severity_with_fixes(
     lines = out.splitlines()
     first_status = lines[2].split()[0]
     assert first_status == "invalid_key"  # the worst status first
-    assert "fix: enter the API passphrase chosen" in out
+    assert "fix: re-enter both the API passphrase chosen" in out
     assert "fix: add the address KuCoin names" in out
     assert "127.0.0.1" in out  # the IP KuCoin saw
     assert err == ""  # not a terminal: no progress line

@@ -71,8 +71,9 @@ def _no_general(w: World) -> Credential:
     return w.sim.add_key(2001, permission="Spot").credential()
 
 
-def _wrong_version(w: World) -> Credential:
-    return _with(w.sub.credential(), api_version=2)
+def _stored_as_v1(w: World) -> Credential:
+    # Version 1 sends the passphrase in clear, which a V3 key refuses (docs/kucoin.md).
+    return _with(w.sub.credential(), api_version=1)
 
 
 def _rejected_version(w: World) -> Credential:
@@ -98,10 +99,11 @@ def _fault(name: str) -> Setup:
     [
         (_removed, Status.INVALID_KEY, "400003"),
         (_wrong_passphrase, Status.BAD_PASSPHRASE, "400004"),
-        (_wrong_secret, Status.BAD_SECRET, "400005"),
+        # The V2/V3 passphrase header is HMAC'd with the secret: KuCoin checks it first.
+        (_wrong_secret, Status.BAD_PASSPHRASE, "400004"),
         (_not_whitelisted, Status.IP_DENIED, "400006"),
         (_no_general, Status.PERMISSION_DENIED, "400007"),
-        (_wrong_version, Status.UNSUPPORTED_VERSION, "400009"),
+        (_stored_as_v1, Status.BAD_PASSPHRASE, "400004"),
         (_rejected_version, Status.UNSUPPORTED_VERSION, "400008"),
         (_frozen, Status.FROZEN, "411100"),
         (_fault("clock_skew"), Status.CLOCK_SKEW, "400002"),
@@ -355,3 +357,24 @@ async def test_user_info_and_accounts(world: World) -> None:
     rows = await client.accounts(world.sub.credential())
     assert {r["currency"] for r in rows} == {"USDT", "BTC"}
     assert await client.server_time() == int(world.clock.now)
+
+
+async def test_failed_auth_headers_are_filed_under_the_public_pool(world: World) -> None:
+    client = world.client()
+    cred = world.sub.credential()
+    await client.api_key_info(cred)
+    await client.api_key_info(cred)
+    with pytest.raises(KucoinApiError):
+        await client.api_key_info(_with(cred, passphrase=Secret("Not-the-one1")))
+    budget = client.rate_limit_for(cred)
+    assert budget is not None and budget.remaining == 1960  # the key's Management pool
+    public = client.public_rate_limit
+    assert public is not None and public.limit == 2000
+    await client.aclose()
+
+
+async def test_a_v3_key_stored_as_v2_still_works(world: World) -> None:
+    client = world.client()
+    info = await client.api_key_info(_with(world.sub.credential(), api_version=2))
+    assert info.api_version == 3
+    await client.aclose()

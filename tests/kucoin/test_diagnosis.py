@@ -81,3 +81,25 @@ def test_error_messages_are_redacted() -> None:
     err = KucoinApiError(classify(400, leaky), what="deleting")
     assert "6705f5c311545b000157d3eb" not in str(err) and "hunter22" not in str(err)
     assert err.exit_code == 1
+
+
+def test_400004_names_both_the_passphrase_and_the_secret() -> None:
+    # KuCoin checks the V2/V3 passphrase, HMAC'd with the secret, before the signature.
+    diagnosis = classify(401, b'{"code":"400004","msg":"Invalid KC-API-PASSPHRASE"}')
+    assert "passphrase" in diagnosis.explanation and "secret" in diagnosis.explanation
+    assert "passphrase" in diagnosis.action and "secret" in diagnosis.action
+
+
+def test_400005_says_the_credentials_are_right_and_the_signature_is_not() -> None:
+    diagnosis = classify(401, b'{"code":"400005","msg":"Invalid KC-API-SIGN"}')
+    assert "passphrase and secret are right" in diagnosis.explanation
+    assert "proxy" in diagnosis.action and "clock" in diagnosis.action
+    assert "re-enter" not in diagnosis.action
+
+
+def test_the_tui_shows_the_same_fix_as_the_cli() -> None:
+    from kutui.tui.widgets.status_badge import ADVICE as TUI_ADVICE
+
+    for status, (_meaning, fix) in ADVICE.items():
+        if status is not Status.UNCHECKED:
+            assert TUI_ADVICE[status] == fix

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from kutui.kucoin import signing
 from kutui.kucoin.client import KucoinClient
 from kutui.kucoin.diagnosis import KucoinApiError
 from kutui.kucoin.simulator import Simulator
@@ -85,3 +86,54 @@ def test_command_line_overrides_reach_the_server_settings() -> None:
         _apply_overrides(sim, argparse.Namespace(latency_ms=None, jitter_ms=None, error_rate=1.5))
     with pytest.raises(UsageError, match="--latency-ms"):
         _apply_overrides(sim, argparse.Namespace(latency_ms=-1.0, jitter_ms=None, error_rate=None))
+
+
+async def _raw(server: SimulatorServer, request: bytes) -> bytes:
+    """One request over a fresh socket; the whole answer until the server closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(request)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    return answer
+
+
+async def test_a_head_over_the_limit_gets_431(served: tuple[Simulator, SimulatorServer]) -> None:
+    _, server = served
+    huge = b"GET /api/v1/timestamp HTTP/1.1\r\nx-pad: " + b"a" * 70_000 + b"\r\n\r\n"
+    assert (await _raw(server, huge)).startswith(b"HTTP/1.1 431")
+    await server.close()
+
+
+async def test_an_exception_in_the_exchange_still_gets_a_500_envelope(
+    served: tuple[Simulator, SimulatorServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim, server = served
+
+    def broken(*args: object) -> object:
+        raise TypeError("a bug in the simulator")
+
+    monkeypatch.setattr(sim, "handle", broken)
+    answer = await _raw(
+        server, b"GET /api/v1/timestamp HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 500")
+    assert b'"code":"500000"' in answer and b"TypeError" in answer
+    await server.close()
+
+
+async def test_a_non_ascii_signature_gets_an_answer_over_the_socket(
+    served: tuple[Simulator, SimulatorServer],
+) -> None:
+    sim, server = served
+    key = sim.add_key(1001)
+    passphrase = signing.passphrase_value(key.api_secret, key.passphrase, 3)
+    head = (
+        "GET /api/v1/user/api-key HTTP/1.1\r\nhost: x\r\nconnection: close\r\n"
+        f"KC-API-KEY: {key.api_key}\r\nKC-API-SIGN: sig\u00e9\u20ac\r\n"
+        f"KC-API-TIMESTAMP: {sim.now_ms()}\r\nKC-API-PASSPHRASE: {passphrase}\r\n"
+        "KC-API-KEY-VERSION: 3\r\n\r\n"
+    )
+    answer = await _raw(server, head.encode("utf-8"))
+    assert answer.startswith(b"HTTP/1.1 401") and b'"code":"400005"' in answer
+    await server.close()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kutui.kucoin import signing
-from kutui.kucoin.simulator import SimulatorStateError
+from kutui.kucoin.simulator import SimulatorStateError, exchange
 from kutui.secret import Secret
 from kutui.store.vault import Credential
 from tests.kucoin.conftest import World, signed_call
@@ -23,7 +26,20 @@ def _code(answer: object) -> tuple[int, str, str]:
 )
 def test_each_missing_header_is_400001(world: World, header: str) -> None:
     answer = signed_call(world.sim, world.master, tweak=lambda h: h.pop(header))
-    assert _code(answer)[:2] == (401, "400001")
+    assert _code(answer)[:2] == (400, "400001")
+
+
+@pytest.mark.parametrize("stamp", ["soon", "1.7e12", "-5", "١٧٥٠٠٠٠٠٠٠٠٠٠"])
+def test_a_timestamp_that_is_not_a_number_is_400001(world: World, stamp: str) -> None:
+    def tweak(h: dict[str, str]) -> None:
+        h["KC-API-TIMESTAMP"] = stamp
+
+    assert _code(signed_call(world.sim, world.master, tweak=tweak))[:2] == (400, "400001")
+
+
+def test_a_stale_timestamp_says_invalid_kc_api_timestamp(world: World) -> None:
+    answer = signed_call(world.sim, world.master, timestamp_ms=world.sim.now_ms() + 9_000)
+    assert _code(answer) == (400, "400002", "Invalid KC-API-TIMESTAMP")
 
 
 @pytest.mark.parametrize("skew_ms", [5_000, -5_000, 60_000])
@@ -55,12 +71,92 @@ def test_a_wrong_passphrase_is_400004(world: World) -> None:
     assert _code(signed_call(world.sim, world.master, tweak=wrong))[:2] == (401, "400004")
 
 
-def test_a_wrong_secret_is_400005(world: World) -> None:
+def test_a_wrong_secret_is_400004_as_the_passphrase_is_hmacd_with_it(world: World) -> None:
     real = world.master.credential()
     wrong = Credential(
         real.api_key, Secret("00000000-0000-0000-0000-000000000000"), real.passphrase
     )
-    assert _code(signed_call(world.sim, world.master, cred=wrong))[:2] == (401, "400005")
+    assert _code(signed_call(world.sim, world.master, cred=wrong))[:2] == (401, "400004")
+
+
+def test_the_passphrase_is_checked_before_the_signature(world: World) -> None:
+    def both_wrong(h: dict[str, str]) -> None:
+        h["KC-API-PASSPHRASE"] = signing.passphrase_value(world.master.api_secret, "Wrong-pass1", 3)
+        h["KC-API-SIGN"] = "AAAA"
+
+    assert _code(signed_call(world.sim, world.master, tweak=both_wrong))[1] == "400004"
+
+
+def test_a_signature_wrong_with_the_right_passphrase_and_secret_is_400005(world: World) -> None:
+    answer = signed_call(world.sim, world.master, sign_query="tampered=1")
+    assert _code(answer)[:2] == (401, "400005")
+
+
+@pytest.mark.parametrize("header", ["KC-API-SIGN", "KC-API-PASSPHRASE", "KC-API-KEY"])
+@given(value=st.text(min_size=1).filter(lambda t: not t.isascii() and t.strip()))
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_header_text_gets_an_envelope(world: World, header: str, value: str) -> None:
+    def tweak(h: dict[str, str]) -> None:
+        h[header] = value
+
+    status, code, _msg = _code(signed_call(world.sim, world.master, tweak=tweak))
+    assert code == {"KC-API-SIGN": "400005", "KC-API-PASSPHRASE": "400004"}.get(header, "400003")
+    assert status == 401
+
+
+def test_a_handler_that_raises_still_answers_500000(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(ex: object, request: object) -> object:
+        raise KeyError("bug")
+
+    route = exchange.ROUTES["/api/v1/user/api-key"]["GET"]
+    monkeypatch.setitem(
+        exchange.ROUTES["/api/v1/user/api-key"], "GET", dataclasses.replace(route, handler=broken)
+    )
+    status, code, msg = _code(signed_call(world.sim, world.master))
+    assert (status, code) == (500, "500000")
+    assert "KeyError" in msg
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        ("a b", "a+b"),  # urlencode-based clients (kucoin-universal-sdk, requests) send + for space
+        ("a b", "a%20b"),  # kutui sends %20
+        ("a+b", "a%2Bb"),  # a plus sign is sent escaped
+    ],
+)
+def test_the_query_is_decoded_once_for_both_the_values_and_the_signature(
+    world: World, value: str, sent: str
+) -> None:
+    stamp = int(world.sim.now_ms())
+    params = [("subName", "bot1"), ("apiKey", value)]
+    headers = signing.auth_headers(
+        world.master.credential(),
+        timestamp_ms=stamp,
+        method="GET",
+        path="/api/v1/sub/api-key",
+        query=signing.raw_query(params),
+    )
+    target = f"/api/v1/sub/api-key?subName=bot1&apiKey={sent}"
+    answer = world.sim.handle("GET", target, headers, b"", "127.0.0.1")
+    assert _code(answer)[1] == "200000"
+    assert exchange.query_pairs(target.partition("?")[2]) == params
+
+
+def test_a_literal_plus_signed_as_a_plus_is_400005(world: World) -> None:
+    # ccxt signs the text it sends; a raw "+" reads as a space, so the signature cannot match.
+    stamp = int(world.sim.now_ms())
+    headers = signing.auth_headers(
+        world.master.credential(),
+        timestamp_ms=stamp,
+        method="GET",
+        path="/api/v1/sub/api-key",
+        query="subName=bot1&apiKey=a+b",
+    )
+    target = "/api/v1/sub/api-key?subName=bot1&apiKey=a+b"
+    assert _code(world.sim.handle("GET", target, headers, b"", "127.0.0.1"))[1] == "400005"
 
 
 def test_a_signature_over_the_percent_encoded_query_is_400005(world: World) -> None:
@@ -88,19 +184,51 @@ def test_a_key_without_general_permission_is_400007(world: World) -> None:
     assert _code(signed_call(world.sim, key))[:2] == (403, "400007")
 
 
-def test_a_version_header_not_matching_the_key_is_400009(world: World) -> None:
-    key = world.sim.add_key(2001, api_version=2)
+@pytest.mark.parametrize("key_version", [2, 3])
+@pytest.mark.parametrize("header", ["2", "3"])
+def test_version_headers_2_and_3_are_interchangeable(
+    world: World, key_version: int, header: str
+) -> None:
+    key = world.sim.add_key(2001, api_version=key_version)
 
-    def claim_v3(h: dict[str, str]) -> None:
-        h["KC-API-KEY-VERSION"] = "3"
+    def claim(h: dict[str, str]) -> None:
+        h["KC-API-KEY-VERSION"] = header
 
-    assert _code(signed_call(world.sim, key, tweak=claim_v3))[:2] == (400, "400009")
+    assert _code(signed_call(world.sim, key, tweak=claim))[1] == "200000"
 
+
+@pytest.mark.parametrize("key_version", [2, 3])
+@pytest.mark.parametrize("header", ["1", None])
+def test_a_plaintext_passphrase_for_a_v2_or_v3_key_is_400004(
+    world: World, key_version: int, header: str | None
+) -> None:
+    key = world.sim.add_key(2001, api_version=key_version)
+
+    def as_v1(h: dict[str, str]) -> None:
+        h["KC-API-PASSPHRASE"] = key.passphrase
+        h.pop("KC-API-KEY-VERSION")
+        if header is not None:
+            h["KC-API-KEY-VERSION"] = header
+
+    assert _code(signed_call(world.sim, key, tweak=as_v1))[:2] == (401, "400004")
+
+
+def test_a_v1_key_sent_as_v2_is_400004(world: World) -> None:
+    key = world.sim.add_key(2001, api_version=1)
+
+    def as_v2(h: dict[str, str]) -> None:
+        h["KC-API-PASSPHRASE"] = signing.passphrase_value(key.api_secret, key.passphrase, 2)
+        h["KC-API-KEY-VERSION"] = "2"
+
+    assert _code(signed_call(world.sim, key, tweak=as_v2))[1] == "400004"
+
+
+@pytest.mark.parametrize("header", ["v3", "4", "0", "2.0", "\u0663"])
+def test_any_other_version_header_is_400009(world: World, header: str) -> None:
     def garbage(h: dict[str, str]) -> None:
-        h["KC-API-KEY-VERSION"] = "v3"
+        h["KC-API-KEY-VERSION"] = header
 
-    assert _code(signed_call(world.sim, key, tweak=garbage))[1] == "400009"
-    assert _code(signed_call(world.sim, key))[1] == "200000"
+    assert _code(signed_call(world.sim, world.master, tweak=garbage))[:2] == (400, "400009")
 
 
 def test_a_rejected_key_version_is_400008(world: World) -> None:
@@ -331,3 +459,32 @@ def test_builder_rejects_bad_records(world: World) -> None:
         world.sim.add_user(5000, sub_name="orphan", master_uid=4242)
     with pytest.raises(SimulatorStateError, match=r"add_user\.uid"):
         world.sim.add_user(1001)
+
+
+def test_the_v1_sub_account_list_is_served_unpaged(world: World) -> None:
+    for uid in range(2002, 2014):
+        world.sim.add_user(uid, sub_name=f"bot{uid}", master_uid=1001, remarks="r")
+    answer = signed_call(world.sim, world.master, path="/api/v1/sub/user")
+    rows = json.loads(answer.body)["data"]
+    assert answer.status == 200 and len(rows) == 13
+    assert set(rows[0]) == {"userId", "uid", "subName", "type", "remarks", "access"}
+    assert dict(answer.headers)["gw-ratelimit-remaining"] == "1980"  # weight 20, Management
+    assert _code(signed_call(world.sim, world.sub, path="/api/v1/sub/user"))[1] == "400010"
+
+
+@pytest.mark.parametrize("wrong", ["passphrase", "signature", "key"])
+def test_failed_authentication_reports_the_public_pool(world: World, wrong: str) -> None:
+    signed_call(world.sim, world.master)  # the Management pool: 1980 left
+    signed_call(world.sim, world.master)  # 1960
+    tweaks = {
+        "passphrase": lambda h: h.update({"KC-API-PASSPHRASE": "x"}),
+        "signature": lambda h: h.update({"KC-API-SIGN": "x"}),
+        "key": lambda h: h.update({"KC-API-KEY": "0" * 24}),
+    }
+    answer = signed_call(world.sim, world.master, tweak=tweaks[wrong])
+    assert dict(answer.headers)["gw-ratelimit-remaining"] == "2000"  # the public pool, untouched
+    frozen = world.sim.add_key(2001)
+    world.sim.user(2001).status = "frozen"
+    denied = signed_call(world.sim, frozen)
+    assert _code(denied)[1] == "411100"
+    assert dict(denied.headers)["gw-ratelimit-remaining"] == "2000"  # sub 2001's own pool

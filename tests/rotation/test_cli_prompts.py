@@ -45,7 +45,7 @@ def test_master_rotation_on_a_terminal(
     code = cli.main(["--home", str(world.root), "rotate", "main/trading"])
     out, err = capsys.readouterr()
     assert code == 0, out + err
-    assert "the API passphrase is wrong" in out
+    assert "the passphrase, or the secret it is signed with, is wrong" in out
     assert "API Management" in out
     assert "finished" in out
     slots = world.vault.data.slots(MKEY_ID)

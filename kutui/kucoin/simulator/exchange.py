@@ -3,17 +3,20 @@
 ``Exchange.handle`` takes one request (method, raw target as sent, headers, body, client IP) and
 returns a ``SimResponse``; the in-process transport and the loopback server only move bytes.
 Latency and "never answered" faults are returned as ``delay_s``/``hang`` so each front end can
-wait the asyncio way.
+wait the asyncio way. Whatever a request holds, it gets an answer: a handler that raises becomes
+a 500000 envelope, never a dropped connection.
 
-Authentication follows kucoin-api.md §1 and §3.2, in this order: missing header (400001), stale
-timestamp (400002), unknown or expired key (400003), version header (400009 invalid or not the
-key's own version; 400008 for versions the server rejects), signature over the *unencoded* query
-(400005), passphrase (400004), frozen user (411100), IP whitelist (400006), permission (400007),
-a sub-account key on a master-only endpoint (400010), then the Management quota (429000).
-The signature is checked before the passphrase so that a wrong secret reads as 400005 (the
-V2/V3 passphrase header is HMAC'd with the secret and would fail too). HTTP statuses: 400002 and
-400009 are 400; 400001, 400003-400005 and 400008 are 401; 400006, 400007, 400010 and 411100 are
-403 (several are UNCONFIRMED in kucoin-api.md; these are the plausible ones).
+Authentication follows docs/kucoin.md, in this order: missing header or a timestamp that is not
+a number (400001), stale timestamp (400002), unknown or expired key (400003), version header
+(400009 for a value other than 1, 2 or 3; 400008 for versions the server rejects), passphrase
+(400004), signature over the *decoded* query (400005), frozen user (411100), IP whitelist
+(400006), permission (400007), a sub-account key on a master-only endpoint (400010), then the
+Management quota (429000). KuCoin checks the passphrase before the signature, and the V2/V3
+passphrase header is HMAC'd with the secret, so a wrong secret reads as 400004 too. The version
+header only says how the passphrase is sent: "2" and "3" (HMAC'd) are interchangeable for V2
+and V3 keys; "1" or no header means the plaintext passphrase, which only a V1 key accepts.
+HTTP statuses are in ``ERRORS``; those KuCoin was never seen to send are marked there and in
+docs/kucoin.md.
 """
 
 from __future__ import annotations
@@ -29,11 +32,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote, unquote_plus
 
 from kutui.clock import current
 from kutui.kucoin import signing
-from kutui.kucoin.ratelimit import PUBLIC_QUOTA, management_quota
+from kutui.kucoin.ratelimit import PUBLIC_QUOTA, answered_from_public_pool, management_quota
 from kutui.kucoin.simulator.state import (
     FAULTS,
     SimKey,
@@ -55,29 +58,35 @@ EXPIRE_VALUES = ("-1", "30", "90", "180", "360")
 RATE_LIMIT_FAULT_RESET_MS = 120_000
 TIMESTAMP_WINDOW_MS = 5_000
 
-# code -> (HTTP status, KuCoin's message)
-ERRORS: dict[str, tuple[int, str]] = {
-    "400001": (401, "Please check the header of your request for KC-API-KEY, KC-API-SIGN, "
-                    "KC-API-TIMESTAMP, KC-API-PASSPHRASE"),
-    "400002": (400, "KC-API-TIMESTAMP Invalid -- Time differs from server time by more "
-                    "than 5 seconds"),
-    "400003": (401, "KC-API-KEY not exists"),
-    "400004": (401, "Invalid KC-API-PASSPHRASE"),
-    "400005": (401, "Invalid KC-API-SIGN"),
-    "400006": (403, "Invalid request IP, the current client IP is: {ip}."),
-    "400007": (403, "Access denied, requires more permission."),
+# code -> (HTTP status, KuCoin's message, whether that HTTP status was seen from KuCoin).
+# Unseen statuses are the documented default for the code's kind (docs/kucoin.md, "The
+# simulator's codes and HTTP statuses").
+ERRORS: dict[str, tuple[int, str, bool]] = {
+    "400001": (400, "Please check the header of your request for KC-API-KEY, KC-API-SIGN, "
+                    "KC-API-TIMESTAMP, KC-API-PASSPHRASE", False),
+    "400002": (400, "Invalid KC-API-TIMESTAMP", True),
+    "400003": (401, "KC-API-KEY not exists", True),
+    "400004": (401, "Invalid KC-API-PASSPHRASE", True),
+    "400005": (401, "Invalid KC-API-SIGN", True),
+    "400006": (403, "Invalid request IP, the current client IP is: {ip}.", True),
+    "400007": (403, "Access denied, requires more permission.", False),
     "400008": (401, "V1 & V2 API keys are no longer supported by this API. "
-                    "Please create a V3 API key."),
-    "400009": (400, "Invalid KC-API-KEY-VERSION."),
-    "400010": (403, "UID access denied, requires more permission."),
-    "400100": (400, "Parameter Error"),
-    "404000": (404, "Url Not Found"),
-    "405000": (405, "Method Not Allowed"),
-    "411100": (403, "User are frozen"),
-    "415000": (415, "Unsupported Media Type"),
-    "429000": (429, "Too Many Requests"),
-    "500000": (500, "Internal Server Error"),
+                    "Please create a V3 API key.", False),
+    "400009": (400, "Invalid KC-API-KEY-VERSION.", False),
+    "400010": (403, "UID access denied, requires more permission.", False),
+    "400100": (400, "Parameter Error", False),
+    "404000": (404, "Url Not Found", False),
+    "405000": (405, "Method Not Allowed", False),
+    "411100": (403, "User are frozen", False),
+    "415000": (415, "Unsupported Media Type", False),
+    "429000": (429, "Too Many Requests", True),
+    "500000": (500, "Internal Server Error", False),
 }  # fmt: skip
+
+
+def _status_and_message(code: str) -> tuple[int, str]:
+    status, msg, _seen = ERRORS.get(code, (400, "Error", False))
+    return status, msg
 
 
 @dataclass
@@ -111,7 +120,7 @@ class ApiFailure(Exception):
 
     def __init__(self, code: str, msg: str = "", http_status: int = 0) -> None:
         super().__init__(code)
-        default_status, default_msg = ERRORS.get(code, (400, "Error"))
+        default_status, default_msg = _status_and_message(code)
         self.code = code
         self.msg = msg or default_msg
         self.http_status = http_status or default_status
@@ -181,6 +190,12 @@ def _envelope(data: object) -> bytes:
 
 def _error_body(code: str, msg: str) -> bytes:
     return json.dumps({"code": code, "msg": msg}, separators=(",", ":")).encode()
+
+
+def internal_error(what: str) -> SimResponse:
+    """KuCoin's 500000 envelope, for a request the simulator itself failed on (``what``)."""
+    msg = f"{_status_and_message('500000')[1]} ({what})"
+    return SimResponse(500, _error_body("500000", msg), [("content-type", JSON_TYPE)])
 
 
 class Exchange:
@@ -339,7 +354,11 @@ class Exchange:
         if settings.jitter_ms:
             delay += self.rng.uniform(0.0, settings.jitter_ms) / 1000.0
         fault = self._global_fault()
-        response = self._fault_response(fault, None) if fault else self._serve(request)
+        try:
+            response = self._fault_response(fault, None) if fault else self._serve(request)
+        except Exception as exc:  # noqa: BLE001 - any request gets an answer, never a dropped line
+            self.counters.codes["500000"] += 1
+            response = internal_error(type(exc).__name__)
         response.delay_s += delay
         return response
 
@@ -380,7 +399,7 @@ class Exchange:
         http_status: int = 0,
         extra_headers: list[tuple[str, str]] | None = None,
     ) -> SimResponse:
-        default_status, default_msg = ERRORS.get(code, (400, "Error"))
+        default_status, default_msg = _status_and_message(code)
         self.counters.codes[code] += 1
         headers = [("content-type", JSON_TYPE), *(extra_headers or [])]
         return SimResponse(
@@ -395,7 +414,7 @@ class Exchange:
         route = route_map.get(request.method)
         if route is None:
             return self._error("405000")
-        request.params = dict(parse_qsl(request.query, keep_blank_values=True))
+        request.params = dict(query_pairs(request.query))
         if not route.private:
             pool = f"public:{request.client_ip}"
             limits = self._charge(pool, PUBLIC_QUOTA, route.weight)
@@ -405,8 +424,9 @@ class Exchange:
         try:
             self._authenticate(request, route)
         except ApiFailure as failure:
-            # Failures before the user is known are reported against the caller's public pool.
-            if request.user is None:
+            # Failures before the key is known to be genuine are counted in the caller's public
+            # pool (kutui.kucoin.ratelimit.PUBLIC_POOL_CODES, docs/kucoin.md).
+            if request.user is None or answered_from_public_pool(failure.code):
                 limits = self._peek(f"public:{request.client_ip}", PUBLIC_QUOTA)
             else:
                 quota = management_quota(request.user.vip_level)
@@ -467,36 +487,28 @@ class Exchange:
             if not h.get(name.lower()):
                 raise ApiFailure("400001")
         stamp = h[signing.H_TIMESTAMP.lower()]
-        if not stamp.isdigit() or abs(int(stamp) - self.now_ms()) >= TIMESTAMP_WINDOW_MS:
+        if not (stamp.isascii() and stamp.isdigit()):
+            raise ApiFailure("400001")
+        if abs(int(stamp) - self.now_ms()) >= TIMESTAMP_WINDOW_MS:
             raise ApiFailure("400002")
         key = self._keys.get(h[signing.H_KEY.lower()])
         if key is None or key.expired(self.now_ms()):
             raise ApiFailure("400003")
-        version_header = h.get(signing.H_VERSION.lower())
-        if version_header is None:
-            version = 1  # no header: a V1 request (kucoin-api.md §1.3)
-        elif version_header.strip() in ("1", "2", "3"):
-            version = int(version_header)
-        else:
-            raise ApiFailure("400009")
-        if version != key.api_version:
-            raise ApiFailure("400009")
+        sent_version = _passphrase_version(h.get(signing.H_VERSION.lower(), ""))
         if key.api_version in self.state.server.reject_versions:
             raise ApiFailure("400008")
-        # The query is verified in its decoded form: a signature over %-encoded text fails.
+        if not _same_passphrase(key, sent_version, h[signing.H_PASSPHRASE.lower()]):
+            raise ApiFailure("400004")
         expected = signing.sign(
             key.api_secret,
             stamp,
             request.method,
             request.path,
-            unquote(request.query),
+            signed_query(request.query),
             request.body.decode("utf-8", errors="replace"),
         )
-        if not hmac.compare_digest(expected, h[signing.H_SIGN.lower()]):
+        if not _same_text(expected, h[signing.H_SIGN.lower()]):
             raise ApiFailure("400005")
-        wanted = signing.passphrase_value(key.api_secret, key.passphrase, key.api_version)
-        if not hmac.compare_digest(wanted.encode(), h[signing.H_PASSPHRASE.lower()].encode()):
-            raise ApiFailure("400004")
         user = self._users[key.uid]
         request.user, request.key = user, key
         if user.fault:
@@ -504,12 +516,62 @@ class Exchange:
         if user.frozen:
             raise ApiFailure("411100")
         if key.ip_whitelist and not _ip_allowed(request.client_ip, key.ip_whitelist):
-            code_status, text = ERRORS["400006"]
-            raise ApiFailure("400006", text.format(ip=request.client_ip), code_status)
+            text = _status_and_message("400006")[1]
+            raise ApiFailure("400006", text.format(ip=request.client_ip))
         if route.permission not in key.permissions:
             raise ApiFailure("400007")
         if route.master_only and not user.is_master:
             raise ApiFailure("400010")
+
+
+def _passphrase_version(header: str) -> int:
+    """How the passphrase was sent, from ``KC-API-KEY-VERSION``: 1 in clear, 2/3 HMAC'd.
+
+    "2" and "3" are interchangeable (docs/kucoin.md, "Key version header"); "1" or no header
+    means a plaintext passphrase; anything else is 400009.
+    """
+    value = header.strip()
+    if not value:
+        return 1
+    if value not in ("1", "2", "3"):
+        raise ApiFailure("400009")
+    return int(value)
+
+
+def _same_passphrase(key: SimKey, sent_version: int, sent: str) -> bool:
+    """A V1 key takes only its plaintext passphrase, a V2/V3 key only the HMAC'd one."""
+    if (sent_version == 1) != (key.api_version == 1):
+        return False
+    wanted = signing.passphrase_value(key.api_secret, key.passphrase, key.api_version)
+    return _same_text(wanted, sent)
+
+
+def _same_text(wanted: str, sent: str) -> bool:
+    """Constant-time comparison of any header text (non-ASCII included: never a TypeError)."""
+    return hmac.compare_digest(
+        wanted.encode("utf-8", "surrogatepass"), sent.encode("utf-8", "surrogatepass")
+    )
+
+
+def _decoded_pairs(query: str) -> list[tuple[str, str, str]]:
+    """Each ``k=v`` of the raw query as (key, "=" or "", value), decoded as forms are:
+    ``%XX`` escapes and ``+`` as a space (what urlencode-based clients send for a space)."""
+    pairs = []
+    for part in query.split("&"):
+        if part:
+            name, eq, value = part.partition("=")
+            pairs.append((unquote_plus(name), eq, unquote_plus(value)))
+    return pairs
+
+
+def query_pairs(query: str) -> list[tuple[str, str]]:
+    """The parameters a handler reads; decoded exactly as ``signed_query`` decodes them."""
+    return [(name, value) for name, _eq, value in _decoded_pairs(query)]
+
+
+def signed_query(query: str) -> str:
+    """The unencoded query KuCoin verifies the signature over, from the same decoded pairs."""
+    return "&".join(f"{name}{eq}{value}" for name, eq, value in _decoded_pairs(query))
 
 
 class _FaultAnswer(Exception):
@@ -611,6 +673,22 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
+def _sub_user_v1(user: SimUser) -> dict[str, object]:
+    """The fields of the deprecated V1 list (api-3470298); V2 adds status, dates and types."""
+    return {
+        "userId": f"{user.uid:024x}",
+        "uid": user.uid,
+        "subName": user.sub_name,
+        "type": 0,
+        "remarks": user.remarks,
+        "access": "All",
+    }
+
+
+def h_sub_users_v1(ex: Exchange, request: Request) -> object:
+    return [_sub_user_v1(u) for u in ex.subs_of(request.authed_user().uid)]
+
+
 def h_sub_users(ex: Exchange, request: Request) -> object:
     user = request.authed_user()
     page = _int_param(request, "currentPage", 1, 1, 1_000_000)
@@ -619,14 +697,9 @@ def h_sub_users(ex: Exchange, request: Request) -> object:
     start = (page - 1) * size
     items = [
         {
-            "userId": f"{u.uid:024x}",
-            "uid": u.uid,
-            "subName": u.sub_name,
+            **_sub_user_v1(u),
             "status": 3 if u.frozen else 2,
-            "type": 0,
-            "access": "All",
             "createdAt": u.created_at,
-            "remarks": u.remarks,
             "tradeTypes": ["Spot", "Futures", "Margin"],
             "openedTradeTypes": ["Spot"],
             "hostedStatus": None,
@@ -800,6 +873,7 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/api/v1/user/api-key": {"GET": Route(h_api_key, 20)},
     "/api/v2/user-info": {"GET": Route(h_user_info, 20)},
     "/api/v1/accounts": {"GET": Route(h_accounts, 5)},
+    "/api/v1/sub/user": {"GET": Route(h_sub_users_v1, 20, master_only=True)},  # deprecated
     "/api/v2/sub/user": {"GET": Route(h_sub_users, 20, master_only=True)},
     "/api/v1/sub/api-key": {
         "GET": Route(h_sub_keys, 20, master_only=True),

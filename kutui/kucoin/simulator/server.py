@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 
 from kutui.errors import KutuiError, UsageError
-from kutui.kucoin.simulator.exchange import Exchange
+from kutui.kucoin.simulator.exchange import Exchange, SimResponse, internal_error
 from kutui.kucoin.simulator_options import add_arguments
 
 MAX_HEAD = 64 * 1024
@@ -101,6 +101,9 @@ class SimulatorServer:
                 head = await reader.readuntil(b"\r\n\r\n")
             except asyncio.IncompleteReadError:
                 return  # the client closed the connection between requests
+            except asyncio.LimitOverrunError:
+                await self._plain(writer, 431, close=True)  # an answer, not a hang-up
+                return
             request_line, *header_lines = head.decode("latin-1").split("\r\n")
             parts = request_line.split(" ")
             if len(parts) != 3:
@@ -125,7 +128,7 @@ class SimulatorServer:
             body = await reader.readexactly(length) if length else b""
             connection = headers.get("connection", "").lower()
             close = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
-            answer = self.exchange.handle(method, target, headers, body, client_ip)
+            answer = self._answer(method, target, headers, body, client_ip)
             if answer.hang:
                 # Never answer: hold the connection until the client gives up (or we stop).
                 await asyncio.sleep(self.exchange.state.server.hang_seconds)
@@ -138,6 +141,16 @@ class SimulatorServer:
             await writer.drain()
             if close:
                 return
+
+    def _answer(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, client_ip: str
+    ) -> SimResponse:
+        """The exchange's answer; a bug anywhere in it still answers (500000), never hangs up."""
+        try:
+            return self.exchange.handle(method, target, headers, body, client_ip)
+        except Exception as exc:  # noqa: BLE001 - the connection must get an answer
+            print(f"kutui simulate: {method} answered 500: {type(exc).__name__}", file=sys.stderr)
+            return internal_error(type(exc).__name__)
 
     @staticmethod
     async def _plain(writer: asyncio.StreamWriter, status: int, *, close: bool) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from rich.style import Style
 from rich.text import Text
 
+from kutui.kucoin.diagnosis import ADVICE as DIAGNOSIS_ADVICE
 from kutui.model import Status
 
 #: status -> (glyph, words, tone): glyph and words carry the meaning, the tone picks a colour.
@@ -20,26 +21,14 @@ BADGES: dict[Status, tuple[str, str, str]] = {
     Status.UNSUPPORTED_VERSION: ("✗", "OLD VERSION", "bad"),
     Status.IP_DENIED: ("✗", "IP DENIED", "bad"),
     Status.FROZEN: ("✗", "FROZEN", "bad"),
-    Status.BAD_SECRET: ("✗", "BAD SECRET", "bad"),
+    Status.BAD_SECRET: ("✗", "BAD SIGNATURE", "bad"),
     Status.BAD_PASSPHRASE: ("✗", "BAD PASSPHRASE", "bad"),
     Status.INVALID_KEY: ("✗", "INVALID KEY", "bad"),
 }
 
-#: What the user should do, per status (design.md, "Key health").
-ADVICE: dict[Status, str] = {
-    Status.OK: "nothing to do",
-    Status.UNCHECKED: "not checked yet: press c to check it",
-    Status.RATE_LIMITED: "KuCoin's rate limit was hit: retry later",
-    Status.UNREACHABLE: "network or KuCoin outage: nothing about the key is known",
-    Status.CLOCK_SKEW: "this host's clock is off: fix it (NTP)",
-    Status.PERMISSION_DENIED: "the key lacks the General permission this check needs",
-    Status.UNSUPPORTED_VERSION: "re-create the key as a V3 key",
-    Status.IP_DENIED: "this host's IP address is not on the key's whitelist",
-    Status.FROZEN: "the account is frozen: contact KuCoin support",
-    Status.BAD_SECRET: "the stored API secret is wrong",
-    Status.BAD_PASSPHRASE: "the API passphrase (not the login password) is wrong",
-    Status.INVALID_KEY: "the key was deleted or belongs to another site: re-create it",
-}
+#: What the user should do, per status: kutui.kucoin.diagnosis holds the one wording.
+ADVICE: dict[Status, str] = {status: fix for status, (_meaning, fix) in DIAGNOSIS_ADVICE.items()}
+ADVICE[Status.UNCHECKED] = "not checked yet: press c to check it"
 
 TONE_VARIABLES = {
     "ok": "kutui-status-ok",
