@@ -151,10 +151,10 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "vault.unlock": _one_of(*UNLOCK_MODES),
     "vault.kdf": _one_of(*KDF_NAMES),
     # The floor is the CLI's minimum strength (m=64 MiB, t=3); the caps match the vault's.
-    "vault.argon2_memory_mib": _int_range(64, 2048),
+    "vault.argon2_memory_mib": _int_range(64, 1024),
     "vault.argon2_iterations": _int_range(3, 10),
     "vault.argon2_lanes": _int_range(1, 16),
-    "vault.scrypt_log_n": _int_range(16, 22),
+    "vault.scrypt_log_n": _int_range(16, 19),
     "vault.backups": _int_range(0, 10),
     "vault.keyring_timeout_seconds": _float_range(0.5, 60),
     "kucoin.api_url": api_url_problem,
