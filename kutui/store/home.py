@@ -17,7 +17,7 @@ from kutui.model import Registry
 from kutui.paths import Paths
 from kutui.secret import Secret
 from kutui.store.config import Config, load_config
-from kutui.store.files import locked, remove_stale_temps
+from kutui.store.files import check_safe_dir, locked, remove_stale_temps
 from kutui.store.registry import read_registry, write_registry
 from kutui.store.state import AppState, read_state, write_state
 
@@ -86,6 +86,8 @@ class Home:
         """Resolve paths (``--home``/``KUTUI_HOME``/platformdirs), load config.toml (ConfigError if
         bad; defaults if absent), remove stale temp files."""
         paths = Paths.resolve(home)
+        for directory in (*paths.all_dirs(), paths.rotations_dir):
+            check_safe_dir(directory)  # before reading or deleting anything there
         config = load_config(paths.config)
         for directory in (*paths.all_dirs(), paths.rotations_dir):
             for removed in remove_stale_temps(directory):

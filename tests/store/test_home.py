@@ -51,8 +51,8 @@ def test_load_reports_a_bad_config(tmp_path: Path) -> None:
 
 
 def test_load_removes_old_temp_files_only(tmp_path: Path) -> None:
-    old = tmp_path / ".accounts.toml.abc.part"
-    young = tmp_path / ".accounts.toml.def.part"
+    old = tmp_path / ".kutui-accounts.toml.abc.part"
+    young = tmp_path / ".kutui-accounts.toml.def.part"
     old.write_text("x")
     young.write_text("y")
     past = time.time() - 3600
@@ -209,9 +209,49 @@ def test_a_failed_update_leaves_neither_the_file_nor_the_cache_changed(tmp_path:
 def test_stale_temp_files_of_rotation_checklists_are_removed_at_start(tmp_path: Path) -> None:
     rotations = tmp_path / "rotations"
     rotations.mkdir(mode=0o700)
-    stale = rotations / ".r1.toml.abc.part"
+    stale = rotations / ".kutui-r1.toml.abc.part"
     stale.write_text("half a checklist")
     old = time.time() - 3600
     os.utime(stale, (old, old))
     Home.load(tmp_path)
     assert not stale.exists()
+
+
+def test_other_programs_temp_files_are_never_removed(tmp_path: Path) -> None:
+    foreign = tmp_path / ".x.part"  # another program's half-written file in a shared directory
+    foreign.write_text("theirs")
+    past = time.time() - 3600
+    os.utime(foreign, (past, past))
+    Home.load(tmp_path)
+    assert foreign.read_text() == "theirs"
+
+
+@pytest.mark.parametrize("mode", [0o1777, 0o0775, 0o0777, 0o0757])
+def test_a_home_others_may_write_to_is_refused_and_left_as_it_was(
+    tmp_path: Path, mode: int
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(mode)
+    with pytest.raises(FileProblem) as info:
+        Home.load(shared)
+    assert str(info.value).startswith(f"{shared}: has mode {mode:04o}: others may write to it")
+    assert "chmod go-w" in str(info.value)
+    assert (shared.stat().st_mode & 0o7777) == mode  # never tightened behind the user's back
+    assert list(shared.iterdir()) == []
+
+
+def test_a_readable_home_is_used_as_it_is(tmp_path: Path) -> None:
+    home_dir = tmp_path / "mine"
+    home_dir.mkdir()
+    home_dir.chmod(0o755)
+    home = Home.load(home_dir)
+    home.update_registry(lambda registry: None)
+    assert (home_dir.stat().st_mode & 0o777) == 0o755  # kutui did not create it: not chmod-ed
+    assert (home.paths.accounts.stat().st_mode & 0o777) == 0o600
+
+
+def test_a_home_kutui_creates_is_private(tmp_path: Path) -> None:
+    home = Home.load(tmp_path / "new" / "home")
+    home.update_registry(lambda registry: None)
+    assert (home.paths.data_dir.stat().st_mode & 0o777) == 0o700
