@@ -147,9 +147,11 @@ async def test_a_new_key_whose_last_4_characters_match_the_old_one_is_accepted(
         1001, api_key=same_tail, permission="General,Spot", passphrase="NewMasterPass-9"
     )
     step = await s.submit(typed(web.api_key, web.api_secret, "NewMasterPass-9"))
-    assert step is not None and step.id == "switch-consumers", step.note
+    assert step is not None
+    assert step.id == "switch-consumers", step.note
     step = await s.submit(ManualInput(confirm=True))
-    assert step is not None and step.id == "revoke-old", step.note
+    assert step is not None
+    assert step.id == "revoke-old", step.note
     slots = world.vault.data.slots(MKEY_ID)
     assert slots[Slot.CURRENT].api_key.reveal() == same_tail
     assert slots[Slot.PREVIOUS] == old
@@ -169,7 +171,8 @@ async def test_a_pending_key_equal_to_current_is_never_adopted_nor_promoted(worl
     # Even if the old key got into PENDING after verification, promote refuses it.
     web = world.sim.add_key(1001, permission="General,Spot", passphrase="NewMasterPass-9")
     step = await s.submit(typed(web.api_key, web.api_secret, "NewMasterPass-9"))
-    assert step is not None and step.id == "switch-consumers", step.note
+    assert step is not None
+    assert step.id == "switch-consumers", step.note
     world.vault.update(lambda d: d.put(MKEY_ID, old, Slot.PENDING))
     world.restart()
     s = rs.resume(world.context(), MKEY_ID)
