@@ -167,7 +167,7 @@ class Home:
         if settings.unlock != "passphrase":
             info = peek(path)  # header only: format and KDF-parameter errors surface here
             if "keyring" in info.stanzas:
-                kek, keyring_why = self._keyring_kek(info.uuid)
+                kek, keyring_why = self.keyring_kek(info.uuid)
                 if kek is not None:
                     try:
                         vault = Vault.open(
@@ -196,7 +196,8 @@ class Home:
         self.note_vault_generation(vault)
         return vault
 
-    def _keyring_kek(self, vault_uuid: str) -> tuple[bytes | None, str]:
+    def keyring_kek(self, vault_uuid: str) -> tuple[bytes | None, str]:
+        """(the vault's key from the OS keyring, "") or (None, why)."""
         from kutui.store.keyring_unlock import fetch_kek
 
         return fetch_kek(vault_uuid, timeout=self.config.vault.keyring_timeout_seconds)

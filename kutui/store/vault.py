@@ -403,13 +403,20 @@ class Vault:
         self._check_rollback(header.generation, self.generation)
         return header, VaultData.from_json(unpad_payload(plain, self.path), self.path)
 
-    def _save(self, fn: Callable[[VaultData], T], restanza: Callable[[Header], Header]) -> T:
-        dek = self._held_dek()
+    def _save(
+        self,
+        fn: Callable[[VaultData], T],
+        restanza: Callable[[Header], Header],
+        *,
+        new_dek: bytearray | None = None,
+    ) -> T:
+        """Re-read, apply ``fn`` and ``restanza``, seal (under ``new_dek`` when given), replace."""
         with locked(self.path):
             header, data = self._read_current()
             result = fn(data)
             header = restanza(header)
             header = replace(header, generation=header.generation + 1)
+            dek = new_dek if new_dek is not None else self._held_dek()
             header, blob = seal(header, dek, pad_payload(data.to_json()))
             try:
                 atomic_write(self.path, blob, backup_to=self._rotate_backups)
@@ -417,17 +424,38 @@ class Vault:
                 raise VaultError(
                     self.path, f"could not be saved ({exc.strerror or exc}); the file is unchanged"
                 ) from None
+        if new_dek is not None:
+            self._forget_dek()
+            self._dek = new_dek
         self._adopt(header, data)
         return result
 
     def backup_path(self, n: int) -> Path:
         return self.path.with_name(f"{self.path.name}.bak.{n}")
 
+    def backup_files(self) -> list[Path]:
+        """The backups on disk (``vault.kv1.bak.N``), oldest generation last."""
+        found = [
+            p
+            for p in self.path.parent.glob(f"{self.path.name}.bak.*")
+            if p.name.rsplit(".", 1)[-1].isdigit()
+        ]
+        return sorted(found, key=lambda p: int(p.name.rsplit(".", 1)[-1]))
+
+    def remove_backups(self) -> list[Path]:
+        """Delete every backup (after a passphrase change they open with the old passphrase)."""
+        removed: list[Path] = []
+        with locked(self.path):
+            for backup in self.backup_files():
+                with contextlib.suppress(FileNotFoundError):
+                    backup.unlink()
+                    removed.append(backup)
+        return removed
+
     def _rotate_backups(self) -> Path | None:
         """Shift .bak.1..N-1 up by one; the caller hard-links the current file to .bak.1."""
-        for extra in self.path.parent.glob(f"{self.path.name}.bak.*"):
-            suffix = extra.name.rsplit(".", 1)[-1]
-            if suffix.isdigit() and int(suffix) > self.backups:
+        for extra in self.backup_files():
+            if int(extra.name.rsplit(".", 1)[-1]) > self.backups:
                 with contextlib.suppress(OSError):
                     extra.unlink()
         if self.backups <= 0:
@@ -448,14 +476,34 @@ class Vault:
         self._adopt(header, data)
 
     def set_passphrase(
-        self, passphrase: Secret, kdf: KdfParams | None = None, *, allow_weak: bool = False
+        self,
+        passphrase: Secret,
+        kdf: KdfParams | None = None,
+        *,
+        keyring_kek: bytes | None = None,
+        allow_weak: bool = False,
     ) -> None:
-        """Rewrap the DEK under a new passphrase (the keyring stanza and the data stay)."""
-        dek = self._held_dek()
+        """Re-encrypt the vault under a fresh data key wrapped by ``passphrase``.
+
+        A fresh key, not a re-wrap: an old copy of the file plus the old passphrase yields the
+        old data key, which must not open the vault any more. The keyring stanza is re-wrapped
+        with ``keyring_kek`` (the key the OS keyring holds); without it the stanza is dropped,
+        as it could no longer open the vault. Backups keep the old key and passphrase."""
+        new_dek = bytearray(new_key())
         stanza = _passphrase_stanza(
-            self._header, dek, passphrase, kdf or kdfmod.default_params(), allow_weak
+            self._header, new_dek, passphrase, kdf or kdfmod.default_params(), allow_weak
         )
-        self._save(lambda data: None, lambda header: header.with_stanza(stanza))
+        keyring = (
+            _keyring_stanza(self._header, new_dek, keyring_kek)
+            if keyring_kek is not None and self.has_keyring_stanza
+            else None
+        )
+
+        def restanza(header: Header) -> Header:
+            header = header.without(STANZA_KEYRING).with_stanza(stanza)
+            return header.with_stanza(keyring) if keyring is not None else header
+
+        self._save(lambda data: None, restanza, new_dek=new_dek)
 
     def enable_keyring(self, kek: bytes) -> None:
         """Add (or replace) the keyring stanza; the caller stores ``kek`` in the keyring."""
@@ -477,10 +525,13 @@ class Vault:
 
     def close(self) -> None:
         """Drop the data key and the decrypted payload (the TUI's lock action)."""
+        self._forget_dek()
+        self._data = None
+
+    def _forget_dek(self) -> None:
         if self._dek is not None:
             self._dek[:] = bytes(len(self._dek))  # best effort: Python may hold other copies
         self._dek = None
-        self._data = None
 
     def __repr__(self) -> str:
         state = "locked" if self._dek is None else "open"

@@ -125,7 +125,7 @@ def test_keyring_stanza_used_first(
 ) -> None:
     kek = os.urandom(32)
     home = _with_vault(tmp_path, tiny_kdf, kek=kek)
-    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: (kek, ""))
+    monkeypatch.setattr(Home, "keyring_kek", lambda self, uuid: (kek, ""))
     vault = home.open_vault(prompt=lambda label: pytest.fail("asked for a passphrase"))
     assert vault.unlocked_by == "keyring"
 
@@ -134,9 +134,9 @@ def test_failing_keyring_falls_back_to_passphrase(
     tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = _with_vault(tmp_path, tiny_kdf, kek=os.urandom(32))
-    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: (os.urandom(32), ""))
+    monkeypatch.setattr(Home, "keyring_kek", lambda self, uuid: (os.urandom(32), ""))
     assert home.open_vault(passphrase=Secret(PW)).unlocked_by == "passphrase"
-    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: (None, "timed out"))
+    monkeypatch.setattr(Home, "keyring_kek", lambda self, uuid: (None, "timed out"))
     with pytest.raises(UnlockError, match=r"keyring: timed out"):
         home.open_vault()
 
@@ -147,7 +147,7 @@ def test_passphrase_mode_never_asks_the_keyring(
     _with_vault(tmp_path, tiny_kdf, kek=os.urandom(32))
     (tmp_path / "config.toml").write_text('[vault]\nunlock = "passphrase"\n')
     home = Home.load(tmp_path)
-    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: pytest.fail("keyring used"))
+    monkeypatch.setattr(Home, "keyring_kek", lambda self, uuid: pytest.fail("keyring used"))
     assert home.open_vault(passphrase=Secret(PW)).unlocked_by == "passphrase"
 
 
