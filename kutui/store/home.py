@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from kutui.model import Registry
+from kutui.model import ApiKey, Registry
 from kutui.paths import Paths
 from kutui.secret import Secret
 from kutui.store.config import Config, load_config
@@ -22,7 +22,7 @@ from kutui.store.registry import read_registry, write_registry
 from kutui.store.state import AppState, read_state, write_state
 
 if TYPE_CHECKING:  # the vault pulls in cryptography: only commands that unlock pay for it
-    from kutui.store.vault import Vault
+    from kutui.store.vault import Vault, VaultData
 
 __all__ = [
     "AppState",
@@ -194,7 +194,65 @@ class Home:
             "vault %s unlocked by %s, generation %d", path, vault.unlocked_by, vault.generation
         )
         self.note_vault_generation(vault)
+        self._adopt_stored(vault)
         return vault
+
+    # ----------------------------------------------------------------------- keys with secrets
+
+    def add_credentials(
+        self,
+        vault: Vault,
+        register: Callable[[Registry], list[str]],
+        store: Callable[[VaultData], set[str]],
+        finish: Callable[[Registry, set[str]], None] | None = None,
+    ) -> set[str]:
+        """Add keys with their credentials so that a crash at any point leaves nothing that blocks
+        or hides: the registry first, then the vault, then the registry again.
+
+        ``register`` adds the keys' records with ``has_secret = False`` and returns the ids it
+        added; ``store`` puts credentials in the vault and returns the ids it stored; then those
+        are marked ``has_secret`` (``finish`` may change more) and added records without stored
+        credentials are removed. Killed after the vault write, the next unlock adopts the
+        credentials (``open_vault``); killed before it, the record is a key without a secret,
+        which ``kutui key add`` fills in and ``kutui key remove`` removes."""
+        added = set(self.update_registry(register))
+        try:
+            stored = vault.update(store)
+        except BaseException:
+            if added:
+                self.update_registry(lambda reg: _drop_unstored(reg, added, set()))
+            raise
+        self.note_vault_generation(vault)
+
+        def mark(reg: Registry) -> None:
+            for key in reg.keys:
+                if key.id in stored:
+                    key.has_secret = True
+            _drop_unstored(reg, added, stored)
+            if finish is not None:
+                finish(reg, stored)
+
+        self.update_registry(mark)
+        return stored
+
+    def _adopt_stored(self, vault: Vault) -> None:
+        """Mark stored the keys accounts.toml lists without a secret whose id has a usable
+        CURRENT credential: ``add_credentials`` was interrupted before its last write."""
+        from kutui.errors import KutuiError
+
+        data = vault.data
+        try:
+            if not _adoptable(self._current_registry(), data):
+                return
+
+            def adopt(reg: Registry) -> None:
+                for key in _adoptable(reg, data):
+                    key.has_secret = True
+                    log.info("%s: credentials found in the vault (an add was interrupted)", key.ref)
+
+            self.update_registry(adopt)
+        except KutuiError as exc:  # a bad accounts.toml is reported by whoever reads it next
+            log.debug("not adopting vault entries: %s", exc)
 
     def keyring_kek(self, vault_uuid: str) -> tuple[bytes | None, str]:
         """(the vault's key from the OS keyring, "") or (None, why)."""
@@ -218,3 +276,14 @@ class Home:
                 state.vault_generation = max(state.vault_generation, vault.generation)
 
             self.update_state(record)
+
+
+def _adoptable(registry: Registry, data: VaultData) -> list[ApiKey]:
+    return [k for k in registry.keys if not k.has_secret and data.get(k.id) is not None]
+
+
+def _drop_unstored(registry: Registry, added: set[str], stored: set[str]) -> None:
+    """Remove the records ``add_credentials`` added whose credentials were not stored."""
+    registry.keys = [
+        k for k in registry.keys if k.id not in added or k.id in stored or k.has_secret
+    ]
