@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from kutui.errors import ConfigError, FileProblem, RegistryError, UnlockError, VaultAuthError
+from kutui.model import Account, Registry
 from kutui.secret import Secret
 from kutui.store import home as home_module
 from kutui.store.home import Home, read_passphrase_file
 from kutui.store.kdf import KdfParams
-from kutui.store.vault import Vault
+from kutui.store.vault import Vault, VaultData
 
 PW = "home-test-passphrase"
 
@@ -255,3 +256,70 @@ def test_a_home_kutui_creates_is_private(tmp_path: Path) -> None:
     home = Home.load(tmp_path / "new" / "home")
     home.update_registry(lambda registry: None)
     assert (home.paths.data_dir.stat().st_mode & 0o777) == 0o700
+
+
+class _Crash(BaseException):
+    """Stands for the process dying: nothing after it runs, no rollback either."""
+
+
+def test_add_credentials_interrupted_after_the_vault_write_is_adopted_at_the_next_unlock(
+    tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kutui.model import ApiKey, KeyRef
+    from kutui.store.vault import Credential
+
+    home = _with_vault(tmp_path, tiny_kdf)
+    vault = home.open_vault(passphrase=Secret(PW))
+    key = ApiKey("k1", KeyRef("main", "", "bot"), fingerprint="d3eb")
+    credential = Credential(Secret("6705f5c311545b000157d3eb"), Secret("s"), Secret("p"))
+
+    def register(reg: Registry) -> list[str]:
+        reg.accounts.append(Account("main"))
+        reg.keys.append(key)
+        return [key.id]
+
+    def store(data: VaultData) -> set[str]:
+        data.put(key.id, credential)
+        return {key.id}
+
+    real = Home.update_registry
+    calls: list[object] = []
+
+    def dies_on_the_second_write(self: Home, fn: object) -> object:
+        calls.append(fn)
+        if len(calls) == 2:
+            raise _Crash
+        return real(self, fn)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Home, "update_registry", dies_on_the_second_write)
+    with pytest.raises(_Crash):
+        home.add_credentials(vault, register, store)
+    monkeypatch.setattr(Home, "update_registry", real)
+    again = Home.load(tmp_path)
+    listed = again.registry().key(key.ref)
+    assert listed is not None and not listed.has_secret  # listed, not hidden
+    again.open_vault(passphrase=Secret(PW))
+    listed = again.registry().key(key.ref)
+    assert listed is not None and listed.has_secret  # adopted
+
+
+def test_add_credentials_refused_by_the_vault_leaves_no_record(
+    tmp_path: Path, tiny_kdf: KdfParams
+) -> None:
+    from kutui.model import ApiKey, KeyRef
+
+    home = _with_vault(tmp_path, tiny_kdf)
+    vault = home.open_vault(passphrase=Secret(PW))
+    key = ApiKey("k1", KeyRef("main", "", "bot"))
+
+    def register(reg: Registry) -> list[str]:
+        reg.accounts.append(Account("main"))
+        reg.keys.append(key)
+        return [key.id]
+
+    def refuse(data: VaultData) -> set[str]:
+        raise UnlockError("refused")
+
+    with pytest.raises(UnlockError):
+        home.add_credentials(vault, register, refuse)
+    assert home.registry().keys == []
