@@ -265,3 +265,26 @@ def test_an_orphan_from_an_older_crash_is_named_listed_and_removable(
     assert cli("key", "remove", "--orphan", orphan, "--yes").code == 0
     assert orphan not in _vault(vault_home).data.key_ids()
     assert cli("key", "add", "main/bot1", stdin=credentials_stdin()).code == 0
+
+
+# --------------------------------------------------------------------------- G: account remove
+
+
+def test_account_remove_force_refused_meanwhile_deletes_no_credential(
+    cli: Cli, vault_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kutui.commands import common
+
+    assert cli("key", "add", "main/bot1", stdin=credentials_stdin()).code == 0
+    bot1 = _key_id(vault_home, "main/bot1")
+
+    def another_kutui_adds_a_key(question: str, *, yes: bool) -> bool:
+        other = credentials_stdin(api_key=OTHER_KEY)
+        assert cli("key", "add", "main/bot2", stdin=other).code == 0
+        return True
+
+    monkeypatch.setattr(common, "confirm", another_kutui_adds_a_key)
+    result = cli("account", "remove", "main", "--force")
+    assert result.code == 2 and "keys were added under main meanwhile" in result.err
+    assert _vault(vault_home).data.get(bot1) is not None  # nothing was deleted
+    assert _listed(cli) == {"main/bot1": True, "main/bot2": True}
