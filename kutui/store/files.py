@@ -109,6 +109,22 @@ def atomic_write(
         raise
 
 
+def write_new_private(directory: Path, stem: str, suffix: str, data: bytes) -> Path:
+    """Write ``data`` to a new file ``stem[-N]suffix`` in ``directory``, mode 0600 from its
+    creation (O_EXCL: an existing file or a planted symlink is never written through)."""
+    for n in range(1000):
+        path = directory / f"{stem}{f'-{n}' if n else ''}{suffix}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)  # umask cannot loosen it; it can only tighten
+            handle.write(data)
+        return path
+    raise FileExistsError(errno.EEXIST, f"{stem}-*{suffix}: too many files", str(directory))
+
+
 def remove_stale_temps(directory: Path, *, older_than: float = 60.0) -> list[Path]:
     """Delete kutui's own ``.kutui-*.part`` files left by writers that died (a young one may
     belong to a live writer); other programs' temp files are never touched."""
