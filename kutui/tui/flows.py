@@ -49,7 +49,14 @@ def _credential_or_warn(app: KutuiApp, key: ApiKey) -> Credential | None:
         return None
     cred = app.vault.data.get(key.id)
     if cred is None:
-        app.notify(f"No credentials are stored for {key.ref}.", severity="warning", markup=False)
+        bad = app.vault.data.problem(key.id)
+        text = (
+            f"The stored credentials of {key.ref} (key id {key.id}) cannot be used: {bad.why}. "
+            "Remove the key (d) and add it again."
+            if bad is not None
+            else f"No credentials are stored for {key.ref}."
+        )
+        app.notify(text, severity="warning", markup=False)
     return cred
 
 
