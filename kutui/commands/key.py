@@ -133,6 +133,20 @@ def _stored_api_keys(data: VaultData) -> dict[str, str]:
     return found
 
 
+def _refuse_duplicate(
+    data: VaultData, registry: Registry, key_id: str, api_key: Secret, shown: str
+) -> None:
+    """``UsageError`` when another entry than ``key_id``'s own (an interrupted add's) holds
+    ``api_key``."""
+    from kutui.errors import UsageError
+
+    other = _stored_api_keys(data).get(api_key.reveal())
+    if other is not None and other != key_id:
+        raise UsageError(
+            f"this API key (…{shown}) is already stored as {_stored_as(registry, other)}"
+        )
+
+
 def _stored_as(registry: Registry, key_id: str) -> str:
     """Where a stored credential belongs, for a refusal: its reference, or how to remove it."""
     known = registry.key_by_id(key_id)
@@ -246,6 +260,7 @@ def run_add(args: argparse.Namespace) -> int:
     credential = Credential(api_key, api_secret, passphrase, api_version, now_utc())
     registry = home.registry()
     created: list[str] = []
+    _refuse_duplicate(vault.data, registry, key.id, api_key, new_fingerprint)  # before any write
 
     def register(reg: Registry) -> list[str]:
         current = reg.key(ref)
@@ -260,12 +275,7 @@ def run_add(args: argparse.Namespace) -> int:
         return []
 
     def put(data: VaultData) -> set[str]:
-        other = _stored_api_keys(data).get(api_key.reveal())
-        if other is not None and other != key.id:  # its own id: left by an interrupted add
-            raise UsageError(
-                f"this API key (…{new_fingerprint}) is already stored as "
-                f"{_stored_as(registry, other)}"
-            )
+        _refuse_duplicate(data, registry, key.id, api_key, new_fingerprint)  # again, locked
         data.put(key.id, credential)
         return {key.id}
 
@@ -313,6 +323,38 @@ def _plan_keys(
     return keys
 
 
+def _drop_stored_rows(
+    rows: list[ImportRow],
+    reports: list[RowReport],
+    data: VaultData,
+    registry: Registry,
+    keys: dict[int, ApiKey],
+) -> None:
+    """Take out of ``keys`` the rows whose API key ``data`` (or an earlier row) already holds,
+    saying why: skipped when a listed key holds it, rejected when no key record does."""
+    from kutui.store.keyfile import Outcome
+
+    stored = _stored_api_keys(data)
+    added_here: dict[str, str] = {}  # key id -> "REF (line 2)" for keys added by this file
+    for index in sorted(keys):
+        row, report, key = rows[index], reports[index], keys[index]
+        clear_key = row.api_key.reveal()
+        other = stored.get(clear_key)
+        if other is None or other == key.id:  # its own id: left by an interrupted import
+            stored[clear_key] = key.id
+            added_here[key.id] = f"{row.ref} ({row.where})"
+            continue
+        del keys[index]
+        known = registry.key_by_id(other)
+        if known is None and other not in added_here:
+            report.outcome = Outcome.REJECTED  # nothing the user can see holds it: say so
+            report.reason = f"the same API key is already stored as {_stored_as(registry, other)}"
+            continue
+        report.outcome = Outcome.SKIPPED
+        where = str(known.ref) if known else added_here[other]
+        report.reason = f"the same API key is already stored as {where}"
+
+
 def _import_rows(
     rows: list[ImportRow],
     reports: list[RowReport],
@@ -323,34 +365,15 @@ def _import_rows(
     """Inside the one vault update: store every planned row, skipping API keys already stored.
     Returns the ids stored; a row not stored leaves ``keys``."""
     from kutui.model import now_utc
-    from kutui.store.keyfile import Outcome
     from kutui.store.vault import Credential
 
-    stored = _stored_api_keys(data)
-    added_here: dict[str, str] = {}  # key id -> "REF (line 2)" for keys added by this file
+    _drop_stored_rows(rows, reports, data, registry, keys)  # again: another kutui may have saved
     now = now_utc()
-    for index in sorted(keys):
-        row, report, key = rows[index], reports[index], keys[index]
-        clear_key = row.api_key.reveal()
-        other = stored.get(clear_key)
-        if other is not None and other != key.id:  # its own id: left by an interrupted import
-            del keys[index]
-            if registry.key_by_id(other) is None and other not in added_here:
-                report.outcome = Outcome.REJECTED  # nothing the user can see holds it: say so
-                report.reason = (
-                    f"the same API key is already stored as {_stored_as(registry, other)}"
-                )
-                continue
-            known = registry.key_by_id(other)
-            report.outcome = Outcome.SKIPPED
-            where = str(known.ref) if known else added_here[other]
-            report.reason = f"the same API key is already stored as {where}"
-            continue
+    for index, key in keys.items():
+        row = rows[index]
         data.put(
             key.id, Credential(row.api_key, row.api_secret, row.passphrase, row.api_version, now)
         )
-        stored[clear_key] = key.id
-        added_here[key.id] = f"{row.ref} ({row.where})"
     return {key.id for key in keys.values()}
 
 
@@ -372,6 +395,8 @@ def run_import(args: argparse.Namespace) -> int:
         registry = home.registry()  # unlocking may have adopted an interrupted import's keys
         reports = plan_import(rows, registry)
         keys = _plan_keys(rows, reports, registry)
+        # Refused before anything is written (no record, no account created for them).
+        _drop_stored_rows(rows, reports, vault.data, registry, keys)
 
         def register(reg: Registry) -> list[str]:
             added: list[str] = []
@@ -394,9 +419,13 @@ def run_import(args: argparse.Namespace) -> int:
                     listed.fingerprint = rows[index].fingerprint
                     listed.api_version = rows[index].api_version
 
-        home.add_credentials(
-            vault, register, lambda data: _import_rows(rows, reports, data, registry, keys), finish
-        )
+        if keys:
+            home.add_credentials(
+                vault,
+                register,
+                lambda data: _import_rows(rows, reports, data, registry, keys),
+                finish,
+            )
     counts = {o: sum(r.outcome is o for r in reports) for o in Outcome}
     log.debug("import of %s: %s", path, {o.value: n for o, n in counts.items()})
     if args.json:

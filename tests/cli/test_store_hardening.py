@@ -288,3 +288,20 @@ def test_account_remove_force_refused_meanwhile_deletes_no_credential(
     assert result.code == 2 and "keys were added under main meanwhile" in result.err
     assert _vault(vault_home).data.get(bot1) is not None  # nothing was deleted
     assert _listed(cli) == {"main/bot1": True, "main/bot2": True}
+
+
+def test_a_refused_duplicate_writes_nothing(cli: Cli, vault_home: Path, tmp_path: Path) -> None:
+    assert cli("key", "add", "main/bot1", stdin=credentials_stdin()).code == 0
+    accounts = Paths.resolve(vault_home).accounts
+    before = accounts.read_bytes()
+    again = cli("key", "add", "other/bot1", stdin=credentials_stdin())
+    assert again.code == 2 and "already stored as main/bot1" in again.err
+    path = tmp_path / "dup.csv"
+    path.write_text(
+        f"ref,api_key,api_secret,passphrase\nthird/x,{API_KEY},{API_SECRET},{API_PASSPHRASE}\n"
+    )
+    imported = cli("key", "import", str(path))
+    assert "skipped: third/x (…d3eb): the same API key is already stored as main/bot1" in (
+        imported.out
+    )
+    assert accounts.read_bytes() == before  # no account created for a refused key
