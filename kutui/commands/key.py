@@ -287,7 +287,7 @@ def run_add(args: argparse.Namespace) -> int:
             if args.note.strip():
                 current.note.text = args.note.strip()
 
-    home.add_credentials(vault, register, put, finish)
+    home.add_credentials(vault, {key.id}, register, put, finish)
     log.debug("stored %s as id %s (fingerprint %s)", ref, key.id, new_fingerprint)
     for line in created:
         notice(line)
@@ -422,6 +422,7 @@ def run_import(args: argparse.Namespace) -> int:
         if keys:
             home.add_credentials(
                 vault,
+                {key.id for key in keys.values()},
                 register,
                 lambda data: _import_rows(rows, reports, data, registry, keys),
                 finish,

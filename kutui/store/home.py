@@ -202,25 +202,28 @@ class Home:
     def add_credentials(
         self,
         vault: Vault,
+        ids: set[str],
         register: Callable[[Registry], list[str]],
         store: Callable[[VaultData], set[str]],
         finish: Callable[[Registry, set[str]], None] | None = None,
     ) -> set[str]:
-        """Add keys with their credentials so that a crash at any point leaves nothing that blocks
-        or hides: the registry first, then the vault, then the registry again.
+        """Add credentials for the keys ``ids`` so that a crash at any point leaves nothing that
+        blocks or hides: state.toml lists the ids, then the registry, the vault, the registry.
 
-        ``register`` adds the keys' records with ``has_secret = False`` and returns the ids it
-        added; ``store`` puts credentials in the vault and returns the ids it stored; then those
-        are marked ``has_secret`` (``finish`` may change more) and added records without stored
-        credentials are removed. Killed after the vault write, the next unlock adopts the
-        credentials (``open_vault``); killed before it, the record is a key without a secret,
-        which ``kutui key add`` fills in and ``kutui key remove`` removes."""
+        ``register`` adds the records it must with ``has_secret = False`` and returns their ids;
+        ``store`` puts credentials in the vault and returns the ids it stored; those are marked
+        ``has_secret`` (``finish`` may change more) and added records left without credentials
+        are removed. Killed after the vault write, the next unlock adopts the credentials
+        (``open_vault``); killed before it, the record is a key without a secret, which
+        ``kutui key add`` fills in and ``kutui key remove`` removes."""
+        self._note_adding(ids, True)
         added = set(self.update_registry(register))
         try:
             stored = vault.update(store)
         except BaseException:
             if added:
                 self.update_registry(lambda reg: _drop_unstored(reg, added, set()))
+            self._note_adding(ids, False)
             raise
         self.note_vault_generation(vault)
 
@@ -233,7 +236,19 @@ class Home:
                 finish(reg, stored)
 
         self.update_registry(mark)
+        self._note_adding(ids, False)
         return stored
+
+    def _note_adding(self, ids: set[str], adding: bool) -> None:
+        """List (or unlist) ids in state.toml's ``adding``: an unlock adopts only those."""
+        if not ids:
+            return
+
+        def change(state: AppState) -> None:
+            kept = [i for i in state.adding if i not in ids]
+            state.adding = tuple(kept + sorted(ids)) if adding else tuple(kept)
+
+        self.update_state(change)
 
     def _adopt_stored(self, vault: Vault) -> None:
         """Mark stored the keys accounts.toml lists without a secret whose id has a usable
@@ -242,15 +257,23 @@ class Home:
 
         data = vault.data
         try:
-            if not _adoptable(self._current_registry(), data):
+            listed = set(self.state().adding)  # none: no add was interrupted, no registry read
+            if not listed:
                 return
+            if _adoptable(self._current_registry(), data, listed):
 
-            def adopt(reg: Registry) -> None:
-                for key in _adoptable(reg, data):
-                    key.has_secret = True
-                    log.info("%s: credentials found in the vault (an add was interrupted)", key.ref)
+                def adopt(reg: Registry) -> None:
+                    for key in _adoptable(reg, data, listed):
+                        key.has_secret = True
+                        log.info(
+                            "%s: credentials found in the vault (an add was interrupted)", key.ref
+                        )
 
-            self.update_registry(adopt)
+                self.update_registry(adopt)
+            # Settled: adopted, filled in or removed since. Others may be another kutui's add.
+            registry = self._current_registry()
+            settled = {i for i in listed if (k := registry.key_by_id(i)) is None or k.has_secret}
+            self._note_adding(settled, False)
         except KutuiError as exc:  # a bad accounts.toml is reported by whoever reads it next
             log.debug("not adopting vault entries: %s", exc)
 
@@ -278,8 +301,10 @@ class Home:
             self.update_state(record)
 
 
-def _adoptable(registry: Registry, data: VaultData) -> list[ApiKey]:
-    return [k for k in registry.keys if not k.has_secret and data.get(k.id) is not None]
+def _adoptable(registry: Registry, data: VaultData, ids: set[str]) -> list[ApiKey]:
+    return [
+        k for k in registry.keys if k.id in ids and not k.has_secret and data.get(k.id) is not None
+    ]
 
 
 def _drop_unstored(registry: Registry, added: set[str], stored: set[str]) -> None:

@@ -204,7 +204,7 @@ def _save_new_key(app: KutuiApp, result: KeyFormResult | None) -> None:
             return {key.id}
 
         # Registry, vault, registry: a crash in between leaves nothing that blocks a re-add.
-        home.add_credentials(vault, register, put)
+        home.add_credentials(vault, {key.id}, register, put)
 
     app.persist(f"Stored {key.ref} (key …{key.fingerprint}).", save)
 

@@ -293,14 +293,30 @@ def test_add_credentials_interrupted_after_the_vault_write_is_adopted_at_the_nex
 
     monkeypatch.setattr(Home, "update_registry", dies_on_the_second_write)
     with pytest.raises(_Crash):
-        home.add_credentials(vault, register, store)
+        home.add_credentials(vault, {key.id}, register, store)
     monkeypatch.setattr(Home, "update_registry", real)
     again = Home.load(tmp_path)
     listed = again.registry().key(key.ref)
     assert listed is not None and not listed.has_secret  # listed, not hidden
+    assert again.state().adding == (key.id,)  # so the next unlock knows what to look for
     again.open_vault(passphrase=Secret(PW))
     listed = again.registry().key(key.ref)
     assert listed is not None and listed.has_secret  # adopted
+    assert again.state().adding == ()
+
+
+def test_an_unlock_with_nothing_being_added_does_not_read_the_registry(
+    tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing 10,000 keys costs about a second: an unlock pays it only after a crashed add."""
+    home = _with_vault(tmp_path, tiny_kdf)
+
+    def no_reading(path: Path) -> None:
+        raise AssertionError("the registry was read")
+
+    monkeypatch.setattr(home_module, "read_registry", no_reading)
+    vault = home.open_vault(passphrase=Secret(PW))
+    assert vault.data.key_ids() == []
 
 
 def test_add_credentials_refused_by_the_vault_leaves_no_record(
@@ -321,5 +337,5 @@ def test_add_credentials_refused_by_the_vault_leaves_no_record(
         raise UnlockError("refused")
 
     with pytest.raises(UnlockError):
-        home.add_credentials(vault, register, refuse)
+        home.add_credentials(vault, {key.id}, register, refuse)
     assert home.registry().keys == []
