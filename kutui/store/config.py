@@ -226,7 +226,25 @@ def parse_config(path: Path, data: bytes) -> Config:
             keymap = _load_keymap(path, value)
         else:
             raise ConfigError(path, "unknown section or setting", key=key)
-    return Config(**sections, keymap=keymap)
+    config = Config(**sections, keymap=keymap)
+    _check_kdf_cost(path, config)
+    return config
+
+
+def _check_kdf_cost(path: Path, config: Config) -> None:
+    """Each setting may be in range while memory x passes is not: the vault's read cap decides
+    (``kutui.store.kdf.cap_problem``), so kutui never creates a vault it then refuses to open."""
+    from kutui.store.kdf import KdfParams, cap_problem
+
+    vault = config.vault
+    params = KdfParams(
+        memory_kib=vault.argon2_memory_mib * 1024,
+        iterations=vault.argon2_iterations,
+        lanes=vault.argon2_lanes,
+    )
+    problem = cap_problem(params)
+    if problem:
+        raise ConfigError(path, problem, key="vault.argon2_iterations")
 
 
 def load_config(path: Path) -> Config:

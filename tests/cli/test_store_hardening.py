@@ -14,11 +14,12 @@ from kutui.model import KeyRef
 from kutui.paths import Paths
 from kutui.secret import Secret
 from kutui.store.home import Home
-from kutui.store.vault import Vault
+from kutui.store.vault import Vault, peek
 from tests.cli.conftest import (
     API_KEY,
     API_PASSPHRASE,
     API_SECRET,
+    TINY_KDF,
     VAULT_PW,
     Cli,
     credentials_stdin,
@@ -305,3 +306,33 @@ def test_a_refused_duplicate_writes_nothing(cli: Cli, vault_home: Path, tmp_path
         imported.out
     )
     assert accounts.read_bytes() == before  # no account created for a refused key
+
+
+@pytest.mark.parametrize("keyring_answers", [True, False])
+def test_vault_passwd_rewraps_the_keyring_stanza_for_the_new_data_key(
+    cli: Cli,
+    home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    keyring_answers: bool,
+) -> None:
+    from kutui.store.vault_crypto import new_key
+
+    kek = new_key()
+    vault_path = Paths.resolve(home).vault
+    Vault.create(
+        vault_path, passphrase=Secret(VAULT_PW), kdf=TINY_KDF, keyring_kek=kek, allow_weak=True
+    )
+    answer = (kek, "") if keyring_answers else (None, "the OS keyring did not answer within 5 s")
+    monkeypatch.setattr(Home, "keyring_kek", lambda self, uuid: answer)
+    new = tmp_path / "new"
+    new.write_text("brand-new-passphrase\n")
+    result = cli("vault", "passwd", "--new-passphrase-file", str(new))
+    assert result.code == 0, result.err
+    if keyring_answers:
+        assert "opens with the new passphrase and the OS keyring" in result.err
+        assert Vault.open(vault_path, keyring_kek=kek).unlocked_by == "keyring"
+    else:
+        assert "did not answer within 5 s" in result.err and "passphrase only" in result.err
+        assert peek(vault_path).stanzas == ("passphrase",)
+    assert Vault.open(vault_path, passphrase=Secret("brand-new-passphrase")).data is not None
