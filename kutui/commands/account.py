@@ -9,6 +9,7 @@ from kutui.commands.common import add_json_flag, add_yes_flag
 
 if TYPE_CHECKING:
     from kutui.model import Registry
+    from kutui.store.vault import VaultData
 
 
 def register(subparsers: Any) -> None:
@@ -147,6 +148,11 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _drop_keys(data: VaultData, ids: set[str]) -> None:
+    for key_id in ids:
+        data.remove_key(key_id)
+
+
 def run_remove(args: argparse.Namespace) -> int:
     from kutui.commands.common import confirm, load_home, notice, open_vault
     from kutui.errors import KeyNotFound, UsageError
@@ -173,16 +179,7 @@ def run_remove(args: argparse.Namespace) -> int:
         notice("nothing removed")
         return 1
     ids = {k.id for k in keys}
-    with_secret = [k for k in keys if k.has_secret]
-    if with_secret:
-        vault = open_vault(args, home)
-
-        def drop(data: Any) -> None:
-            for key_id in ids:
-                data.remove_key(key_id)
-
-        vault.update(drop)  # one vault write for all the keys
-        home.note_vault_generation(vault)
+    vault = open_vault(args, home) if any(k.has_secret for k in keys) else None
 
     def remove(reg: Registry) -> None:
         added_meanwhile = [
@@ -190,8 +187,13 @@ def run_remove(args: argparse.Namespace) -> int:
             for k in reg.keys_under(account_name, sub_name if sub_name else None)
             if k.id not in ids
         ]
-        if added_meanwhile:
+        if added_meanwhile:  # refused before anything is deleted
             raise UsageError(f"keys were added under {label} meanwhile; run the command again")
+        if vault is not None:
+            # Inside the registry's lock, after its checks: a refusal deletes no credential, and
+            # a crash between the two writes leaves listed keys that this command removes again.
+            vault.update(lambda data: _drop_keys(data, ids))  # one vault write for all the keys
+            home.note_vault_generation(vault)
         reg.keys = [k for k in reg.keys if k.id not in ids]
         acc = reg.account(account_name)
         if acc is None:

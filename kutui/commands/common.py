@@ -118,6 +118,12 @@ def open_vault(args: argparse.Namespace, home: Home) -> Vault:
     vault = home.open_vault(passphrase_file=passphrase_file(args), prompt=interactive_prompt())
     if vault.rollback_warning:
         warn(vault.rollback_warning)
+    if vault.data.unusable():  # named at every unlock: any command may be about to use it
+        from kutui.store.entries import UNUSABLE, problems
+
+        for entry in problems(home.registry(), vault.data):
+            if entry.state == UNUSABLE:
+                warn(entry.describe())
     return vault
 
 

@@ -1,8 +1,10 @@
-"""``kutui doctor``: what works and what does not, without unlocking anything or using the network.
+"""``kutui doctor``: what works and what does not, without using the network.
 
 Checks: config.toml and accounts.toml parse; the OS keyring backend and whether the probe works;
-the vault's header (peeked, no passphrase); file and directory modes, owners and symlinks; the
-system clock. Exit 0 when healthy, 1 when something needs attention.
+the vault's header (peeked, no passphrase); each vault entry's state when the vault can be
+unlocked (keyring, --passphrase-file, $CREDENTIALS_DIRECTORY, a prompt on a terminal; skipped,
+never failed, when it cannot); file and directory modes, owners and symlinks; the system clock.
+Exit 0 when healthy, 1 when something needs attention.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "doctor",
         help="check the setup (keyring, vault, file modes, clock)",
-        description="Check kutui's setup without unlocking the vault or touching the network. "
+        description="Check kutui's setup without touching the network. The vault is unlocked "
+        "when that needs no new secret (keyring, --passphrase-file, $CREDENTIALS_DIRECTORY) or "
+        "a terminal can ask, to check each entry; otherwise that check is skipped. "
         "Exit 0 when healthy, 1 when something needs attention.",
     )
     add_json_flag(parser)
@@ -120,6 +124,35 @@ def _vault(paths: Any, out: list[Finding]) -> None:
         )
 
 
+def _entries(args: argparse.Namespace, paths: Any, config: Any, out: list[Finding]) -> None:
+    """Each vault entry's state, when the vault opens; "skipped" (not a failure) otherwise."""
+    from kutui.commands.common import interactive_prompt, passphrase_file
+    from kutui.errors import KutuiError
+    from kutui.store.entries import OK as ENTRY_OK
+    from kutui.store.entries import entry_states
+    from kutui.store.home import Home
+    from kutui.store.vault import peek
+
+    if not (paths.vault.exists() or paths.vault.is_symlink()):
+        return
+    try:
+        peek(paths.vault)  # a damaged header is the vault finding's; no unlock is tried
+        home = Home(paths, config)
+        vault = home.open_vault(passphrase_file=passphrase_file(args), prompt=interactive_prompt())
+        states = entry_states(home.registry(), vault.data)  # after the unlock's adoptions
+    except KutuiError as exc:
+        out.append(Finding(INFO, "entries", f"skipped: the vault was not unlocked ({exc})"))
+        return
+    vault.close()
+    good = sum(e.state == ENTRY_OK for e in states)
+    out.append(
+        Finding(OK, "entries", f"{good} credential(s) readable, unlocked by {vault.unlocked_by}")
+    )
+    for entry in states:
+        if entry.state != ENTRY_OK:
+            out.append(Finding(WARN, "entries", entry.describe()))
+
+
 def _modes(paths: Any, out: list[Finding]) -> None:
     from kutui.store.files import check_private
 
@@ -167,6 +200,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     _registry(paths, findings)
     _keyring(config, findings)
     _vault(paths, findings)
+    _entries(args, paths, config, findings)
     _modes(paths, findings)
     _clock(findings)
     healthy = not any(f.level in (WARN, FAIL) for f in findings)

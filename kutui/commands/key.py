@@ -17,6 +17,7 @@ from kutui.commands.common import add_json_flag, add_yes_flag
 if TYPE_CHECKING:
     from kutui.model import ApiKey, KeyRef, Registry
     from kutui.secret import Secret
+    from kutui.store.home import Home
     from kutui.store.keyfile import ImportRow, RowReport
     from kutui.store.vault import VaultData
 
@@ -72,11 +73,24 @@ def register(subparsers: Any) -> None:
 
     lst = sub.add_parser("list", help="list keys (fingerprints only; no unlock needed)")
     lst.add_argument("owner", nargs="?", metavar="ACCOUNT[/SUB]", help="only this account's keys")
+    lst.add_argument(
+        "--orphans",
+        action="store_true",
+        help="unlock the vault and list its entries that accounts.toml does not list, and "
+        "entries that cannot be used (with why; never their content)",
+    )
     add_json_flag(lst)
     lst.set_defaults(func=run_list)
 
-    rm = sub.add_parser("remove", help="remove a key and its credentials")
-    rm.add_argument("ref", metavar="ACCOUNT[/SUB]/LABEL")
+    rm = sub.add_parser(
+        "remove",
+        help="remove a key and its credentials",
+        description="Remove a key and its credentials, or (--orphan ID) a vault entry that "
+        "accounts.toml does not list, left by an add or import that was interrupted (kutui "
+        "doctor and 'kutui key list --orphans' show them).",
+    )
+    rm.add_argument("ref", metavar="ACCOUNT[/SUB]/LABEL", nargs="?")
+    rm.add_argument("--orphan", metavar="ID", help="remove the vault entry with this key id")
     add_yes_flag(rm)
     rm.set_defaults(func=run_remove)
 
@@ -117,6 +131,31 @@ def _stored_api_keys(data: VaultData) -> dict[str, str]:
         for credential in data.slots(key_id).values():
             found[credential.api_key.reveal()] = key_id
     return found
+
+
+def _refuse_duplicate(
+    data: VaultData, registry: Registry, key_id: str, api_key: Secret, shown: str
+) -> None:
+    """``UsageError`` when another entry than ``key_id``'s own (an interrupted add's) holds
+    ``api_key``."""
+    from kutui.errors import UsageError
+
+    other = _stored_api_keys(data).get(api_key.reveal())
+    if other is not None and other != key_id:
+        raise UsageError(
+            f"this API key (…{shown}) is already stored as {_stored_as(registry, other)}"
+        )
+
+
+def _stored_as(registry: Registry, key_id: str) -> str:
+    """Where a stored credential belongs, for a refusal: its reference, or how to remove it."""
+    known = registry.key_by_id(key_id)
+    if known is not None:
+        return str(known.ref)
+    return (
+        f"vault entry {key_id}, which accounts.toml does not list (left by an interrupted add); "
+        f"remove it with 'kutui key remove --orphan {key_id}'"
+    )
 
 
 def _new_key(ref: KeyRef, fingerprint: str, api_version: int, note: str) -> ApiKey:
@@ -190,7 +229,20 @@ def _read_credentials() -> tuple[Secret, Secret, Secret]:
     return lines[0], lines[1], lines[2]
 
 
+def _refuse_stored(registry: Registry, ref: KeyRef) -> ApiKey | None:
+    """The key ``ref`` names if it has no stored secret yet (``kutui import`` lists such keys and
+    their fix text says "kutui key add REF"); a key with one is refused."""
+    from kutui.errors import UsageError
+
+    existing = registry.key(ref)
+    if existing is not None and existing.has_secret:
+        raise UsageError(f"key {ref} already exists", hint="remove it first, or pick another label")
+    return existing
+
+
 def run_add(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from kutui.commands.common import load_home, notice, open_vault, require_vault, warn
     from kutui.errors import UsageError
     from kutui.model import credential_problem, fingerprint, now_utc, secret_warning
@@ -200,12 +252,10 @@ def run_add(args: argparse.Namespace) -> int:
     ref = parse_ref(args.ref)
     home = load_home(args)
     require_vault(home)
-    # A key `kutui import` listed (metadata only) is filled in, not refused: its own fix text says
-    # "kutui key add REF".
-    existing = home.registry().key(ref)
-    if existing is not None and existing.has_secret:
-        raise UsageError(f"key {ref} already exists", hint="remove it first, or pick another label")
+    existing = _refuse_stored(home.registry(), ref)
     vault = open_vault(args, home)
+    # Unlocking adopts credentials an interrupted add stored (Home.add_credentials): look again.
+    existing = _refuse_stored(home.registry(), ref)
     api_key, api_secret, passphrase = _read_credentials()
     problem = credential_problem(api_key.reveal(), api_secret.reveal(), passphrase.reveal())
     if problem:
@@ -224,40 +274,35 @@ def run_add(args: argparse.Namespace) -> int:
     key = existing if existing is not None else _new_key(ref, new_fingerprint, api_version, note)
     credential = Credential(api_key, api_secret, passphrase, api_version, now_utc())
     registry = home.registry()
+    created: list[str] = []
+    _refuse_duplicate(vault.data, registry, key.id, api_key, new_fingerprint)  # before any write
 
-    def put(data: VaultData) -> None:
-        other = _stored_api_keys(data).get(api_key.reveal())
-        if other is not None:
-            known = registry.key_by_id(other)
-            where = str(known.ref) if known else "an entry not in accounts.toml"
-            raise UsageError(f"this API key (…{new_fingerprint}) is already stored as {where}")
-        data.put(key.id, credential)
-
-    vault.update(put)
-    home.note_vault_generation(vault)
-
-    def record(reg: Registry) -> list[str]:
+    def register(reg: Registry) -> list[str]:
         current = reg.key(ref)
         if existing is None:
             if current is not None:
                 raise UsageError(f"key {ref} was added by another kutui meanwhile")
-            created = ensure_owner(reg, ref, home.config.kucoin.api_url)
-            reg.keys.append(key)
-            return created
+            created.extend(ensure_owner(reg, ref, home.config.kucoin.api_url))
+            reg.keys.append(replace(key, has_secret=False))
+            return [key.id]
         if current is None or current.id != key.id or current.has_secret:
             raise UsageError(f"key {ref} was changed by another kutui meanwhile")
-        current.has_secret = True
-        current.fingerprint = new_fingerprint
-        current.api_version = api_version
-        if note:
-            current.note.text = note
         return []
 
-    try:
-        created = home.update_registry(record)
-    except BaseException:
-        vault.update(lambda data: data.remove_key(key.id))  # do not leave an orphan credential
-        raise
+    def put(data: VaultData) -> set[str]:
+        _refuse_duplicate(data, registry, key.id, api_key, new_fingerprint)  # again, locked
+        data.put(key.id, credential)
+        return {key.id}
+
+    def finish(reg: Registry, stored: set[str]) -> None:
+        current = reg.key_by_id(key.id)
+        if current is not None and existing is not None:
+            current.fingerprint = new_fingerprint
+            current.api_version = api_version
+            if note:
+                current.note.text = note
+
+    home.add_credentials(vault, {key.id}, register, put, finish)
     log.debug("stored %s as id %s (fingerprint %s)", ref, key.id, new_fingerprint)
     for line in created:
         notice(line)
@@ -268,49 +313,87 @@ def run_add(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- key import
 
 
-def _import_rows(
+def _plan_keys(
+    rows: list[ImportRow], reports: list[RowReport], registry: Registry
+) -> dict[int, ApiKey]:
+    """The key record each row planned as added will fill: a listed key without a secret (an
+    interrupted import, or ``kutui import``'s metadata), else a new one."""
+    from kutui.store.keyfile import Outcome
+
+    keys: dict[int, ApiKey] = {}
+    for index, (row, report) in enumerate(zip(rows, reports, strict=True)):
+        if report.outcome is not Outcome.ADDED or row.ref is None:
+            continue
+        listed = registry.key(row.ref)
+        if listed is None:
+            keys[index] = _new_key(row.ref, row.fingerprint, row.api_version, row.note)
+        elif listed.fingerprint and listed.fingerprint != row.fingerprint:
+            report.outcome = Outcome.REJECTED
+            report.reason = (
+                f"{row.ref} is the KuCoin key …{listed.fingerprint}, but this API key ends "
+                f"…{row.fingerprint}"
+            )
+        else:
+            keys[index] = listed
+    return keys
+
+
+def _drop_stored_rows(
     rows: list[ImportRow],
     reports: list[RowReport],
     data: VaultData,
     registry: Registry,
     keys: dict[int, ApiKey],
 ) -> None:
-    """Inside the one vault update: store every planned row, skipping API keys already stored."""
-    from kutui.model import now_utc
+    """Take out of ``keys`` the rows whose API key ``data`` (or an earlier row) already holds,
+    saying why: skipped when a listed key holds it, rejected when no key record does."""
     from kutui.store.keyfile import Outcome
-    from kutui.store.vault import Credential
 
     stored = _stored_api_keys(data)
     added_here: dict[str, str] = {}  # key id -> "REF (line 2)" for keys added by this file
-    now = now_utc()
-    for index, (row, report) in enumerate(zip(rows, reports, strict=True)):
-        if report.outcome is not Outcome.ADDED or row.ref is None:
-            continue
+    for index in sorted(keys):
+        row, report, key = rows[index], reports[index], keys[index]
         clear_key = row.api_key.reveal()
         other = stored.get(clear_key)
-        if other is not None:
-            known = registry.key_by_id(other)
-            where = (
-                str(known.ref) if known else added_here.get(other, "an entry not in accounts.toml")
-            )
-            report.outcome = Outcome.SKIPPED
-            report.reason = f"the same API key is already stored as {where}"
+        if other is None or other == key.id:  # its own id: left by an interrupted import
+            stored[clear_key] = key.id
+            added_here[key.id] = f"{row.ref} ({row.where})"
             continue
-        key = _new_key(row.ref, row.fingerprint, row.api_version, row.note)
+        del keys[index]
+        known = registry.key_by_id(other)
+        if known is None and other not in added_here:
+            report.outcome = Outcome.REJECTED  # nothing the user can see holds it: say so
+            report.reason = f"the same API key is already stored as {_stored_as(registry, other)}"
+            continue
+        report.outcome = Outcome.SKIPPED
+        where = str(known.ref) if known else added_here[other]
+        report.reason = f"the same API key is already stored as {where}"
+
+
+def _import_rows(
+    rows: list[ImportRow],
+    reports: list[RowReport],
+    data: VaultData,
+    registry: Registry,
+    keys: dict[int, ApiKey],
+) -> set[str]:
+    """Inside the one vault update: store every planned row, skipping API keys already stored.
+    Returns the ids stored; a row not stored leaves ``keys``."""
+    from kutui.model import now_utc
+    from kutui.store.vault import Credential
+
+    _drop_stored_rows(rows, reports, data, registry, keys)  # again: another kutui may have saved
+    now = now_utc()
+    for index, key in keys.items():
+        row = rows[index]
         data.put(
             key.id, Credential(row.api_key, row.api_secret, row.passphrase, row.api_version, now)
         )
-        stored[clear_key] = key.id
-        added_here[key.id] = f"{row.ref} ({row.where})"
-        keys[index] = key
-
-
-def _remove_keys(data: VaultData, key_ids: list[str]) -> None:
-    for key_id in key_ids:
-        data.remove_key(key_id)
+    return {key.id for key in keys.values()}
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from dataclasses import replace
     from pathlib import Path
 
     from kutui.commands.common import load_home, notice, open_vault, print_json, require_vault, warn
@@ -320,34 +403,45 @@ def run_import(args: argparse.Namespace) -> int:
     home = load_home(args)
     require_vault(home)
     rows = read_import_file(path, fmt=args.format)
-    registry = home.registry()
-    reports = plan_import(rows, registry)
-    keys: dict[int, ApiKey] = {}
+    reports = plan_import(rows, home.registry())
     created: list[str] = []
     if any(r.outcome is Outcome.ADDED for r in reports):
         vault = open_vault(args, home)
-        vault.update(lambda data: _import_rows(rows, reports, data, registry, keys))
-        home.note_vault_generation(vault)
-        orphans: list[str] = []
+        registry = home.registry()  # unlocking may have adopted an interrupted import's keys
+        reports = plan_import(rows, registry)
+        keys = _plan_keys(rows, reports, registry)
+        # Refused before anything is written (no record, no account created for them).
+        _drop_stored_rows(rows, reports, vault.data, registry, keys)
 
-        def record(reg: Registry) -> None:
-            present = {k.ref for k in reg.keys}
-            for index, key in keys.items():
-                if key.ref in present:  # added by another kutui since the plan
+        def register(reg: Registry) -> list[str]:
+            added: list[str] = []
+            for index, key in list(keys.items()):
+                listed = reg.key(key.ref)
+                if listed is None:
+                    created.extend(ensure_owner(reg, key.ref, home.config.kucoin.api_url))
+                    reg.keys.append(replace(key, has_secret=False))
+                    added.append(key.id)
+                elif listed.id != key.id or listed.has_secret:  # by another kutui since the plan
                     reports[index].outcome = Outcome.SKIPPED
                     reports[index].reason = f"{key.ref} already exists"
-                    orphans.append(key.id)
-                    continue
-                created.extend(ensure_owner(reg, key.ref, home.config.kucoin.api_url))
-                reg.keys.append(key)
+                    del keys[index]
+            return added
 
-        try:
-            home.update_registry(record)
-        except BaseException:
-            vault.update(lambda data: _remove_keys(data, [k.id for k in keys.values()]))
-            raise
-        if orphans:
-            vault.update(lambda data: _remove_keys(data, orphans))
+        def finish(reg: Registry, stored: set[str]) -> None:
+            for index, key in keys.items():
+                listed = reg.key_by_id(key.id)
+                if listed is not None and key.id in stored:  # a listed key filled in
+                    listed.fingerprint = rows[index].fingerprint
+                    listed.api_version = rows[index].api_version
+
+        if keys:
+            home.add_credentials(
+                vault,
+                {key.id for key in keys.values()},
+                register,
+                lambda data: _import_rows(rows, reports, data, registry, keys),
+                finish,
+            )
     counts = {o: sum(r.outcome is o for r in reports) for o in Outcome}
     log.debug("import of %s: %s", path, {o.value: n for o, n in counts.items()})
     if args.json:
@@ -410,9 +504,12 @@ def key_json(key: ApiKey) -> dict[str, Any]:
 
 def run_list(args: argparse.Namespace) -> int:
     from kutui.commands.account import parse_owner
-    from kutui.commands.common import load_home, print_json, print_table
+    from kutui.commands.common import load_home
 
-    registry = load_home(args).registry()
+    home = load_home(args)
+    if args.orphans:
+        return _list_orphans(args, home)
+    registry = home.registry()
     keys = registry.keys
     if args.owner:
         from kutui.errors import KeyNotFound
@@ -425,13 +522,10 @@ def run_list(args: argparse.Namespace) -> int:
             raise KeyNotFound(f"no {what}", hint="see 'kutui account list'")
         keys = registry.keys_under(account, sub if sub else None)
     keys = sorted(keys, key=lambda k: k.ref)
-    if args.json:
-        print_json([key_json(k) for k in keys])
-        return 0
-    if not keys:
-        print("no keys yet: add one with 'kutui key add ACCOUNT/LABEL'")
-        return 0
-    print_table(
+    return _show(
+        args.json,
+        [key_json(k) for k in keys],
+        "no keys yet: add one with 'kutui key add ACCOUNT/LABEL'",
         ["KEY", "FPR", "VER", "STATUS", "ADDED", "NOTE"],
         [
             [
@@ -445,7 +539,38 @@ def run_list(args: argparse.Namespace) -> int:
             for k in keys
         ],
     )
+
+
+def _show(
+    as_json: bool, records: list[Any], empty: str, headers: list[str], rows: list[list[Any]]
+) -> int:
+    """``--json``: the records; else the table, or ``empty`` when there is nothing to list."""
+    from kutui.commands.common import print_json, print_table
+
+    if as_json:
+        print_json(records)
+    elif not rows:
+        print(empty)
+    else:
+        print_table(headers, rows)
     return 0
+
+
+def _list_orphans(args: argparse.Namespace, home: Home) -> int:
+    """Vault entries accounts.toml does not list, and entries that cannot be used."""
+    from dataclasses import asdict
+
+    from kutui.commands.common import open_vault
+    from kutui.store.entries import problems
+
+    found = problems(home.registry(), open_vault(args, home).data)
+    return _show(
+        args.json,
+        [{**asdict(e), "fix": e.fix} for e in found],
+        "every vault entry belongs to a listed key and can be used",
+        ["KEY ID", "KEY", "SLOT", "STATE", "WHY", "TO REMOVE IT"],
+        [[e.key_id, e.ref or "-", e.slot or "(all)", e.state, e.why, e.fix] for e in found],
+    )
 
 
 # --------------------------------------------------------------------------- key remove
@@ -453,10 +578,14 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     from kutui.commands.common import confirm, load_home, notice, open_vault
-    from kutui.errors import KeyNotFound
+    from kutui.errors import KeyNotFound, UnlockError, UsageError
 
-    ref = parse_ref(args.ref)
+    if (args.ref is None) == (args.orphan is None):
+        raise UsageError("give either a key reference or --orphan ID")
     home = load_home(args)
+    if args.orphan is not None:
+        return _remove_orphan(args, home, args.orphan)
+    ref = parse_ref(args.ref)
     key = home.registry().key(ref)
     if key is None:
         raise KeyNotFound(f"no key {ref}", hint="see 'kutui key list'")
@@ -466,14 +595,51 @@ def run_remove(args: argparse.Namespace) -> int:
     if not confirm(f"Remove {ref} (…{key.fingerprint}) and its credentials?", yes=args.yes):
         notice("nothing removed")
         return 1
+    # The vault first: interrupted here, the key is still listed and this command runs again.
     if key.has_secret:
         vault = open_vault(args, home)
         vault.update(lambda data: data.remove_key(key.id))
         home.note_vault_generation(vault)
+    elif home.vault_exists():
+        # No secret on record, but an interrupted add may have stored one: drop it if we can.
+        try:
+            vault = open_vault(args, home)
+        except UnlockError:
+            log.debug("vault not unlocked: %s has no secret on record", ref)
+        else:
+            vault.update(lambda data: data.remove_key(key.id))
 
     def remove(reg: Registry) -> None:
         reg.keys = [k for k in reg.keys if k.id != key.id]
 
     home.update_registry(remove)
     notice(f"removed {ref}; the key still exists on KuCoin until you delete it there")
+    return 0
+
+
+def _remove_orphan(args: argparse.Namespace, home: Home, key_id: str) -> int:
+    from kutui.commands.common import confirm, notice, open_vault
+    from kutui.errors import KeyNotFound, UsageError
+
+    listed = home.registry().key_by_id(key_id)
+    if listed is not None:
+        raise UsageError(
+            f"{key_id} is the id of {listed.ref}, not an orphan",
+            hint=f"kutui key remove {listed.ref}",
+        )
+    vault = open_vault(args, home)
+    if key_id not in vault.data.key_ids():
+        raise KeyNotFound(f"the vault has no entry {key_id}", hint="see 'kutui key list --orphans'")
+    if not confirm(f"Remove vault entry {key_id} (not in accounts.toml)?", yes=args.yes):
+        notice("nothing removed")
+        return 1
+
+    def drop(data: VaultData) -> None:
+        if home.registry().key_by_id(key_id) is not None:  # adopted meanwhile by another kutui
+            raise UsageError(f"{key_id} is now listed in accounts.toml; nothing removed")
+        data.remove_key(key_id)
+
+    vault.update(drop)
+    home.note_vault_generation(vault)
+    notice(f"removed vault entry {key_id}")
     return 0

@@ -1,9 +1,13 @@
-"""``kutui vault passwd``: set or change the vault passphrase (re-wraps the data key only)."""
+"""``kutui vault passwd``: set or change the vault passphrase, under a fresh data key."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kutui.store.home import Home
+    from kutui.store.vault import Vault
 
 
 def register(subparsers: Any) -> None:
@@ -13,16 +17,38 @@ def register(subparsers: Any) -> None:
         "passwd",
         help="set or change the vault passphrase",
         description="Unlock the vault (keyring, --passphrase-file, $CREDENTIALS_DIRECTORY or the "
-        "terminal), then re-wrap its data key under a new passphrase asked twice on the terminal "
-        "or read from --new-passphrase-file. The encrypted keys are not re-encrypted. Old "
-        "backups (vault.kv1.bak.N) still open with the old passphrase.",
+        "terminal), then re-encrypt it under a fresh data key wrapped by a new passphrase asked "
+        "twice on the terminal or read from --new-passphrase-file (the keyring unlock, if any, is "
+        "kept). Old backups (vault.kv1.bak.N) still open with the old passphrase: on a terminal "
+        "kutui offers to delete them; --remove-backups deletes them without asking.",
     )
     passwd.add_argument(
         "--new-passphrase-file",
         metavar="FILE",
         help="read the new passphrase from FILE's first line",
     )
+    passwd.add_argument(
+        "--remove-backups",
+        action="store_true",
+        help="delete the vault's backups afterwards (they open with the old passphrase)",
+    )
     passwd.set_defaults(func=run_passwd)
+
+
+def _keyring_kek(home: Home, vault: Vault) -> bytes | None:
+    """The key the OS keyring holds for this vault, so its stanza can be re-wrapped; None (with a
+    warning) when it cannot be had: the new data key then opens with the passphrase only."""
+    from kutui.commands.common import warn
+
+    if not vault.has_keyring_stanza:
+        return None
+    kek, why = home.keyring_kek(vault.uuid)
+    if kek is None:
+        warn(
+            f"the OS keyring's key could not be read ({why}); after this change the vault opens "
+            "with the passphrase only"
+        )
+    return kek
 
 
 def run_passwd(args: argparse.Namespace) -> int:
@@ -51,13 +77,33 @@ def run_passwd(args: argparse.Namespace) -> int:
         settings.argon2_lanes,
         settings.scrypt_log_n,
     )
-    vault.set_passphrase(new, kdf)
+    vault.set_passphrase(new, kdf, keyring_kek=_keyring_kek(home, vault))
     home.note_vault_generation(vault)
-    notice(f"the vault passphrase of {vault.path} is changed")
-    backups = sorted(vault.path.parent.glob(f"{vault.path.name}.bak.*"))
-    if backups:
-        notice(
-            f"{len(backups)} backup(s) ({vault.path.name}.bak.N) still open with the old "
-            "passphrase; delete them if the old one leaked"
-        )
+    ways = (
+        "the new passphrase and the OS keyring"
+        if vault.has_keyring_stanza
+        else "the new passphrase"
+    )
+    notice(f"{vault.path} is re-encrypted under a fresh data key; it opens with {ways}")
+    _offer_backup_removal(vault, remove=args.remove_backups)
     return 0
+
+
+def _offer_backup_removal(vault: Vault, *, remove: bool) -> None:
+    from kutui.commands.common import is_tty, notice
+
+    backups = vault.backup_files()
+    if not backups:
+        return
+    what = (
+        f"{len(backups)} backup(s) ({vault.path.name}.bak.1..{len(backups)}) still open with the "
+        "old passphrase"
+    )
+    if not remove and is_tty():
+        answer = input(f"{what}. Delete them now? [y/N] ")
+        remove = answer.strip().lower() in ("y", "yes")
+    if remove:
+        removed = vault.remove_backups()
+        notice(f"deleted {len(removed)} backup(s) that opened with the old passphrase")
+    else:
+        notice(f"{what}; if the old one leaked, delete them: rm {vault.path}.bak.*")

@@ -110,11 +110,31 @@ def _clean(value: Secret | None) -> str:
     return clean_pasted(value.reveal()) if value is not None else ""
 
 
+# Which stored key an API key typed as "the new one" must not be, with what to tell the user.
+_NOT_NEW = (
+    (Slot.CURRENT, "that is the old key; create a new one in the web UI"),
+    (Slot.PREVIOUS, "that is the key before the old one; create a new one in the web UI"),
+)
+
+
+def _known_key_refusal(engine: Engine, api_key: Secret) -> str:
+    """Why ``api_key`` cannot be the new key, or "". Full keys are compared (constant time, via
+    ``Secret``'s equality): two keys may share a fingerprint, which is for display only."""
+    for slot, refusal in _NOT_NEW:
+        stored = engine.slot(slot)
+        if stored is not None and stored.api_key == api_key:
+            return refusal
+    return ""
+
+
 async def manual_create_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
     ck = engine.checklist
     pending = engine.slot(Slot.PENDING)
     if inputs is None or not inputs.has_credentials:
         # Entered before an interruption: verify what was saved instead of asking again.
+        refusal = _known_key_refusal(engine, pending.api_key) if pending is not None else ""
+        if refusal:  # saved by an older kutui that compared fingerprints only
+            raise StepFailed(refusal + "; enter the new key's credentials")
         saved_works = (
             pending is not None
             and is_full(pending)
@@ -134,12 +154,12 @@ async def manual_create_step(engine: Engine, step: Step, inputs: ManualInput | N
     problem = credential_problem(api_key, api_secret, passphrase)
     if problem:
         raise StepFailed(problem + "; enter the credentials again")
-    if api_key[-4:] == ck.old_fingerprint and pending is None:
-        current = engine.slot(Slot.CURRENT)
-        if current is not None and current.api_key.reveal() == api_key:
-            raise StepFailed("that is the old key; create a new one in the web UI")
+    typed_key = Secret(api_key)
+    refusal = _known_key_refusal(engine, typed_key)
+    if refusal:
+        raise StepFailed(refusal)
     cred = Credential(
-        api_key=Secret(api_key),
+        api_key=typed_key,
         api_secret=Secret(api_secret),
         passphrase=Secret(passphrase),
         saved_at=engine.ctx.now(),

@@ -311,6 +311,13 @@ async def promote_step(engine: Engine, step: Step, inputs: ManualInput | None) -
     def promote(data: VaultData) -> str:
         current = data.get(engine.key_id, Slot.CURRENT)
         pending = data.get(engine.key_id, Slot.PENDING)
+        if pending is not None and current is not None and pending.api_key == current.api_key:
+            # Full keys compared: a fingerprint match proves nothing. Promoting would leave the
+            # old key as CURRENT and PREVIOUS, and the next step would have it deleted.
+            raise StepFailed(
+                "the PENDING key is the CURRENT key, not a new one; abort this rotation and "
+                "start a new one"
+            )
         if is_full(pending) and fingerprint_of(pending) == ck.new_fingerprint:
             data.promote(engine.key_id)
             return "promoted"

@@ -127,10 +127,10 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "vault.unlock": _one_of(*UNLOCK_MODES),
     "vault.kdf": _one_of(*KDF_NAMES),
     # The floor is the CLI's minimum strength (m=64 MiB, t=3); the caps match the vault's.
-    "vault.argon2_memory_mib": _int_range(64, 2048),
+    "vault.argon2_memory_mib": _int_range(64, 1024),
     "vault.argon2_iterations": _int_range(3, 10),
     "vault.argon2_lanes": _int_range(1, 16),
-    "vault.scrypt_log_n": _int_range(16, 22),
+    "vault.scrypt_log_n": _int_range(16, 19),
     "vault.backups": _int_range(0, 10),
     "vault.keyring_timeout_seconds": _float_range(0.5, 60),
     "kucoin.api_url": api_url_problem,
@@ -203,7 +203,25 @@ def parse_config(path: Path, data: bytes) -> Config:
             keymap = _load_keymap(path, value)
         else:
             raise ConfigError(path, "unknown section or setting", key=key)
-    return Config(**sections, keymap=keymap)
+    config = Config(**sections, keymap=keymap)
+    _check_kdf_cost(path, config)
+    return config
+
+
+def _check_kdf_cost(path: Path, config: Config) -> None:
+    """Each setting may be in range while memory x passes is not: the vault's read cap decides
+    (``kutui.store.kdf.cap_problem``), so kutui never creates a vault it then refuses to open."""
+    from kutui.store.kdf import KdfParams, cap_problem
+
+    vault = config.vault
+    params = KdfParams(
+        memory_kib=vault.argon2_memory_mib * 1024,
+        iterations=vault.argon2_iterations,
+        lanes=vault.argon2_lanes,
+    )
+    problem = cap_problem(params)
+    if problem:
+        raise ConfigError(path, problem, key="vault.argon2_iterations")
 
 
 def load_config(path: Path) -> Config:

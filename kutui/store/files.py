@@ -3,7 +3,11 @@
 The atomic recipe (security.md §2.6): a temp file in the same directory (mkstemp gives 0600 even
 under umask 0), write, flush, fsync, ``os.replace``, then fsync the directory so the rename itself
 survives a power cut. A writer killed at any point leaves either the old or the new file, plus at
-worst a ``.part`` temp file that ``remove_stale_temps`` deletes at the next start.
+worst a ``.kutui-*.part`` temp file that ``remove_stale_temps`` deletes at the next start. The
+``.kutui-`` marker keeps other programs' temp files in a shared directory out of that clean-up.
+
+kutui never changes the mode of a directory it did not create: one that others can write to (a
+1777 or 0775 ``--home``) is refused instead (README.md, "Files and permissions").
 """
 
 from __future__ import annotations
@@ -22,17 +26,44 @@ from kutui.errors import FileProblem, LockTimeout, UnsafeFileError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+TEMP_PREFIX = ".kutui-"
 TEMP_SUFFIX = ".part"
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) as 0700; tighten an existing directory kutui owns."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    st = path.lstat()
+def check_safe_dir(path: Path) -> None:
+    """Refuse (``UnsafeFileError``) an existing directory that is a symlink, belongs to another
+    user, or that group or others may write to (they could swap kutui's files); a missing one
+    passes. Never changes the directory."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return
     if stat.S_ISLNK(st.st_mode):
         raise UnsafeFileError(path, "is a symbolic link; kutui keeps its files in a real directory")
-    if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077:
-        os.chmod(path, DIR_MODE)
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeFileError(path, "is not a directory")
+    if st.st_uid != os.getuid():
+        raise UnsafeFileError(
+            path,
+            f"is owned by uid {st.st_uid}, not by you; kutui keeps its files only in a "
+            "directory you own",
+            hint="choose another --home",
+        )
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o022:
+        raise UnsafeFileError(
+            path,
+            f"has mode {mode:04o}: others may write to it, so kutui will not keep credentials "
+            "there",
+            hint=f"choose another --home, or run: chmod go-w {path}",
+        )
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) as 0700, or check an existing one (``check_safe_dir``)."""
+    check_safe_dir(path)
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    check_safe_dir(path)  # created meanwhile by someone else, or a symlink raced in
     return path
 
 
@@ -54,7 +85,9 @@ def atomic_write(
     EIO) has not yet made room for the backup by shifting older ones.
     """
     directory = ensure_private_dir(path.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=directory)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{path.name}.", suffix=TEMP_SUFFIX, dir=directory
+    )
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -76,13 +109,30 @@ def atomic_write(
         raise
 
 
+def write_new_private(directory: Path, stem: str, suffix: str, data: bytes) -> Path:
+    """Write ``data`` to a new file ``stem[-N]suffix`` in ``directory``, mode 0600 from its
+    creation (O_EXCL: an existing file or a planted symlink is never written through)."""
+    for n in range(1000):
+        path = directory / f"{stem}{f'-{n}' if n else ''}{suffix}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)  # umask cannot loosen it; it can only tighten
+            handle.write(data)
+        return path
+    raise FileExistsError(errno.EEXIST, f"{stem}-*{suffix}: too many files", str(directory))
+
+
 def remove_stale_temps(directory: Path, *, older_than: float = 60.0) -> list[Path]:
-    """Delete ``.part`` files left by writers that died; a young one may belong to a live writer."""
+    """Delete kutui's own ``.kutui-*.part`` files left by writers that died (a young one may
+    belong to a live writer); other programs' temp files are never touched."""
     removed: list[Path] = []
     if not directory.is_dir():
         return removed
     cutoff = time.time() - older_than
-    for entry in directory.glob(f".*{TEMP_SUFFIX}"):
+    for entry in directory.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
         with contextlib.suppress(OSError):
             if entry.lstat().st_mtime < cutoff:
                 entry.unlink()

@@ -13,16 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from kutui.model import Registry
+from kutui.model import ApiKey, Registry
 from kutui.paths import Paths
 from kutui.secret import Secret
 from kutui.store.config import Config, load_config
-from kutui.store.files import locked, remove_stale_temps
+from kutui.store.files import check_safe_dir, locked, remove_stale_temps
 from kutui.store.registry import read_registry, write_registry
 from kutui.store.state import AppState, read_state, write_state
 
 if TYPE_CHECKING:  # the vault pulls in cryptography: only commands that unlock pay for it
-    from kutui.store.vault import Vault
+    from kutui.store.vault import Vault, VaultData
 
 __all__ = [
     "AppState",
@@ -86,6 +86,8 @@ class Home:
         """Resolve paths (``--home``/``KUTUI_HOME``/platformdirs), load config.toml (ConfigError if
         bad; defaults if absent), remove stale temp files."""
         paths = Paths.resolve(home)
+        for directory in (*paths.all_dirs(), paths.rotations_dir):
+            check_safe_dir(directory)  # before reading or deleting anything there
         config = load_config(paths.config)
         for directory in (*paths.all_dirs(), paths.rotations_dir):
             for removed in remove_stale_temps(directory):
@@ -165,7 +167,7 @@ class Home:
         if settings.unlock != "passphrase":
             info = peek(path)  # header only: format and KDF-parameter errors surface here
             if "keyring" in info.stanzas:
-                kek, keyring_why = self._keyring_kek(info.uuid)
+                kek, keyring_why = self.keyring_kek(info.uuid)
                 if kek is not None:
                     try:
                         vault = Vault.open(
@@ -192,9 +194,91 @@ class Home:
             "vault %s unlocked by %s, generation %d", path, vault.unlocked_by, vault.generation
         )
         self.note_vault_generation(vault)
+        self._adopt_stored(vault)
         return vault
 
-    def _keyring_kek(self, vault_uuid: str) -> tuple[bytes | None, str]:
+    # ----------------------------------------------------------------------- keys with secrets
+
+    def add_credentials(
+        self,
+        vault: Vault,
+        ids: set[str],
+        register: Callable[[Registry], list[str]],
+        store: Callable[[VaultData], set[str]],
+        finish: Callable[[Registry, set[str]], None] | None = None,
+    ) -> set[str]:
+        """Add credentials for the keys ``ids`` so that a crash at any point leaves nothing that
+        blocks or hides: state.toml lists the ids, then the registry, the vault, the registry.
+
+        ``register`` adds the records it must with ``has_secret = False`` and returns their ids;
+        ``store`` puts credentials in the vault and returns the ids it stored; those are marked
+        ``has_secret`` (``finish`` may change more) and added records left without credentials
+        are removed. Killed after the vault write, the next unlock adopts the credentials
+        (``open_vault``); killed before it, the record is a key without a secret, which
+        ``kutui key add`` fills in and ``kutui key remove`` removes."""
+        self._note_adding(ids, True)
+        added = set(self.update_registry(register))
+        try:
+            stored = vault.update(store)
+        except BaseException:
+            if added:
+                self.update_registry(lambda reg: _drop_unstored(reg, added, set()))
+            self._note_adding(ids, False)
+            raise
+        self.note_vault_generation(vault)
+
+        def mark(reg: Registry) -> None:
+            for key in reg.keys:
+                if key.id in stored:
+                    key.has_secret = True
+            _drop_unstored(reg, added, stored)
+            if finish is not None:
+                finish(reg, stored)
+
+        self.update_registry(mark)
+        self._note_adding(ids, False)
+        return stored
+
+    def _note_adding(self, ids: set[str], adding: bool) -> None:
+        """List (or unlist) ids in state.toml's ``adding``: an unlock adopts only those."""
+        if not ids:
+            return
+
+        def change(state: AppState) -> None:
+            kept = [i for i in state.adding if i not in ids]
+            state.adding = tuple(kept + sorted(ids)) if adding else tuple(kept)
+
+        self.update_state(change)
+
+    def _adopt_stored(self, vault: Vault) -> None:
+        """Mark stored the keys accounts.toml lists without a secret whose id has a usable
+        CURRENT credential: ``add_credentials`` was interrupted before its last write."""
+        from kutui.errors import KutuiError
+
+        data = vault.data
+        try:
+            listed = set(self.state().adding)  # none: no add was interrupted, no registry read
+            if not listed:
+                return
+            if _adoptable(self._current_registry(), data, listed):
+
+                def adopt(reg: Registry) -> None:
+                    for key in _adoptable(reg, data, listed):
+                        key.has_secret = True
+                        log.info(
+                            "%s: credentials found in the vault (an add was interrupted)", key.ref
+                        )
+
+                self.update_registry(adopt)
+            # Settled: adopted, filled in or removed since. Others may be another kutui's add.
+            registry = self._current_registry()
+            settled = {i for i in listed if (k := registry.key_by_id(i)) is None or k.has_secret}
+            self._note_adding(settled, False)
+        except KutuiError as exc:  # a bad accounts.toml is reported by whoever reads it next
+            log.debug("not adopting vault entries: %s", exc)
+
+    def keyring_kek(self, vault_uuid: str) -> tuple[bytes | None, str]:
+        """(the vault's key from the OS keyring, "") or (None, why)."""
         from kutui.store.keyring_unlock import fetch_kek
 
         return fetch_kek(vault_uuid, timeout=self.config.vault.keyring_timeout_seconds)
@@ -215,3 +299,16 @@ class Home:
                 state.vault_generation = max(state.vault_generation, vault.generation)
 
             self.update_state(record)
+
+
+def _adoptable(registry: Registry, data: VaultData, ids: set[str]) -> list[ApiKey]:
+    return [
+        k for k in registry.keys if k.id in ids and not k.has_secret and data.get(k.id) is not None
+    ]
+
+
+def _drop_unstored(registry: Registry, added: set[str], stored: set[str]) -> None:
+    """Remove the records ``add_credentials`` added whose credentials were not stored."""
+    registry.keys = [
+        k for k in registry.keys if k.id not in added or k.id in stored or k.has_secret
+    ]

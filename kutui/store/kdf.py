@@ -29,14 +29,24 @@ MIN_ARGON2_MEMORY_KIB = 64 * 1024
 MIN_ARGON2_ITERATIONS = 3
 MIN_SCRYPT_MEMORY = 64 * 1024 * 1024  # bytes, 128 * r * N
 
-# Read caps: anything above is refused before the KDF runs (age caps scrypt logN at 22 too).
-MAX_ARGON2_MEMORY_KIB = 2 * 1024 * 1024
+# Read caps: anything above is refused before the KDF runs, so one unlock costs at most about
+# 4x the default's work (Argon2id m x t, scrypt N x r x p) and 1 GiB of memory: a hostile or
+# mistyped header cannot make kutui spin for minutes (scrypt N=2^22 r=8 p=16 took 228 s, 4.2 GB).
+DEFAULT_ARGON2_MEMORY_KIB = 256 * 1024
+DEFAULT_ARGON2_ITERATIONS = 3
+DEFAULT_SCRYPT_LOG_N = 17
+DEFAULT_SCRYPT_R = 8
+WORK_FACTOR = 4
+MAX_MEMORY = 1024 * 1024 * 1024  # bytes
+MAX_ARGON2_MEMORY_KIB = MAX_MEMORY // 1024
 MAX_ARGON2_ITERATIONS = 10
+MAX_ARGON2_WORK = WORK_FACTOR * DEFAULT_ARGON2_MEMORY_KIB * DEFAULT_ARGON2_ITERATIONS  # KiB x t
 MAX_LANES = 16
 MAX_SCRYPT_LOG_N = 22
 MAX_SCRYPT_R = 32
 MAX_SCRYPT_P = 16
-MAX_SCRYPT_MEMORY = 4 * 1024 * 1024 * 1024  # bytes: 128 * r * N at logN 22, r 8
+MAX_SCRYPT_MEMORY = MAX_MEMORY  # bytes: 128 * r * N
+MAX_SCRYPT_WORK = WORK_FACTOR * (1 << DEFAULT_SCRYPT_LOG_N) * DEFAULT_SCRYPT_R  # N x r x p
 
 
 @dataclass(frozen=True)
@@ -44,11 +54,11 @@ class KdfParams:
     """``kdf`` is ``"argon2id"`` (memory_kib, iterations, lanes) or ``"scrypt"`` (log_n, r, p)."""
 
     kdf: str = ARGON2ID
-    memory_kib: int = 256 * 1024
-    iterations: int = 3
+    memory_kib: int = DEFAULT_ARGON2_MEMORY_KIB
+    iterations: int = DEFAULT_ARGON2_ITERATIONS
     lanes: int = 4
-    log_n: int = 17
-    r: int = 8
+    log_n: int = DEFAULT_SCRYPT_LOG_N
+    r: int = DEFAULT_SCRYPT_R
     p: int = 1
 
     def describe(self) -> str:
@@ -97,6 +107,9 @@ def check_create(params: KdfParams, *, allow_weak: bool = False) -> None:
     """Refuse to create a passphrase stanza below the minimum strength (``WeakKdfError``)."""
     if params.kdf not in KDF_IDS:
         raise WeakKdfError(f"unknown KDF {params.kdf!r}; use argon2id or scrypt")
+    over = cap_problem(params)
+    if over:  # a vault kutui itself could not open again
+        raise WeakKdfError(f"KDF {params.describe()}: {over}; kutui refuses to read such a vault")
     if allow_weak:
         return
     if params.kdf == ARGON2ID:
@@ -108,6 +121,36 @@ def check_create(params: KdfParams, *, allow_weak: bool = False) -> None:
         raise WeakKdfError(f"KDF {params.describe()} is too weak; scrypt needs 64 MiB or more")
 
 
+def cap_problem(params: KdfParams) -> str:
+    """What makes ``params`` cost more than the read caps allow, or "" (one rule for both gates)."""
+    if params.kdf == ARGON2ID:
+        if not 1 <= params.lanes <= MAX_LANES:
+            return f"argon2id lanes {params.lanes} outside 1..{MAX_LANES}"
+        if not 1 <= params.iterations <= MAX_ARGON2_ITERATIONS:
+            return f"argon2id iterations {params.iterations} outside 1..{MAX_ARGON2_ITERATIONS}"
+        if not 8 * params.lanes <= params.memory_kib <= MAX_ARGON2_MEMORY_KIB:
+            return f"argon2id memory {params.memory_kib} KiB outside 8*lanes..1 GiB"
+        if params.memory_kib * params.iterations > MAX_ARGON2_WORK:
+            return (
+                f"argon2id memory x iterations {params.memory_kib} KiB x {params.iterations} is "
+                f"over {WORK_FACTOR}x the default (256 MiB x 3)"
+            )
+        return ""
+    if params.kdf == SCRYPT:
+        if not 1 <= params.log_n <= MAX_SCRYPT_LOG_N:
+            return f"scrypt log2(N) {params.log_n} outside 1..{MAX_SCRYPT_LOG_N}"
+        if not 1 <= params.r <= MAX_SCRYPT_R:
+            return f"scrypt r {params.r} outside 1..{MAX_SCRYPT_R}"
+        if not 1 <= params.p <= MAX_SCRYPT_P:
+            return f"scrypt p {params.p} outside 1..{MAX_SCRYPT_P}"
+        if 128 * params.r * (1 << params.log_n) > MAX_SCRYPT_MEMORY:
+            return "scrypt memory 128*r*N is over 1 GiB"
+        if (1 << params.log_n) * params.r * params.p > MAX_SCRYPT_WORK:
+            return f"scrypt work N*r*p is over {WORK_FACTOR}x the default (N=2^17 r=8 p=1)"
+        return ""
+    return f"unknown KDF {params.kdf!r}"
+
+
 def check_read(params: KdfParams, salt_len: int, path: Path) -> None:
     """Refuse header parameters outside sane bounds before any KDF work (``VaultParamsError``)."""
 
@@ -116,24 +159,9 @@ def check_read(params: KdfParams, salt_len: int, path: Path) -> None:
 
     if salt_len != SALT_BYTES:
         raise bad(f"salt is {salt_len} bytes, expected {SALT_BYTES}")
-    if params.kdf == ARGON2ID:
-        if not 1 <= params.lanes <= MAX_LANES:
-            raise bad(f"argon2id lanes {params.lanes} outside 1..{MAX_LANES}")
-        if not 1 <= params.iterations <= MAX_ARGON2_ITERATIONS:
-            raise bad(f"argon2id iterations {params.iterations} outside 1..{MAX_ARGON2_ITERATIONS}")
-        if not 8 * params.lanes <= params.memory_kib <= MAX_ARGON2_MEMORY_KIB:
-            raise bad(f"argon2id memory {params.memory_kib} KiB outside 8*lanes..2 GiB")
-    elif params.kdf == SCRYPT:
-        if not 1 <= params.log_n <= MAX_SCRYPT_LOG_N:
-            raise bad(f"scrypt log2(N) {params.log_n} outside 1..{MAX_SCRYPT_LOG_N}")
-        if not 1 <= params.r <= MAX_SCRYPT_R:
-            raise bad(f"scrypt r {params.r} outside 1..{MAX_SCRYPT_R}")
-        if not 1 <= params.p <= MAX_SCRYPT_P:
-            raise bad(f"scrypt p {params.p} outside 1..{MAX_SCRYPT_P}")
-        if 128 * params.r * (1 << params.log_n) > MAX_SCRYPT_MEMORY:
-            raise bad("scrypt memory 128*r*N is over 4 GiB")
-    else:
-        raise bad(f"unknown KDF {params.kdf!r}")
+    problem = cap_problem(params)
+    if problem:
+        raise bad(problem)
 
 
 def passphrase_bytes(passphrase: Secret) -> bytes:

@@ -317,7 +317,9 @@ def plan_import(rows: Iterable[ImportRow], registry: Registry) -> list[RowReport
     can be added; the caller writes them all in one vault update and one registry update."""
     reports: list[RowReport] = []
     first_seen: dict[KeyRef, str] = {}
-    present = {key.ref for key in registry.keys}
+    # A listed key without a secret (``kutui import``'s metadata, or an interrupted import) is
+    # filled in, as ``kutui key add`` does.
+    present = {key.ref for key in registry.keys if key.has_secret}
     for row in rows:
         if row.problem or row.ref is None:
             reports.append(RowReport(row.where, row.ref_text, Outcome.REJECTED, row.problem))

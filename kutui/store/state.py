@@ -1,7 +1,8 @@
 """state.toml ⇄ ``AppState``: small things the app remembers between runs (never secrets).
 
-``theme`` and ``vault_generation`` (the highest vault generation seen, for the rollback warning)
-are typed; ``[extra]`` holds whatever other layers want to remember (TOML-serialisable values).
+``theme``, ``vault_generation`` (the highest vault generation seen, for the rollback warning)
+and ``adding`` (ids of keys ``Home.add_credentials`` is adding: an unlock after a crash adopts
+them) are typed; ``[extra]`` holds whatever other layers want to remember (TOML values).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class AppState:
 
     theme: str = ""
     vault_generation: int = 0
+    adding: tuple[str, ...] = ()
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -34,6 +36,7 @@ def parse_state(path: Path, data: bytes) -> AppState:
     state = AppState(
         theme=doc.text("theme", ""),
         vault_generation=doc.integer("vault_generation", 0, lo=0),
+        adding=doc.texts("adding") if doc.has("adding") else (),
         extra=dict(extra.data) if extra is not None else {},
     )
     doc.finish()
@@ -59,6 +62,7 @@ def dump_state(state: AppState) -> bytes:
         "schema_version": SCHEMA_VERSION,
         "theme": state.theme,
         "vault_generation": state.vault_generation,
+        "adding": list(state.adding) or None,
         "extra": dict(state.extra),
     }
     try:

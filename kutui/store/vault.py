@@ -52,7 +52,7 @@ from kutui.store.vault_format import (
     wrap_aad,
 )
 
-__all__ = ["Credential", "KdfParams", "Vault", "VaultData", "VaultInfo", "peek"]
+__all__ = ["Credential", "KdfParams", "Unusable", "Vault", "VaultData", "VaultInfo", "peek"]
 
 T = TypeVar("T")
 
@@ -71,11 +71,39 @@ class Credential:
     saved_at: datetime | None = None
 
 
-class VaultData:
-    """The decrypted payload: per key id, credentials in CURRENT / PENDING / PREVIOUS slots."""
+@dataclass(frozen=True)
+class Unusable:
+    """A vault entry that decrypted but cannot be used: where it is and why, never its content
+    (``kutui.store.entries`` names it for the user).
 
-    def __init__(self, keys: dict[str, dict[Slot, Credential]] | None = None) -> None:
+    ``slot`` is the slot's name as stored (it may not be a known slot), or None when the whole
+    entry of ``key_id`` is unusable."""
+
+    key_id: str
+    slot: str | None
+    why: str
+
+
+class VaultData:
+    """The decrypted payload: per key id, credentials in CURRENT / PENDING / PREVIOUS slots.
+
+    An entry that cannot be read (a value that is not text, e.g. stored from non-UTF-8 input by
+    an older kutui) does not make the vault unreadable: it is kept raw, exactly as stored, saved
+    back unchanged, reported by ``unusable()``, and dropped only by ``drop``/``remove_key``. To
+    every other reader it is absent (``get`` gives None), so one bad entry never stops the rest.
+    """
+
+    def __init__(
+        self,
+        keys: dict[str, dict[Slot, Credential]] | None = None,
+        raw: dict[str, dict[str, tuple[Any, str]]] | None = None,
+        whole: dict[str, tuple[Any, str]] | None = None,
+    ) -> None:
         self._keys: dict[str, dict[Slot, Credential]] = keys if keys is not None else {}
+        # key id -> stored slot name -> (the JSON value as read, why it cannot be used)
+        self._raw: dict[str, dict[str, tuple[Any, str]]] = raw if raw is not None else {}
+        # key id -> (an entry that is not even a table of slots, why)
+        self._whole: dict[str, tuple[Any, str]] = whole if whole is not None else {}
 
     def get(self, key_id: str, slot: Slot = Slot.CURRENT) -> Credential | None:
         return self._keys.get(key_id, {}).get(slot)
@@ -84,9 +112,11 @@ class VaultData:
         return dict(self._keys.get(key_id, {}))
 
     def put(self, key_id: str, credential: Credential, slot: Slot = Slot.CURRENT) -> None:
+        self._forget_raw(key_id, slot.value)
         self._keys.setdefault(key_id, {})[slot] = credential
 
     def drop(self, key_id: str, slot: Slot) -> None:
+        self._forget_raw(key_id, slot.value)
         slots = self._keys.get(key_id)
         if slots is not None:
             slots.pop(slot, None)
@@ -95,6 +125,32 @@ class VaultData:
 
     def remove_key(self, key_id: str) -> None:
         self._keys.pop(key_id, None)
+        self._raw.pop(key_id, None)
+        self._whole.pop(key_id, None)
+
+    def _forget_raw(self, key_id: str, slot_name: str) -> None:
+        self._whole.pop(key_id, None)  # a blob that is not a table cannot sit beside a new slot
+        raw = self._raw.get(key_id)
+        if raw is not None:
+            raw.pop(slot_name, None)
+            if not raw:
+                del self._raw[key_id]
+
+    def unusable(self) -> list[Unusable]:
+        found = [Unusable(key_id, None, why) for key_id, (_, why) in self._whole.items()]
+        found += [
+            Unusable(key_id, slot_name, why)
+            for key_id, slots in self._raw.items()
+            for slot_name, (_, why) in slots.items()
+        ]
+        return sorted(found, key=lambda u: (u.key_id, u.slot or ""))
+
+    def problem(self, key_id: str, slot: Slot = Slot.CURRENT) -> Unusable | None:
+        """Why ``key_id``'s ``slot`` is unusable, or None when it is fine or absent."""
+        if key_id in self._whole:
+            return Unusable(key_id, None, self._whole[key_id][1])
+        raw = self._raw.get(key_id, {})
+        return Unusable(key_id, slot.value, raw[slot.value][1]) if slot.value in raw else None
 
     def promote(self, key_id: str) -> None:
         """PENDING -> CURRENT and CURRENT -> PREVIOUS, in memory (saved by the enclosing update)."""
@@ -105,32 +161,44 @@ class VaultData:
         current = slots.get(Slot.CURRENT)
         if current is not None:
             slots[Slot.PREVIOUS] = current
+        else:
+            # An unusable CURRENT moves along (nothing is lost unless the user removes it).
+            raw = self._raw.get(key_id, {})
+            if Slot.CURRENT.value in raw:
+                raw[Slot.PREVIOUS.value] = raw.pop(Slot.CURRENT.value)
         slots[Slot.CURRENT] = pending
         del slots[Slot.PENDING]
 
     def key_ids(self) -> list[str]:
-        return sorted(self._keys)
+        """Every key id with an entry, usable or not."""
+        return sorted({*self._keys, *self._raw, *self._whole})
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._keys.keys() | self._raw.keys() | self._whole.keys())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, VaultData):
             return NotImplemented
-        return self._keys == other._keys
+        return (self._keys, self._raw, self._whole) == (other._keys, other._raw, other._whole)
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"VaultData({len(self._keys)} keys)"
+        bad = len(self._raw.keys() | self._whole.keys())
+        bad_text = f", {bad} with unusable entries" if bad else ""
+        return f"VaultData({len(self)} keys{bad_text})"
 
     # --- payload JSON (inside the encryption only) ---
 
     def to_json(self) -> bytes:
-        keys = {
-            key_id: {slot.value: _credential_json(cred) for slot, cred in slots.items()}
-            for key_id, slots in self._keys.items()
-        }
+        keys: dict[str, Any] = {}
+        for key_id, slots in self._keys.items():
+            keys[key_id] = {slot.value: _credential_json(cred) for slot, cred in slots.items()}
+        for key_id, raw in self._raw.items():
+            keys.setdefault(key_id, {}).update({name: value for name, (value, _) in raw.items()})
+        for key_id, (value, _) in self._whole.items():
+            keys[key_id] = value
+        # ensure_ascii (the default): a lone surrogate kept raw is written as an escape.
         return json.dumps({"schema": SCHEMA, "keys": keys}, separators=(",", ":")).encode()
 
     @classmethod
@@ -147,16 +215,26 @@ class VaultData:
         if doc.get("schema") != SCHEMA:
             raise bad(f"has schema {doc.get('schema')!r}; this kutui reads schema {SCHEMA}")
         keys: dict[str, dict[Slot, Credential]] = {}
+        raw: dict[str, dict[str, tuple[Any, str]]] = {}
+        whole: dict[str, tuple[Any, str]] = {}
         for key_id, slots in doc["keys"].items():
             if not isinstance(slots, dict):
-                raise bad(f"key {key_id}: slots are not a table")
-            keys[key_id] = {}
-            for slot_name, raw in slots.items():
+                whole[key_id] = (slots, "its slots are not a table")
+                continue
+            for slot_name, value in slots.items():
                 try:
-                    keys[key_id][Slot(slot_name)] = _credential_from(raw)
-                except (ValueError, TypeError, KeyError):
-                    raise bad(f"key {key_id}: slot {slot_name} is not valid") from None
-        return cls(keys)
+                    credential = _credential_from(slot_name, value)
+                except _BadEntry as exc:
+                    raw.setdefault(key_id, {})[slot_name] = (value, exc.why)
+                    continue
+                keys.setdefault(key_id, {})[Slot(slot_name)] = credential
+        return cls(keys, raw, whole)
+
+
+class _BadEntry(Exception):
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 def _credential_json(cred: Credential) -> dict[str, Any]:
@@ -169,29 +247,50 @@ def _credential_json(cred: Credential) -> dict[str, Any]:
     }
 
 
-def _credential_from(raw: Any) -> Credential:
+def _is_text(value: str) -> bool:
+    """False for a string holding lone surrogates (JSON allows them; UTF-8 cannot carry them)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _credential_from(slot_name: str, raw: Any) -> Credential:
+    """The credential, or ``_BadEntry`` saying why not (the reason quotes no value)."""
+    if slot_name not in {slot.value for slot in Slot}:
+        raise _BadEntry(f"unknown slot name (this kutui knows {', '.join(Slot)})")
     if not isinstance(raw, dict):
-        raise TypeError("credential is not a table")
-    secrets = []
+        raise _BadEntry("the credential is not a table")
+    values = []
     for name in ("api_key", "api_secret", "passphrase"):
-        value = raw[name]
+        value = raw.get(name)
         if not isinstance(value, str):
-            raise TypeError(name)
-        secret = Secret(value)
-        redact.register(secret)  # so logs mask the exact value from now on
-        secrets.append(secret)
+            raise _BadEntry(f"{name} is {'missing' if value is None else 'not text'}")
+        if not _is_text(value):
+            raise _BadEntry(f"{name} is not valid text (it was stored from non-UTF-8 input)")
+        values.append(value)
     version = raw.get("api_version", 3)
     saved_at = raw.get("saved_at")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise TypeError("api_version")
-    if saved_at is not None and not isinstance(saved_at, str):
-        raise TypeError("saved_at")
+        raise _BadEntry("api_version is not a whole number")
+    when: datetime | None = None
+    if saved_at is not None:
+        if not isinstance(saved_at, str):
+            raise _BadEntry("saved_at is not a date and time")
+        try:
+            when = datetime.fromisoformat(saved_at) if saved_at else None
+        except ValueError:
+            raise _BadEntry("saved_at is not a date and time") from None
+    secrets = [Secret(value) for value in values]
+    for secret in secrets:
+        redact.register(secret)  # so logs mask the exact value from now on
     return Credential(
         api_key=secrets[0],
         api_secret=secrets[1],
         passphrase=secrets[2],
         api_version=version,
-        saved_at=datetime.fromisoformat(saved_at) if saved_at else None,
+        saved_at=when,
     )
 
 
@@ -403,13 +502,20 @@ class Vault:
         self._check_rollback(header.generation, self.generation)
         return header, VaultData.from_json(unpad_payload(plain, self.path), self.path)
 
-    def _save(self, fn: Callable[[VaultData], T], restanza: Callable[[Header], Header]) -> T:
-        dek = self._held_dek()
+    def _save(
+        self,
+        fn: Callable[[VaultData], T],
+        restanza: Callable[[Header], Header],
+        *,
+        new_dek: bytearray | None = None,
+    ) -> T:
+        """Re-read, apply ``fn`` and ``restanza``, seal (under ``new_dek`` when given), replace."""
         with locked(self.path):
             header, data = self._read_current()
             result = fn(data)
             header = restanza(header)
             header = replace(header, generation=header.generation + 1)
+            dek = new_dek if new_dek is not None else self._held_dek()
             header, blob = seal(header, dek, pad_payload(data.to_json()))
             try:
                 atomic_write(self.path, blob, backup_to=self._rotate_backups)
@@ -417,17 +523,38 @@ class Vault:
                 raise VaultError(
                     self.path, f"could not be saved ({exc.strerror or exc}); the file is unchanged"
                 ) from None
+        if new_dek is not None:
+            self._forget_dek()
+            self._dek = new_dek
         self._adopt(header, data)
         return result
 
     def backup_path(self, n: int) -> Path:
         return self.path.with_name(f"{self.path.name}.bak.{n}")
 
+    def backup_files(self) -> list[Path]:
+        """The backups on disk (``vault.kv1.bak.N``), oldest generation last."""
+        found = [
+            p
+            for p in self.path.parent.glob(f"{self.path.name}.bak.*")
+            if p.name.rsplit(".", 1)[-1].isdigit()
+        ]
+        return sorted(found, key=lambda p: int(p.name.rsplit(".", 1)[-1]))
+
+    def remove_backups(self) -> list[Path]:
+        """Delete every backup (after a passphrase change they open with the old passphrase)."""
+        removed: list[Path] = []
+        with locked(self.path):
+            for backup in self.backup_files():
+                with contextlib.suppress(FileNotFoundError):
+                    backup.unlink()
+                    removed.append(backup)
+        return removed
+
     def _rotate_backups(self) -> Path | None:
         """Shift .bak.1..N-1 up by one; the caller hard-links the current file to .bak.1."""
-        for extra in self.path.parent.glob(f"{self.path.name}.bak.*"):
-            suffix = extra.name.rsplit(".", 1)[-1]
-            if suffix.isdigit() and int(suffix) > self.backups:
+        for extra in self.backup_files():
+            if int(extra.name.rsplit(".", 1)[-1]) > self.backups:
                 with contextlib.suppress(OSError):
                     extra.unlink()
         if self.backups <= 0:
@@ -448,14 +575,34 @@ class Vault:
         self._adopt(header, data)
 
     def set_passphrase(
-        self, passphrase: Secret, kdf: KdfParams | None = None, *, allow_weak: bool = False
+        self,
+        passphrase: Secret,
+        kdf: KdfParams | None = None,
+        *,
+        keyring_kek: bytes | None = None,
+        allow_weak: bool = False,
     ) -> None:
-        """Rewrap the DEK under a new passphrase (the keyring stanza and the data stay)."""
-        dek = self._held_dek()
+        """Re-encrypt the vault under a fresh data key wrapped by ``passphrase``.
+
+        A fresh key, not a re-wrap: an old copy of the file plus the old passphrase yields the
+        old data key, which must not open the vault any more. The keyring stanza is re-wrapped
+        with ``keyring_kek`` (the key the OS keyring holds); without it the stanza is dropped,
+        as it could no longer open the vault. Backups keep the old key and passphrase."""
+        new_dek = bytearray(new_key())
         stanza = _passphrase_stanza(
-            self._header, dek, passphrase, kdf or kdfmod.default_params(), allow_weak
+            self._header, new_dek, passphrase, kdf or kdfmod.default_params(), allow_weak
         )
-        self._save(lambda data: None, lambda header: header.with_stanza(stanza))
+        keyring = (
+            _keyring_stanza(self._header, new_dek, keyring_kek)
+            if keyring_kek is not None and self.has_keyring_stanza
+            else None
+        )
+
+        def restanza(header: Header) -> Header:
+            header = header.without(STANZA_KEYRING).with_stanza(stanza)
+            return header.with_stanza(keyring) if keyring is not None else header
+
+        self._save(lambda data: None, restanza, new_dek=new_dek)
 
     def enable_keyring(self, kek: bytes) -> None:
         """Add (or replace) the keyring stanza; the caller stores ``kek`` in the keyring."""
@@ -477,10 +624,13 @@ class Vault:
 
     def close(self) -> None:
         """Drop the data key and the decrypted payload (the TUI's lock action)."""
+        self._forget_dek()
+        self._data = None
+
+    def _forget_dek(self) -> None:
         if self._dek is not None:
             self._dek[:] = bytes(len(self._dek))  # best effort: Python may hold other copies
         self._dek = None
-        self._data = None
 
     def __repr__(self) -> str:
         state = "locked" if self._dek is None else "open"

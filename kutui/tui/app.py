@@ -115,9 +115,13 @@ class KutuiApp(App[int]):
         clock: Clock | None = None,
         unlock_hint: str = "",
         watch_tty: bool = True,
+        screenshot_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.home = home
+        #: Where F9 saves screenshots: the directory kutui was started from, where the user
+        #: looks (the demo's home is a temporary directory, deleted on exit).
+        self.screenshot_dir = screenshot_dir if screenshot_dir is not None else Path.cwd()
         self.config: Config = home.config
         self.vault = vault
         self.transport = transport
@@ -539,8 +543,21 @@ class KutuiApp(App[int]):
             self.theme = name
 
     def action_save_svg(self) -> None:
-        path = self.save_screenshot(path=str(self.home.paths.state_dir))
-        self.notify(f"Screenshot saved to {path}", markup=False)
+        from kutui.store.files import write_new_private
+
+        stem = f"kutui-{self.now():%Y%m%d-%H%M%S}"
+        svg = self.export_screenshot().encode()
+        try:
+            # 0600: a screenshot may show key labels, notes, fingerprints (README.md, "Files").
+            path = write_new_private(self.screenshot_dir, stem, ".svg", svg)
+        except OSError as exc:
+            self.notify(
+                f"Screenshot not saved: {self.screenshot_dir}: {exc.strerror or exc}",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.notify(f"Screenshot saved to {path.resolve()}", markup=False)
 
     def _check_terminal(self) -> None:
         if not _stdin_is_tty():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kutui.errors import KutuiError, UsageError
@@ -48,7 +49,14 @@ def _credential_or_warn(app: KutuiApp, key: ApiKey) -> Credential | None:
         return None
     cred = app.vault.data.get(key.id)
     if cred is None:
-        app.notify(f"No credentials are stored for {key.ref}.", severity="warning", markup=False)
+        bad = app.vault.data.problem(key.id)
+        text = (
+            f"The stored credentials of {key.ref} (key id {key.id}) cannot be used: {bad.why}. "
+            "Remove the key (d) and add it again."
+            if bad is not None
+            else f"No credentials are stored for {key.ref}."
+        )
+        app.notify(text, severity="warning", markup=False)
     return cred
 
 
@@ -185,18 +193,18 @@ def _save_new_key(app: KutuiApp, result: KeyFormResult | None) -> None:
     vault, home = app.vault, app.home
 
     def save() -> None:
-        vault.update(lambda data: data.put(key.id, credential))
-
-        def record(reg: Registry) -> None:
+        def register(reg: Registry) -> list[str]:
             if reg.key(key.ref) is not None:
                 raise UsageError(f"key {key.ref} was added by another kutui meanwhile")
-            reg.keys.append(key)
+            reg.keys.append(replace(key, has_secret=False))
+            return [key.id]
 
-        try:
-            home.update_registry(record)
-        except BaseException:
-            vault.update(lambda data: data.remove_key(key.id))  # no orphan credential
-            raise
+        def put(data: VaultData) -> set[str]:
+            data.put(key.id, credential)
+            return {key.id}
+
+        # Registry, vault, registry: a crash in between leaves nothing that blocks a re-add.
+        home.add_credentials(vault, {key.id}, register, put)
 
     app.persist(f"Stored {key.ref} (key …{key.fingerprint}).", save)
 

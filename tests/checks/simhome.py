@@ -35,7 +35,7 @@ def make_home(
 ) -> SimHome:
     """Accounts/sub-accounts from the fleet's refs; keys in ``without_secret`` (key ids) get no
     vault entry and ``has_secret=False``."""
-    root.mkdir(parents=True, exist_ok=True)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
     home = Home.load(root)
     registry = Registry()
     creds: dict[str, Credential] = {}

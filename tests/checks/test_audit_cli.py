@@ -45,7 +45,7 @@ def _key(key_id: str, ref: str, **kw: object) -> ApiKey:
 
 def make(tmp_path: Path, keys: list[ApiKey], passphrases: dict[str, str]) -> list[str]:
     root = tmp_path / "home"
-    root.mkdir()
+    root.mkdir(mode=0o700)
     home = Home.load(root)
 
     def fill_registry(reg: Registry) -> None:

@@ -103,3 +103,81 @@ async def test_abort_after_a_refused_revoke_confirmation_restores_old_key(world:
     assert "web UI" in summary  # the user is told to delete the new key there
     assert world.vault.data.slots(MKEY_ID) == {Slot.CURRENT: old}
     assert world.key(MKEY_ID).fingerprint == old.api_key.reveal()[-4:]
+
+
+async def test_the_old_key_typed_after_a_failed_attempt_is_refused(world: World) -> None:
+    old = world.old_master.credential()
+    s = rs.start(world.context(), world.key(MKEY_ID))
+    await s.run()
+    web = world.sim.add_key(1001, permission="General,Spot", passphrase="NewMasterPass-9")
+    step = await s.submit(typed(web.api_key, web.api_secret, "NewMasterPass-8"))  # mistyped
+    assert step is not None and step.status is StepStatus.FAILED
+    assert world.vault.data.get(MKEY_ID, Slot.PENDING) is not None  # kept, as typed
+    # The user gives up on the new key and pastes the old one (which verifies fine).
+    step = await s.submit(
+        typed(old.api_key.reveal(), old.api_secret.reveal(), old.passphrase.reveal())
+    )
+    assert step is not None and step.id == "create" and step.status is StepStatus.FAILED
+    assert "old key" in step.note
+    slots = world.vault.data.slots(MKEY_ID)
+    assert slots[Slot.CURRENT] == old
+    assert slots[Slot.PENDING].api_key != old.api_key  # the old key never becomes PENDING
+    assert s.checklist.current == "create"
+
+
+async def test_the_key_before_the_old_one_is_refused(world: World) -> None:
+    older = world.sim.add_key(1001, permission="General,Spot", passphrase="OlderMaster-9")
+    world.vault.update(lambda d: d.put(MKEY_ID, older.credential(), Slot.PREVIOUS))
+    s = rs.start(world.context(), world.key(MKEY_ID))
+    await s.run()
+    step = await s.submit(typed(older.api_key, older.api_secret, "OlderMaster-9"))
+    assert step is not None and step.status is StepStatus.FAILED
+    assert "the key before the old one" in step.note
+    assert world.vault.data.get(MKEY_ID, Slot.PENDING) is None
+
+
+async def test_a_new_key_whose_last_4_characters_match_the_old_one_is_accepted(
+    world: World,
+) -> None:
+    old = world.old_master.credential()
+    same_tail = "0" * 20 + old.api_key.reveal()[-4:]  # a fingerprint is for display only
+    s = rs.start(world.context(), world.key(MKEY_ID))
+    await s.run()
+    web = world.sim.add_key(
+        1001, api_key=same_tail, permission="General,Spot", passphrase="NewMasterPass-9"
+    )
+    step = await s.submit(typed(web.api_key, web.api_secret, "NewMasterPass-9"))
+    assert step is not None
+    assert step.id == "switch-consumers", step.note
+    step = await s.submit(ManualInput(confirm=True))
+    assert step is not None
+    assert step.id == "revoke-old", step.note
+    slots = world.vault.data.slots(MKEY_ID)
+    assert slots[Slot.CURRENT].api_key.reveal() == same_tail
+    assert slots[Slot.PREVIOUS] == old
+
+
+async def test_a_pending_key_equal_to_current_is_never_adopted_nor_promoted(world: World) -> None:
+    """A rotation left by an older kutui with the old key saved as PENDING (the bug this guards)."""
+    old = world.old_master.credential()
+    s = rs.start(world.context(), world.key(MKEY_ID))
+    await s.run()
+    world.vault.update(lambda d: d.put(MKEY_ID, old, Slot.PENDING))
+    world.restart()
+    s = rs.resume(world.context(), MKEY_ID)
+    step = await s.run()
+    assert step is not None and step.id == "create" and step.status is StepStatus.FAILED
+    assert "that is the old key" in step.note
+    # Even if the old key got into PENDING after verification, promote refuses it.
+    web = world.sim.add_key(1001, permission="General,Spot", passphrase="NewMasterPass-9")
+    step = await s.submit(typed(web.api_key, web.api_secret, "NewMasterPass-9"))
+    assert step is not None
+    assert step.id == "switch-consumers", step.note
+    world.vault.update(lambda d: d.put(MKEY_ID, old, Slot.PENDING))
+    world.restart()
+    s = rs.resume(world.context(), MKEY_ID)
+    step = await s.submit(ManualInput(confirm=True))
+    assert step is not None and step.id == "promote" and step.status is StepStatus.FAILED
+    assert "the PENDING key is the CURRENT key" in step.note
+    assert world.vault.data.get(MKEY_ID, Slot.CURRENT) == old
+    assert world.vault.data.get(MKEY_ID, Slot.PREVIOUS) is None

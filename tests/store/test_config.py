@@ -142,3 +142,11 @@ def test_example_documents_every_setting_with_its_default() -> None:
         section = text.split(f"[{name}]", 1)[1]
         for f in dataclasses.fields(cls):
             assert re.search(rf"^# {f.name} = ", section, flags=re.M), f"{name}.{f.name}"
+
+
+def test_argon2_memory_times_passes_over_the_vault_cap_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[vault]\nargon2_memory_mib = 1024\nargon2_iterations = 4\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: vault.argon2_iterations: argon2id memory x")

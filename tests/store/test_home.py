@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from kutui.errors import ConfigError, FileProblem, RegistryError, UnlockError, VaultAuthError
+from kutui.model import Account, Registry
 from kutui.secret import Secret
 from kutui.store import home as home_module
 from kutui.store.home import Home, read_passphrase_file
 from kutui.store.kdf import KdfParams
-from kutui.store.vault import Vault
+from kutui.store.vault import Vault, VaultData
 
 PW = "home-test-passphrase"
 
@@ -51,8 +52,8 @@ def test_load_reports_a_bad_config(tmp_path: Path) -> None:
 
 
 def test_load_removes_old_temp_files_only(tmp_path: Path) -> None:
-    old = tmp_path / ".accounts.toml.abc.part"
-    young = tmp_path / ".accounts.toml.def.part"
+    old = tmp_path / ".kutui-accounts.toml.abc.part"
+    young = tmp_path / ".kutui-accounts.toml.def.part"
     old.write_text("x")
     young.write_text("y")
     past = time.time() - 3600
@@ -125,7 +126,7 @@ def test_keyring_stanza_used_first(
 ) -> None:
     kek = os.urandom(32)
     home = _with_vault(tmp_path, tiny_kdf, kek=kek)
-    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: (kek, ""))
+    monkeypatch.setattr(Home, "keyring_kek", lambda self, uuid: (kek, ""))
     vault = home.open_vault(prompt=lambda label: pytest.fail("asked for a passphrase"))
     assert vault.unlocked_by == "keyring"
 
@@ -134,9 +135,9 @@ def test_failing_keyring_falls_back_to_passphrase(
     tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = _with_vault(tmp_path, tiny_kdf, kek=os.urandom(32))
-    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: (os.urandom(32), ""))
+    monkeypatch.setattr(Home, "keyring_kek", lambda self, uuid: (os.urandom(32), ""))
     assert home.open_vault(passphrase=Secret(PW)).unlocked_by == "passphrase"
-    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: (None, "timed out"))
+    monkeypatch.setattr(Home, "keyring_kek", lambda self, uuid: (None, "timed out"))
     with pytest.raises(UnlockError, match=r"keyring: timed out"):
         home.open_vault()
 
@@ -147,7 +148,7 @@ def test_passphrase_mode_never_asks_the_keyring(
     _with_vault(tmp_path, tiny_kdf, kek=os.urandom(32))
     (tmp_path / "config.toml").write_text('[vault]\nunlock = "passphrase"\n')
     home = Home.load(tmp_path)
-    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: pytest.fail("keyring used"))
+    monkeypatch.setattr(Home, "keyring_kek", lambda self, uuid: pytest.fail("keyring used"))
     assert home.open_vault(passphrase=Secret(PW)).unlocked_by == "passphrase"
 
 
@@ -209,9 +210,132 @@ def test_a_failed_update_leaves_neither_the_file_nor_the_cache_changed(tmp_path:
 def test_stale_temp_files_of_rotation_checklists_are_removed_at_start(tmp_path: Path) -> None:
     rotations = tmp_path / "rotations"
     rotations.mkdir(mode=0o700)
-    stale = rotations / ".r1.toml.abc.part"
+    stale = rotations / ".kutui-r1.toml.abc.part"
     stale.write_text("half a checklist")
     old = time.time() - 3600
     os.utime(stale, (old, old))
     Home.load(tmp_path)
     assert not stale.exists()
+
+
+def test_other_programs_temp_files_are_never_removed(tmp_path: Path) -> None:
+    foreign = tmp_path / ".x.part"  # another program's half-written file in a shared directory
+    foreign.write_text("theirs")
+    past = time.time() - 3600
+    os.utime(foreign, (past, past))
+    Home.load(tmp_path)
+    assert foreign.read_text() == "theirs"
+
+
+@pytest.mark.parametrize("mode", [0o1777, 0o0775, 0o0777, 0o0757])
+def test_a_home_others_may_write_to_is_refused_and_left_as_it_was(
+    tmp_path: Path, mode: int
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(mode)
+    with pytest.raises(FileProblem) as info:
+        Home.load(shared)
+    assert str(info.value).startswith(f"{shared}: has mode {mode:04o}: others may write to it")
+    assert "chmod go-w" in str(info.value)
+    assert (shared.stat().st_mode & 0o7777) == mode  # never tightened behind the user's back
+    assert list(shared.iterdir()) == []
+
+
+def test_a_readable_home_is_used_as_it_is(tmp_path: Path) -> None:
+    home_dir = tmp_path / "mine"
+    home_dir.mkdir()
+    home_dir.chmod(0o755)
+    home = Home.load(home_dir)
+    home.update_registry(lambda registry: None)
+    assert (home_dir.stat().st_mode & 0o777) == 0o755  # kutui did not create it: not chmod-ed
+    assert (home.paths.accounts.stat().st_mode & 0o777) == 0o600
+
+
+def test_a_home_kutui_creates_is_private(tmp_path: Path) -> None:
+    home = Home.load(tmp_path / "new" / "home")
+    home.update_registry(lambda registry: None)
+    assert (home.paths.data_dir.stat().st_mode & 0o777) == 0o700
+
+
+class _Crash(BaseException):
+    """Stands for the process dying: nothing after it runs, no rollback either."""
+
+
+def test_add_credentials_interrupted_after_the_vault_write_is_adopted_at_the_next_unlock(
+    tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kutui.model import ApiKey, KeyRef
+    from kutui.store.vault import Credential
+
+    home = _with_vault(tmp_path, tiny_kdf)
+    vault = home.open_vault(passphrase=Secret(PW))
+    key = ApiKey("k1", KeyRef("main", "", "bot"), fingerprint="d3eb")
+    credential = Credential(Secret("6705f5c311545b000157d3eb"), Secret("s"), Secret("p"))
+
+    def register(reg: Registry) -> list[str]:
+        reg.accounts.append(Account("main"))
+        reg.keys.append(key)
+        return [key.id]
+
+    def store(data: VaultData) -> set[str]:
+        data.put(key.id, credential)
+        return {key.id}
+
+    real = Home.update_registry
+    calls: list[object] = []
+
+    def dies_on_the_second_write(self: Home, fn: object) -> object:
+        calls.append(fn)
+        if len(calls) == 2:
+            raise _Crash
+        return real(self, fn)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Home, "update_registry", dies_on_the_second_write)
+    with pytest.raises(_Crash):
+        home.add_credentials(vault, {key.id}, register, store)
+    monkeypatch.setattr(Home, "update_registry", real)
+    again = Home.load(tmp_path)
+    listed = again.registry().key(key.ref)
+    assert listed is not None and not listed.has_secret  # listed, not hidden
+    assert again.state().adding == (key.id,)  # so the next unlock knows what to look for
+    again.open_vault(passphrase=Secret(PW))
+    listed = again.registry().key(key.ref)
+    assert listed is not None and listed.has_secret  # adopted
+    assert again.state().adding == ()
+
+
+def test_an_unlock_with_nothing_being_added_does_not_read_the_registry(
+    tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing 10,000 keys costs about a second: an unlock pays it only after a crashed add."""
+    home = _with_vault(tmp_path, tiny_kdf)
+
+    def no_reading(path: Path) -> None:
+        raise AssertionError("the registry was read")
+
+    monkeypatch.setattr(home_module, "read_registry", no_reading)
+    vault = home.open_vault(passphrase=Secret(PW))
+    assert vault.data.key_ids() == []
+
+
+def test_add_credentials_refused_by_the_vault_leaves_no_record(
+    tmp_path: Path, tiny_kdf: KdfParams
+) -> None:
+    from kutui.model import ApiKey, KeyRef
+
+    home = _with_vault(tmp_path, tiny_kdf)
+    vault = home.open_vault(passphrase=Secret(PW))
+    key = ApiKey("k1", KeyRef("main", "", "bot"))
+
+    def register(reg: Registry) -> list[str]:
+        reg.accounts.append(Account("main"))
+        reg.keys.append(key)
+        return [key.id]
+
+    def refuse(data: VaultData) -> set[str]:
+        raise UnlockError("refused")
+
+    with pytest.raises(UnlockError):
+        home.add_credentials(vault, {key.id}, register, refuse)
+    assert home.registry().keys == []

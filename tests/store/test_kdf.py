@@ -82,14 +82,32 @@ def test_unknown_kdf_is_refused_at_creation() -> None:
 @pytest.mark.parametrize(
     "params",
     [
-        KdfParams(memory_kib=2 * 1024 * 1024),
+        KdfParams(memory_kib=1024 * 1024),  # 1 GiB x 3 passes: 4x the default's work
         KdfParams(iterations=10, lanes=16),
-        KdfParams(kdf="scrypt", log_n=22),
+        KdfParams(kdf="scrypt", log_n=19),  # N*r = 4x the default, 512 MiB
+        KdfParams(kdf="scrypt", log_n=17, p=4),
     ],
     ids=lambda p: p.describe(),
 )
 def test_values_at_the_caps_are_still_readable(params: KdfParams) -> None:
     kdf.check_read(params, 16, Path("v"))
+
+
+@pytest.mark.parametrize(
+    ("params", "why"),
+    [
+        (KdfParams(kdf="scrypt", log_n=22, r=8, p=16), "scrypt memory 128*r*N is over 1 GiB"),
+        (KdfParams(kdf="scrypt", log_n=18, r=8, p=3), "scrypt work N*r*p is over 4x the default"),
+        (KdfParams(memory_kib=1024 * 1024 + 8), "argon2id memory 1048584 KiB outside"),
+        (KdfParams(memory_kib=1024 * 1024, iterations=4), "argon2id memory x iterations"),
+    ],
+    ids=lambda p: p.describe() if isinstance(p, KdfParams) else "",
+)
+def test_one_unlock_costs_at_most_4x_the_default(params: KdfParams, why: str) -> None:
+    with pytest.raises(VaultParamsError, match=why.replace("*", r"\*")):
+        kdf.check_read(params, 16, Path("/x/vault.kv1"))
+    with pytest.raises(WeakKdfError, match="kutui refuses to read such a vault"):
+        kdf.check_create(params)  # nor may kutui create a vault it would then refuse
 
 
 def test_caps_name_the_file_and_the_value() -> None:

@@ -118,12 +118,16 @@ def test_plan_marks_duplicates_and_present_keys(tmp_path: Path) -> None:
             tmp_path, "k.json", json.dumps([GOOD, GOOD, {**GOOD, "ref": "main/old"}, {"ref": "x"}])
         )
     )
-    registry = Registry(accounts=[Account("main")], keys=[ApiKey("i", KeyRef("main", "", "old"))])
+    old = ApiKey("i", KeyRef("main", "", "old"), has_secret=True)
+    registry = Registry(accounts=[Account("main")], keys=[old])
     outcomes = [(r.outcome, r.reason) for r in plan_import(rows, registry)]
     assert outcomes[0] == (Outcome.ADDED, "")
     assert outcomes[1][0] is Outcome.REJECTED and "first at entry 1" in outcomes[1][1]
     assert outcomes[2] == (Outcome.SKIPPED, "main/old already exists")
     assert outcomes[3][0] is Outcome.REJECTED
+    # A listed key without a secret (kutui import's metadata, an interrupted import) is filled in.
+    old.has_secret = False
+    assert plan_import(rows, registry)[2].outcome is Outcome.ADDED
 
 
 def test_not_utf8(tmp_path: Path) -> None:

@@ -25,10 +25,12 @@ from kutui.errors import (
 from kutui.model import Slot
 from kutui.redact import redact
 from kutui.secret import Secret
+from kutui.store import kdf
 from kutui.store import vault as vault_module
 from kutui.store.kdf import KdfParams
 from kutui.store.vault import Credential, Vault, VaultData, peek
-from kutui.store.vault_crypto import new_key
+from kutui.store.vault_crypto import new_key, open_sealed, unwrap
+from kutui.store.vault_format import STANZA_PASSPHRASE, parse, wrap_aad
 from tests.store.conftest import TINY_KDF
 
 PASS = Secret("correct horse battery staple")
@@ -162,18 +164,61 @@ def test_weak_kdf_is_refused_without_allow_weak(tmp_path: Path) -> None:
     assert not (tmp_path / "vault.kv1").exists()
 
 
-def test_set_passphrase_rewraps_and_keeps_data_and_keyring(tmp_path: Path) -> None:
+def test_set_passphrase_keeps_data_and_keyring(tmp_path: Path) -> None:
     path = tmp_path / "vault.kv1"
     kek = new_key()
     vault = make(path, keyring_kek=kek)
     vault.update(lambda d: d.put("k", cred()))
-    vault.set_passphrase(Secret("new passphrase"), TINY_KDF, allow_weak=True)
+    vault.set_passphrase(Secret("new passphrase"), TINY_KDF, keyring_kek=kek, allow_weak=True)
     with pytest.raises(VaultAuthError):
         Vault.open(path, passphrase=PASS)
     assert Vault.open(path, passphrase=Secret("new passphrase")).data.get("k") == cred()
     by_keyring = Vault.open(path, keyring_kek=kek)
     assert by_keyring.unlocked_by == "keyring"
     assert by_keyring.data.get("k") == cred()
+    vault.update(lambda d: d.put("k2", cred(2)))  # the open vault saves under the new key
+    assert Vault.open(path, keyring_kek=kek).data.get("k2") == cred(2)
+
+
+def _old_dek(raw: bytes, path: Path, passphrase: Secret) -> bytearray:
+    """What an attacker holding an old copy and the old passphrase gets: the data key."""
+    header, _, _ = parse(raw, path)
+    stanza = header.passphrase_stanza()
+    assert stanza is not None
+    kek = kdf.derive(passphrase, stanza.salt, stanza.params)
+    dek = unwrap(kek, stanza.nonce, stanza.wrapped, wrap_aad(header, STANZA_PASSPHRASE))
+    assert dek is not None
+    return dek
+
+
+def test_an_old_copy_and_the_old_passphrase_do_not_open_the_vault_after_passwd(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "vault.kv1"
+    vault = make(path)
+    vault.update(lambda d: d.put("k", cred()))
+    stolen = path.read_bytes()
+    old_dek = _old_dek(stolen, path, PASS)
+    header, header_bytes, ciphertext = parse(stolen, path)
+    assert open_sealed(header, header_bytes, ciphertext, old_dek) is not None  # it did open
+    vault.set_passphrase(Secret("new passphrase"), TINY_KDF, allow_weak=True)
+    header, header_bytes, ciphertext = parse(path.read_bytes(), path)
+    assert open_sealed(header, header_bytes, ciphertext, old_dek) is None
+    assert Vault.open(path, passphrase=Secret("new passphrase")).data.get("k") == cred()
+    # The backup is the old copy: it still opens with the old passphrase until removed.
+    assert Vault.open(vault.backup_path(1), passphrase=PASS).data.get("k") == cred()
+    assert vault.remove_backups() == [vault.backup_path(1), vault.backup_path(2)]
+    assert vault.backup_files() == []
+
+
+def test_set_passphrase_without_the_keyring_key_drops_the_keyring_stanza(tmp_path: Path) -> None:
+    path = tmp_path / "vault.kv1"
+    kek = new_key()
+    vault = make(path, keyring_kek=kek)
+    vault.set_passphrase(Secret("new passphrase"), TINY_KDF, allow_weak=True)
+    assert not vault.has_keyring_stanza and peek(path).stanzas == ("passphrase",)
+    with pytest.raises(VaultAuthError):
+        Vault.open(path, keyring_kek=kek)
 
 
 def test_keyring_stanza_can_be_added_and_removed(tmp_path: Path) -> None:

@@ -185,7 +185,8 @@ def craft(raw: bytes, path: Path, params: KdfParams, salt: bytes | None = None) 
 GiB_KIB = 1024 * 1024
 HOSTILE = [
     replace(TINY_KDF, memory_kib=0),
-    replace(TINY_KDF, memory_kib=2 * GiB_KIB + 1),
+    replace(TINY_KDF, memory_kib=GiB_KIB + 8),
+    replace(TINY_KDF, memory_kib=GiB_KIB, iterations=4),  # over 4x the default's work
     replace(TINY_KDF, memory_kib=0xFFFFFFFF),
     replace(TINY_KDF, iterations=0),
     replace(TINY_KDF, iterations=11),
@@ -201,6 +202,9 @@ HOSTILE = [
     KdfParams(kdf="scrypt", log_n=14, p=0),
     KdfParams(kdf="scrypt", log_n=14, p=17),
     KdfParams(kdf="scrypt", log_n=22, r=32),  # 16 GiB
+    KdfParams(kdf="scrypt", log_n=22, r=8, p=16),  # 4 GiB, 228 s per attempt
+    KdfParams(kdf="scrypt", log_n=20),  # 1 GiB: over 4x the default's work
+    KdfParams(kdf="scrypt", log_n=17, p=5),
 ]
 
 

@@ -172,3 +172,25 @@ def test_demo_screenshot_saves_an_svg_without_secrets(tmp_path: Path) -> None:
         assert cred is not None
         for value in (cred.api_key, cred.api_secret, cred.passphrase):
             assert value.reveal() not in svg
+
+
+async def test_f9_saves_a_private_screenshot_where_kutui_was_started(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started_in = tmp_path / "work"
+    started_in.mkdir()
+    monkeypatch.chdir(started_in)
+    app = make_app(demo)
+    notes: list[str] = []
+    monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append(message))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f9")
+        await pilot.press("f9")  # a second one in the same second gets its own file
+        await pilot.pause()
+    shots = sorted(started_in.glob("kutui-*.svg"))
+    stem = f"kutui-{demo.clock.now():%Y%m%d-%H%M%S}"  # the demo's frozen clock
+    assert [p.name for p in shots] == [f"{stem}-1.svg", f"{stem}.svg"]
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in shots)
+    assert f"Screenshot saved to {shots[1]}" in notes
+    assert not list(demo.home.paths.state_dir.glob("*.svg"))  # not in the demo's temporary home

@@ -302,3 +302,24 @@ async def test_P_copies_the_passphrase_only_after_yes(demo: Demo) -> None:
         assert app.clipboard == ""
         await pilot.press("P", "y")
         assert app.clipboard == cred.passphrase.reveal()
+
+
+async def test_an_unusable_entry_is_named_when_it_is_used(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.store.vault_payload import read_payload, write_payload
+
+    vault = demo.open_vault()
+    keys = read_payload(vault)
+    keys["demo0001"]["CURRENT"]["api_secret"] += "\udce9"  # stored from non-UTF-8 input
+    write_payload(vault, keys)
+    app = make_app(demo)  # the vault opens: one bad entry does not lock the user out
+    notes: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot, app)
+        monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append(message))
+        await pilot.press("l", "v")
+        assert isinstance(app.screen, MainScreen)  # nothing revealed
+    [note] = [n for n in notes if "demo0001" in n]
+    assert "cannot be used: api_secret is not valid text" in note
+    assert keys["demo0001"]["CURRENT"]["api_secret"][:8] not in note
