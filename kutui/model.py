@@ -1,8 +1,8 @@
 """Plain data: accounts, sub-accounts, key metadata, permission notes and check results.
 
-No I/O here and nothing secret: the credentials themselves live only in the vault
-(``kutui.store.vault``) and travel as ``kutui.secret.Secret``. Everything in this module may be
-written to accounts.toml and shown on screen.
+No I/O here and nothing secret in the clear: the credentials' values live only in the vault
+(``kutui.store.vault``) and travel as ``kutui.secret.Secret`` (``Credential`` holds three).
+Everything else in this module may be written to accounts.toml and shown on screen.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from kutui.secret import Secret
 from kutui.text import control_problem
 
 DEFAULT_API_URL = "https://api.kucoin.com"
@@ -208,6 +209,21 @@ class Account:
 
     def sub(self, name: str) -> SubAccount | None:
         return next((s for s in self.subaccounts if s.name == name), None)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One key's credentials in one vault slot. ``api_version`` is KuCoin's key version (1, 2, 3).
+
+    Plain data like the rest of this module, so ``kucoin/`` (which signs with it) and ``store/``
+    (whose vault holds it) share it without importing each other; only its ``Secret`` fields
+    are secret, and they never print."""
+
+    api_key: Secret
+    api_secret: Secret
+    passphrase: Secret
+    api_version: int = 3
+    saved_at: datetime | None = None
 
 
 @dataclass

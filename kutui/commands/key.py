@@ -193,8 +193,7 @@ def _read_credentials() -> tuple[Secret, Secret, Secret]:
 def run_add(args: argparse.Namespace) -> int:
     from kutui.commands.common import load_home, notice, open_vault, require_vault, warn
     from kutui.errors import UsageError
-    from kutui.model import credential_problem, fingerprint, now_utc, secret_warning
-    from kutui.store.vault import Credential
+    from kutui.model import Credential, credential_problem, fingerprint, now_utc, secret_warning
     from kutui.text import clean_text
 
     ref = parse_ref(args.ref)
@@ -276,9 +275,8 @@ def _import_rows(
     keys: dict[int, ApiKey],
 ) -> None:
     """Inside the one vault update: store every planned row, skipping API keys already stored."""
-    from kutui.model import now_utc
+    from kutui.model import Credential, now_utc
     from kutui.store.keyfile import Outcome
-    from kutui.store.vault import Credential
 
     stored = _stored_api_keys(data)
     added_here: dict[str, str] = {}  # key id -> "REF (line 2)" for keys added by this file

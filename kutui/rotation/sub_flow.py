@@ -11,7 +11,7 @@ import secrets
 import string
 
 from kutui.errors import KucoinError, RotationError
-from kutui.model import Registry, Slot, passphrase_problem
+from kutui.model import Credential, Registry, Slot, passphrase_problem
 from kutui.rotation.checklist import Checklist, Flow, Step, StepKind, StepStatus
 from kutui.rotation.engine import (
     Engine,
@@ -25,7 +25,7 @@ from kutui.rotation.engine import (
     key_is_dead,
 )
 from kutui.secret import Secret
-from kutui.store.vault import Credential, VaultData
+from kutui.store.vault import VaultData
 
 #: Permissions KuCoin lets the API give a sub-account key.
 SUB_KEY_PERMISSIONS = ("General", "Spot", "Futures", "Margin", "InnerTransfer")

@@ -30,7 +30,7 @@ from kutui.errors import (
     VaultFormatError,
     VaultNotFound,
 )
-from kutui.model import Slot
+from kutui.model import Credential, Slot
 from kutui.secret import Secret
 from kutui.store import kdf as kdfmod
 from kutui.store.files import atomic_write, check_private, locked, read_private
@@ -52,23 +52,12 @@ from kutui.store.vault_format import (
     wrap_aad,
 )
 
-__all__ = ["Credential", "KdfParams", "Vault", "VaultData", "VaultInfo", "peek"]
+__all__ = ["KdfParams", "Vault", "VaultData", "VaultInfo", "peek"]
 
 T = TypeVar("T")
 
 SCHEMA = 1
 AUTH_FAILED = "wrong passphrase, or the vault is damaged"
-
-
-@dataclass(frozen=True)
-class Credential:
-    """One key's credentials in one slot. ``api_version`` is KuCoin's key version (1, 2 or 3)."""
-
-    api_key: Secret
-    api_secret: Secret
-    passphrase: Secret
-    api_version: int = 3
-    saved_at: datetime | None = None
 
 
 class VaultData:

@@ -22,12 +22,12 @@ from kutui.errors import (
     VaultNotFound,
     WeakKdfError,
 )
-from kutui.model import Slot
+from kutui.model import Credential, Slot
 from kutui.redact import redact
 from kutui.secret import Secret
 from kutui.store import vault as vault_module
 from kutui.store.kdf import KdfParams
-from kutui.store.vault import Credential, Vault, VaultData, peek
+from kutui.store.vault import Vault, VaultData, peek
 from kutui.store.vault_crypto import new_key
 from tests.store.conftest import TINY_KDF
 
