@@ -35,7 +35,7 @@ from kutui.secret import Secret
 from kutui.store import kdf as kdfmod
 from kutui.store.files import atomic_write, check_private, locked, read_private
 from kutui.store.kdf import KdfParams
-from kutui.store.keyring_unlock import keyring_username
+from kutui.store.keyring_agent import keyring_username
 from kutui.store.vault_crypto import new_key, open_sealed, seal, unwrap, wrap
 from kutui.store.vault_format import (
     NONCE_BYTES,
