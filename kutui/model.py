@@ -259,6 +259,33 @@ class ApiKey:
         return self.created_at + timedelta(days=self.expire_days)
 
 
+@dataclass(frozen=True)
+class RotationDue:
+    """A key past the rotation policy (``[rotation] max_key_age_days`` in config.toml)."""
+
+    key_id: str
+    age_days: int
+    max_days: int
+
+    @property
+    def message(self) -> str:
+        return f"key is {self.age_days} days old; rotate it (policy: at most {self.max_days} days)"
+
+
+def rotation_due(key: ApiKey, max_days: int, now: datetime) -> RotationDue | None:
+    """``RotationDue`` when the key's age (``ApiKey.age``) passes ``max_days``; the one rule, for
+    the audit (``kutui/checks/audit.py``) and whatever else asks whether a key is due.
+
+    A policy of 0 or less turns the check off; a key of unknown age is never reported due.
+    """
+    if max_days <= 0:
+        return None
+    age = key.age(now)
+    if age is None or age <= timedelta(days=max_days):
+        return None
+    return RotationDue(key.id, age.days, max_days)
+
+
 @dataclass
 class Registry:
     """Everything in accounts.toml."""
