@@ -33,6 +33,8 @@ PERMISSIONS: tuple[str, ...] = (
     "FlexTransfers",
     "LeadtradeFutures",
 )
+#: Permissions KuCoin lets the API give a sub-account key (the rest are set on the web only).
+SUB_KEY_PERMISSIONS = ("General", "Spot", "Futures", "Margin", "InnerTransfer")
 #: Permissions that move or trade funds: without an IP whitelist they are a risk.
 TRADING_PERMISSIONS = frozenset({"Spot", "Margin", "Futures", "LeadtradeFutures"})
 WITHDRAWAL_PERMISSIONS = frozenset({"Withdrawal", "Transfer", "InnerTransfer", "FlexTransfers"})
