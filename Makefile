@@ -31,8 +31,9 @@ test: $(VENV)/.installed-test
 test-clock-shift: $(VENV)/.installed-test
 	KUTUI_CLOCK_SHIFT_DAYS=400 $(BIN)/python -m pytest -q
 
-## lint: ruff, mypy --strict, bandit
+## lint: ruff, mypy --strict, bandit, the layer contract (tests/layers.py)
 lint: $(VENV)/.installed-test
+	$(BIN)/python -m tests.layers
 	$(BIN)/ruff check kutui tests bench
 	$(BIN)/ruff format --check kutui tests bench
 	$(BIN)/mypy

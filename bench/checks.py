@@ -35,9 +35,8 @@ from pathlib import Path
 
 from kutui.checks.runner import CheckTarget, RunStats, run_checks
 from kutui.kucoin.client import ClientPool
-from kutui.model import KeyRef, Status
+from kutui.model import Credential, KeyRef, Status
 from kutui.secret import Secret
-from kutui.store.vault import Credential
 
 
 def write_state(path: Path, keys: int) -> list[CheckTarget]:

@@ -23,8 +23,8 @@ import uuid
 from pathlib import Path
 
 from kutui.kucoin.client import KucoinClient
+from kutui.model import Credential
 from kutui.secret import Secret
-from kutui.store.vault import Credential
 
 USERS = 50
 

@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kutui.model import Slot
+from kutui.model import Credential, Slot
 from kutui.redact import redact
 from kutui.secret import Secret
 from kutui.store.kdf import default_params, derive
-from kutui.store.vault import Credential, Vault, VaultData
+from kutui.store.vault import Vault, VaultData
 
 PASS = Secret("bench passphrase, long enough")
 

@@ -25,6 +25,7 @@ from kutui.model import (
     Account,
     ApiKey,
     CheckResult,
+    Credential,
     KeyRef,
     PermissionNote,
     Registry,
@@ -34,7 +35,7 @@ from kutui.model import (
 from kutui.secret import Secret
 from kutui.store.files import atomic_write, ensure_private_dir, locked
 from kutui.store.home import Home
-from kutui.store.vault import Credential, KdfParams, Vault
+from kutui.store.vault import KdfParams, Vault
 
 #: Printed on the unlock screen: it protects fake keys only.
 DEMO_PASSPHRASE = "kutui-demo-passphrase"  # noqa: S105  # nosec B105  # public, guards fake keys

@@ -1,8 +1,8 @@
 """Plain data: accounts, sub-accounts, key metadata, permission notes and check results.
 
-No I/O here and nothing secret: the credentials themselves live only in the vault
-(``kutui.store.vault``) and travel as ``kutui.secret.Secret``. Everything in this module may be
-written to accounts.toml and shown on screen.
+No I/O here and nothing secret in the clear: the credentials' values live only in the vault
+(``kutui.store.vault``) and travel as ``kutui.secret.Secret`` (``Credential`` holds three).
+Everything else in this module may be written to accounts.toml and shown on screen.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from kutui.secret import Secret
 from kutui.text import control_problem
 
 DEFAULT_API_URL = "https://api.kucoin.com"
@@ -32,6 +33,8 @@ PERMISSIONS: tuple[str, ...] = (
     "FlexTransfers",
     "LeadtradeFutures",
 )
+#: Permissions KuCoin lets the API give a sub-account key (the rest are set on the web only).
+SUB_KEY_PERMISSIONS = ("General", "Spot", "Futures", "Margin", "InnerTransfer")
 #: Permissions that move or trade funds: without an IP whitelist they are a risk.
 TRADING_PERMISSIONS = frozenset({"Spot", "Margin", "Futures", "LeadtradeFutures"})
 WITHDRAWAL_PERMISSIONS = frozenset({"Withdrawal", "Transfer", "InnerTransfer", "FlexTransfers"})
@@ -210,6 +213,21 @@ class Account:
         return next((s for s in self.subaccounts if s.name == name), None)
 
 
+@dataclass(frozen=True)
+class Credential:
+    """One key's credentials in one vault slot. ``api_version`` is KuCoin's key version (1, 2, 3).
+
+    Plain data like the rest of this module, so ``kucoin/`` (which signs with it) and ``store/``
+    (whose vault holds it) share it without importing each other; only its ``Secret`` fields
+    are secret, and they never print."""
+
+    api_key: Secret
+    api_secret: Secret
+    passphrase: Secret
+    api_version: int = 3
+    saved_at: datetime | None = None
+
+
 @dataclass
 class ApiKey:
     """Metadata for one API key. The key, secret and passphrase are in the vault under ``id``."""
@@ -241,6 +259,33 @@ class ApiKey:
         if self.expire_days < 0 or self.created_at is None:
             return None
         return self.created_at + timedelta(days=self.expire_days)
+
+
+@dataclass(frozen=True)
+class RotationDue:
+    """A key past the rotation policy (``[rotation] max_key_age_days`` in config.toml)."""
+
+    key_id: str
+    age_days: int
+    max_days: int
+
+    @property
+    def message(self) -> str:
+        return f"key is {self.age_days} days old; rotate it (policy: at most {self.max_days} days)"
+
+
+def rotation_due(key: ApiKey, max_days: int, now: datetime) -> RotationDue | None:
+    """``RotationDue`` when the key's age (``ApiKey.age``) passes ``max_days``; the one rule, for
+    the audit (``kutui/checks/audit.py``) and whatever else asks whether a key is due.
+
+    A policy of 0 or less turns the check off; a key of unknown age is never reported due.
+    """
+    if max_days <= 0:
+        return None
+    age = key.age(now)
+    if age is None or age <= timedelta(days=max_days):
+        return None
+    return RotationDue(key.id, age.days, max_days)
 
 
 @dataclass

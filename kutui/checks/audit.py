@@ -19,8 +19,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from kutui.model import TRADING_PERMISSIONS, WITHDRAWAL_PERMISSIONS, ApiKey, KeyRef, Registry
-from kutui.rotation.policy import rotation_due
+from kutui.model import (
+    TRADING_PERMISSIONS,
+    WITHDRAWAL_PERMISSIONS,
+    ApiKey,
+    KeyRef,
+    Registry,
+    rotation_due,
+)
 from kutui.secret import Secret
 from kutui.store.config import Config
 
@@ -113,7 +119,7 @@ def rule_permissions_differ(key: ApiKey, ctx: AuditContext) -> Iterable[Finding]
 
 
 def rule_key_too_old(key: ApiKey, ctx: AuditContext) -> Iterable[Finding]:
-    due = rotation_due(key, ctx.config.rotation, ctx.now)
+    due = rotation_due(key, ctx.config.rotation.max_key_age_days, ctx.now)
     if due is None:
         return
     yield Finding(

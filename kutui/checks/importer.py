@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kutui.kucoin.client import KeyInfo, KucoinClient, SubAccountInfo
-    from kutui.model import ApiKey, Registry
-    from kutui.store.vault import Credential
+    from kutui.model import ApiKey, Credential, Registry
 
 #: Sub-account key listings in flight at once (each is weight 20 in the master's pool).
 LIST_CONCURRENCY = 4

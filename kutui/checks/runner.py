@@ -39,11 +39,11 @@ from kutui.model import (
     DEFAULT_API_URL,
     ApiKey,
     CheckResult,
+    Credential,
     KeyRef,
     Registry,
     Status,
 )
-from kutui.store.vault import Credential
 
 #: A key that meets a 429 despite pacing (another process spends the quota) waits and retries.
 MAX_RATE_LIMITED_ATTEMPTS = 3

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import httpx
 
     from kutui.kucoin.client import KeyInfo, SubAccountInfo
-    from kutui.store.vault import Credential
+    from kutui.model import Credential
 
 
 def register(subparsers: Any) -> None:

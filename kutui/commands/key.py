@@ -245,8 +245,7 @@ def run_add(args: argparse.Namespace) -> int:
 
     from kutui.commands.common import load_home, notice, open_vault, require_vault, warn
     from kutui.errors import UsageError
-    from kutui.model import credential_problem, fingerprint, now_utc, secret_warning
-    from kutui.store.vault import Credential
+    from kutui.model import Credential, credential_problem, fingerprint, now_utc, secret_warning
     from kutui.text import clean_text
 
     ref = parse_ref(args.ref)
@@ -379,8 +378,7 @@ def _import_rows(
 ) -> set[str]:
     """Inside the one vault update: store every planned row, skipping API keys already stored.
     Returns the ids stored; a row not stored leaves ``keys``."""
-    from kutui.model import now_utc
-    from kutui.store.vault import Credential
+    from kutui.model import Credential, now_utc
 
     _drop_stored_rows(rows, reports, data, registry, keys)  # again: another kutui may have saved
     now = now_utc()

@@ -48,6 +48,7 @@ from kutui.kucoin.diagnosis import Diagnosis, KucoinApiError, classify
 from kutui.kucoin.ratelimit import RateLimit, answered_from_public_pool
 from kutui.model import (
     EXPIRE_CHOICES,
+    Credential,
     Status,
     api_key_problem,
     passphrase_problem,
@@ -55,7 +56,6 @@ from kutui.model import (
 )
 from kutui.redact import install_log_redaction, redact
 from kutui.secret import Secret
-from kutui.store.vault import Credential
 from kutui.text import MESSAGE_LIMIT, clean_text
 
 __all__ = [

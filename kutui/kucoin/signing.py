@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from kutui.store.vault import Credential
+from kutui.model import Credential
 
 QueryPairs = Sequence[tuple[str, str]]
 

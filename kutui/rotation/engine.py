@@ -17,11 +17,11 @@ from typing import Protocol, TypeVar
 
 from kutui.errors import KucoinError, RotationError
 from kutui.kucoin.client import CreatedKey, KeyInfo
-from kutui.model import Registry, Slot, now_utc
+from kutui.model import Credential, Registry, Slot, now_utc
 from kutui.rotation.checklist import Checklist, State, Step, StepKind, StepStatus
 from kutui.rotation.store import RotationStore
 from kutui.secret import Secret
-from kutui.store.vault import Credential, VaultData
+from kutui.store.vault import VaultData
 
 T = TypeVar("T")
 

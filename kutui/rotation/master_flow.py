@@ -8,7 +8,7 @@ leaves the step open and the old key CURRENT.
 
 from __future__ import annotations
 
-from kutui.model import Slot, clean_pasted, credential_problem
+from kutui.model import Credential, Slot, clean_pasted, credential_problem
 from kutui.rotation.checklist import Checklist, Flow, Step, StepKind
 from kutui.rotation.engine import (
     Engine,
@@ -29,7 +29,7 @@ from kutui.rotation.sub_flow import (
     verify_credential,
 )
 from kutui.secret import Secret
-from kutui.store.vault import Credential, VaultData
+from kutui.store.vault import VaultData
 
 SKIPPABLE = frozenset({"switch-consumers", "purge-previous"})
 

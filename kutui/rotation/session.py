@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 from kutui.errors import KeyNotFound, RotationError
 from kutui.kucoin.client import ClientPool
-from kutui.model import ApiKey, Slot, Status
+from kutui.model import ApiKey, Credential, Slot, Status
 from kutui.rotation import master_flow, sub_flow
 from kutui.rotation.checklist import Checklist, Flow, Step, new_rotation_id
 from kutui.rotation.engine import Context, Engine, Handler, ManualInput, RegistryPort, VaultPort
 from kutui.rotation.store import RotationStore
-from kutui.store.vault import Credential
 
 
 def handlers_for(flow: Flow) -> dict[str, Handler]:

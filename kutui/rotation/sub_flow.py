@@ -11,7 +11,7 @@ import secrets
 import string
 
 from kutui.errors import KucoinError, RotationError
-from kutui.model import Registry, Slot, passphrase_problem
+from kutui.model import SUB_KEY_PERMISSIONS, Credential, Registry, Slot, passphrase_problem
 from kutui.rotation.checklist import Checklist, Flow, Step, StepKind, StepStatus
 from kutui.rotation.engine import (
     Engine,
@@ -25,10 +25,8 @@ from kutui.rotation.engine import (
     key_is_dead,
 )
 from kutui.secret import Secret
-from kutui.store.vault import Credential, VaultData
+from kutui.store.vault import VaultData
 
-#: Permissions KuCoin lets the API give a sub-account key.
-SUB_KEY_PERMISSIONS = ("General", "Spot", "Futures", "Margin", "InnerTransfer")
 SKIPPABLE = frozenset({"switch-consumers", "purge-previous"})
 PASSPHRASE_LENGTH = 32
 _PASSPHRASE_ALPHABET = string.ascii_letters + string.digits + "!#%+-=@^_~"

@@ -156,8 +156,9 @@ class Home:
         """Keyring stanza first (unless config says passphrase), then ``passphrase``, the file,
         ``$CREDENTIALS_DIRECTORY/kutui-passphrase``, then ``prompt``; else UnlockError.
         Records the generation seen in state.toml and sets ``vault.rollback_warning``."""
-        from kutui.errors import UnlockError, VaultAuthError
-        from kutui.store.vault import Vault, peek
+        from kutui.errors import UnlockError
+        from kutui.store.keyring_unlock import try_keyring_stanza
+        from kutui.store.vault import Vault
 
         settings = self.config.vault
         path = self.paths.vault
@@ -165,16 +166,9 @@ class Home:
         vault: Vault | None = None
         keyring_why = ""
         if settings.unlock != "passphrase":
-            info = peek(path)  # header only: format and KDF-parameter errors surface here
-            if "keyring" in info.stanzas:
-                kek, keyring_why = self.keyring_kek(info.uuid)
-                if kek is not None:
-                    try:
-                        vault = Vault.open(
-                            path, keyring_kek=kek, backups=settings.backups, seen_generation=seen
-                        )
-                    except VaultAuthError as exc:
-                        keyring_why = exc.problem
+            vault, keyring_why = try_keyring_stanza(
+                path, self.keyring_kek, backups=settings.backups, seen_generation=seen
+            )
         if vault is None:
             secret = passphrase or read_passphrase_sources(passphrase_file)
             if secret is None and prompt is not None:

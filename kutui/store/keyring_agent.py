@@ -25,6 +25,12 @@ REJECTED_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.
 OPS = ("probe", "get", "set", "delete")
 
 
+def keyring_username(vault_uuid: str) -> str:
+    """The keyring entry (under ``SERVICE``) holding this vault's key-encryption key. Here, in the
+    module that imports no other kutui module, so the vault and keyring unlock both name it."""
+    return f"vault:{vault_uuid}"
+
+
 class Refused(Exception):
     """The keyring is unusable for kutui; the message says why (never carries a value)."""
 

@@ -15,15 +15,15 @@ import os
 import signal
 import subprocess  # nosec B404
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kutui.store.keyring_agent import SERVICE
-
-if TYPE_CHECKING:
-    from kutui.store.vault import Vault
+from kutui.errors import VaultAuthError
+from kutui.store.keyring_agent import SERVICE, keyring_username
+from kutui.store.vault import Vault, peek
+from kutui.store.vault_crypto import new_key
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -32,10 +32,10 @@ __all__ = [
     "delete_kek",
     "enroll_keyring",
     "fetch_kek",
-    "keyring_username",
     "open_with_keyring",
     "probe",
     "store_kek",
+    "try_keyring_stanza",
     "unenroll_keyring",
 ]
 
@@ -55,10 +55,6 @@ class KeyringAnswer:
 
     def __repr__(self) -> str:  # the value is a key: never print it
         return f"KeyringAnswer(ok={self.ok}, backend={self.backend!r}, why={self.why!r})"
-
-
-def keyring_username(vault_uuid: str) -> str:
-    return f"vault:{vault_uuid}"
 
 
 def run_agent(
@@ -177,13 +173,32 @@ def open_with_keyring(
     Format errors still raise (they are not a keyring problem); a vault without a keyring
     stanza, a keyring that fails or a key that does not fit give (None, why) so the caller can
     fall back to the passphrase."""
-    from kutui.errors import VaultAuthError
-    from kutui.store.vault import Vault, peek
+    vault, why = try_keyring_stanza(
+        path,
+        lambda uuid: fetch_kek(uuid, timeout=timeout, env=env),
+        backups=backups,
+        seen_generation=seen_generation,
+    )
+    if vault is None and not why:
+        return None, f"{path} has no keyring unlock"
+    return vault, why
 
+
+def try_keyring_stanza(
+    path: Path,
+    fetch: Callable[[str], tuple[bytes | None, str]],
+    *,
+    backups: int = 3,
+    seen_generation: int | None = None,
+) -> tuple[Vault | None, str]:
+    """The one "open with the keyring stanza" rule (``open_with_keyring`` and ``Home.open_vault``
+    both use it): (vault, ""), (None, why) when the keyring or its key fails, or (None, "") when
+    the vault has no keyring stanza, so there was nothing to try. ``fetch(uuid)`` gives the KEK
+    like ``fetch_kek``. Format errors raise (the header is read first, by ``peek``)."""
     info = peek(path)
     if "keyring" not in info.stanzas:
-        return None, f"{path} has no keyring unlock"
-    kek, why = fetch_kek(info.uuid, timeout=timeout, env=env)
+        return None, ""
+    kek, why = fetch(info.uuid)
     if kek is None:
         return None, why
     try:
@@ -199,8 +214,6 @@ def enroll_keyring(
     """Create a KEK, store it in the keyring (verified), then add the keyring stanza.
 
     None on success, else why (nothing changed in the vault)."""
-    from kutui.store.vault_crypto import new_key
-
     kek = new_key()
     why = store_kek(vault.uuid, kek, timeout=timeout, env=env)
     if why is not None:

@@ -30,12 +30,12 @@ from kutui.errors import (
     VaultFormatError,
     VaultNotFound,
 )
-from kutui.model import Slot
+from kutui.model import Credential, Slot
 from kutui.secret import Secret
 from kutui.store import kdf as kdfmod
 from kutui.store.files import atomic_write, check_private, locked, read_private
 from kutui.store.kdf import KdfParams
-from kutui.store.keyring_unlock import keyring_username
+from kutui.store.keyring_agent import keyring_username
 from kutui.store.vault_crypto import new_key, open_sealed, seal, unwrap, wrap
 from kutui.store.vault_format import (
     NONCE_BYTES,
@@ -52,23 +52,12 @@ from kutui.store.vault_format import (
     wrap_aad,
 )
 
-__all__ = ["Credential", "KdfParams", "Unusable", "Vault", "VaultData", "VaultInfo", "peek"]
+__all__ = ["KdfParams", "Unusable", "Vault", "VaultData", "VaultInfo", "peek"]
 
 T = TypeVar("T")
 
 SCHEMA = 1
 AUTH_FAILED = "wrong passphrase, or the vault is damaged"
-
-
-@dataclass(frozen=True)
-class Credential:
-    """One key's credentials in one slot. ``api_version`` is KuCoin's key version (1, 2 or 3)."""
-
-    api_key: Secret
-    api_secret: Secret
-    passphrase: Secret
-    api_version: int = 3
-    saved_at: datetime | None = None
 
 
 @dataclass(frozen=True)

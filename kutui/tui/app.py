@@ -32,8 +32,8 @@ from kutui.rotation.checklist import Checklist
 from kutui.rotation.store import RotationStore
 from kutui.store.config import Config
 from kutui.store.history import History, HistoryEntry, append_history, read_history
+from kutui.store.learn import apply_results
 from kutui.tui.commands import KutuiCommands
-from kutui.tui.results import apply_results
 from kutui.tui.screens.main import CHECK_GROUP, MainScreen
 from kutui.tui.themes import (
     DEFAULT_THEME,
@@ -422,7 +422,7 @@ class KutuiApp(App[int]):
 
         def save() -> None:
             started = time.monotonic()
-            home.update_registry(lambda reg: apply_results(reg, batch))
+            home.update_registry(lambda reg: apply_results(reg, batch.items()))
             append_history(home.paths.history, batch.items())
             self._save_cost = time.monotonic() - started
             self._saved_at = time.monotonic()
@@ -518,7 +518,7 @@ class KutuiApp(App[int]):
             home = self.home
 
             def save() -> None:
-                home.update_registry(lambda reg: apply_results(reg, batch))
+                home.update_registry(lambda reg: apply_results(reg, batch.items()))
                 append_history(home.paths.history, batch.items())
 
             try:

@@ -25,7 +25,8 @@ from kutui.model import (
 )
 
 if TYPE_CHECKING:
-    from kutui.store.vault import Credential, VaultData
+    from kutui.model import Credential
+    from kutui.store.vault import VaultData
     from kutui.tui.app import KutuiApp
     from kutui.tui.screens.forms import (
         AccountFormResult,
@@ -174,7 +175,7 @@ def add_key(screen: MainScreen) -> None:
 
 
 def _save_new_key(app: KutuiApp, result: KeyFormResult | None) -> None:
-    from kutui.store.vault import Credential
+    from kutui.model import Credential
 
     if result is None or result.credentials is None or app.vault is None:
         return
@@ -325,7 +326,7 @@ def edit_selected(screen: MainScreen) -> None:
 
 
 def _save_key_edit(app: KutuiApp, key: ApiKey, result: KeyFormResult | None) -> None:
-    from kutui.store.vault import Credential
+    from kutui.model import Credential
 
     if result is None or app.vault is None:
         return

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 from kutui.checks.runner import CheckTarget
 from kutui.kucoin.simulator import SimKey, Simulator
-from kutui.model import KeyRef, Status
+from kutui.model import Credential, KeyRef, Status
 from kutui.secret import Secret
-from kutui.store.vault import Credential
 
 API_URL = "https://api.kucoin.com"
 

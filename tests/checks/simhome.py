@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kutui.model import Account, ApiKey, Registry, SubAccount, now_utc
+from kutui.model import Account, ApiKey, Credential, Registry, SubAccount, now_utc
 from kutui.secret import Secret
 from kutui.store.home import Home
-from kutui.store.vault import Credential, KdfParams, Vault, VaultData
+from kutui.store.vault import KdfParams, Vault, VaultData
 
 from .simfleet import FleetKey
 

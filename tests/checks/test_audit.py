@@ -19,6 +19,7 @@ from kutui.model import (
     Account,
     ApiKey,
     CheckResult,
+    Credential,
     KeyRef,
     PermissionNote,
     Registry,
@@ -27,7 +28,6 @@ from kutui.model import (
 )
 from kutui.secret import Secret
 from kutui.store.config import ChecksConfig, Config, RotationConfig
-from kutui.store.vault import Credential
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CONFIG = Config(

@@ -13,6 +13,7 @@ from kutui.model import (
     Account,
     ApiKey,
     CheckResult,
+    Credential,
     KeyRef,
     PermissionNote,
     Registry,
@@ -22,7 +23,7 @@ from kutui.model import (
 )
 from kutui.secret import Secret
 from kutui.store.home import Home
-from kutui.store.vault import Credential, Vault, VaultData
+from kutui.store.vault import Vault, VaultData
 
 from .simhome import PASSPHRASE, WEAK
 

@@ -12,11 +12,20 @@ import pytest
 
 import kutui.errors
 from kutui import model
-from kutui.model import Account, ApiKey, CheckResult, KeyRef, PermissionNote, Registry, Status
+from kutui.model import (
+    Account,
+    ApiKey,
+    CheckResult,
+    Credential,
+    KeyRef,
+    PermissionNote,
+    Registry,
+    Status,
+)
 from kutui.secret import Secret
 from kutui.store import keyfile
 from kutui.store.keyring_unlock import KeyringAnswer
-from kutui.store.vault import Credential, VaultData
+from kutui.store.vault import VaultData
 from tests.cli.conftest import (
     API_KEY,
     API_PASSPHRASE,

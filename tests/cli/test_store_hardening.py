@@ -246,7 +246,7 @@ def test_key_import_killed_between_its_writes_is_repaired_by_the_next_run(
 def test_an_orphan_from_an_older_crash_is_named_listed_and_removable(
     cli: Cli, vault_home: Path, tmp_path: Path
 ) -> None:
-    from kutui.store.vault import Credential
+    from kutui.model import Credential
 
     orphan = "0ddba11" + "0" * 25
     credential = Credential(Secret(API_KEY), Secret(API_SECRET), Secret(API_PASSPHRASE))

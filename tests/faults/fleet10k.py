@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kutui.kucoin.simulator import Simulator
-from kutui.model import Account, ApiKey, KeyRef, Registry, Status, SubAccount, now_utc
+from kutui.model import Account, ApiKey, Credential, KeyRef, Registry, Status, SubAccount, now_utc
 from kutui.secret import Secret
 from kutui.store.home import Home
-from kutui.store.vault import Credential, KdfParams, Vault, VaultData
+from kutui.store.vault import KdfParams, Vault, VaultData
 
 PASSPHRASE = "load-test-vault-passphrase"
 WEAK = KdfParams(kdf="argon2id", memory_kib=8 * 1024, iterations=1, lanes=1)

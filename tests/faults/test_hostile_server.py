@@ -21,9 +21,8 @@ from kutui.checks.runner import CheckTarget
 from kutui.cli import main
 from kutui.kucoin.client import MAX_BODY_BYTES, KucoinClient
 from kutui.kucoin.diagnosis import KucoinApiError
-from kutui.model import KeyRef, Status
+from kutui.model import Credential, KeyRef, Status
 from kutui.secret import Secret
-from kutui.store.vault import Credential
 from kutui.text import MESSAGE_LIMIT
 from tests.checks.simfleet import FleetKey
 from tests.checks.simhome import SimHome, make_home

@@ -95,8 +95,8 @@ def test_a_kutui_crash_shows_the_traceback_but_no_secret(tmp_path: Path) -> None
 
 def _holders() -> list[object]:
     from kutui.checks.runner import CheckTarget
-    from kutui.model import KeyRef
-    from kutui.store.vault import Credential, VaultData
+    from kutui.model import Credential, KeyRef
+    from kutui.store.vault import VaultData
 
     cred = Credential(Secret("6705f5c311545b000157d3eb"), Secret(SECRET), Secret("Pass-word-1"))
     data = VaultData()

@@ -24,10 +24,10 @@ from kutui.cli import main
 from kutui.errors import RegistryError
 from kutui.kucoin.client import KucoinClient
 from kutui.kucoin.diagnosis import KucoinApiError
-from kutui.model import KeyRef, Status, api_url_problem, credential_problem, valid_name
+from kutui.model import Credential, KeyRef, Status, api_url_problem, credential_problem, valid_name
 from kutui.secret import Secret
 from kutui.store.history import read_history
-from kutui.store.vault import Credential, Vault
+from kutui.store.vault import Vault
 from tests.faults.conftest import KEY, PASS, SECRET, VAULT_PW
 from tests.faults.disk import changes, snapshot
 from tests.faults.leakscan import LeakScanner

@@ -13,11 +13,11 @@ import pytest
 
 from kutui.secret import Secret
 from kutui.store.kdf import KdfParams
+from kutui.store.keyring_agent import keyring_username
 from kutui.store.keyring_unlock import (
     SERVICE,
     delete_kek,
     enroll_keyring,
-    keyring_username,
     open_with_keyring,
     probe,
 )

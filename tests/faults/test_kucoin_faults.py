@@ -22,9 +22,9 @@ from kutui.cli import main
 from kutui.errors import KucoinError, UsageError
 from kutui.kucoin.client import KucoinClient
 from kutui.kucoin.simulator import Simulator
-from kutui.model import Status
+from kutui.model import Credential, Status
 from kutui.secret import Secret
-from kutui.store.vault import Credential, Vault
+from kutui.store.vault import Vault
 from tests.faults.conftest import KEY, PASS, SECRET, VAULT_PW
 from tests.faults.disk import changes, snapshot
 

@@ -12,12 +12,11 @@ import pytest
 
 from kutui.errors import KutuiError
 from kutui.kucoin.client import KucoinClient
-from kutui.model import Slot
+from kutui.model import Credential, Slot
 from kutui.rotation import session as rs
 from kutui.rotation.checklist import State, StepStatus
 from kutui.rotation.engine import ManualInput
 from kutui.rotation.session import Session
-from kutui.store.vault import Credential
 from tests.rotation.world import API_URL, SUB_ID, World, make_world
 
 RID = "260101000000-fa17"

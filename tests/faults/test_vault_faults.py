@@ -21,10 +21,11 @@ import pytest
 
 import kutui.store.files as files
 from kutui.errors import UnsafeFileError, VaultError
+from kutui.model import Credential
 from kutui.secret import Secret
 from kutui.store.files import TEMP_SUFFIX, locked
 from kutui.store.kdf import KdfParams
-from kutui.store.vault import Credential, Vault
+from kutui.store.vault import Vault
 from tests.faults.disk import changes, snapshot
 
 PASS = Secret("vault-fault-pass")

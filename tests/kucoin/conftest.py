@@ -11,7 +11,7 @@ from kutui.kucoin import signing
 from kutui.kucoin.client import KucoinClient
 from kutui.kucoin.simulator import SimKey, Simulator
 from kutui.kucoin.simulator.exchange import SimResponse
-from kutui.store.vault import Credential
+from kutui.model import Credential
 
 START_MS = 1_750_000_000_000.0
 MASTER_UID = 1001

@@ -11,9 +11,8 @@ import pytest
 from kutui.errors import KucoinError, UsageError
 from kutui.kucoin.client import ClientPool, KucoinClient
 from kutui.kucoin.diagnosis import KucoinApiError
-from kutui.model import Status
+from kutui.model import Credential, Status
 from kutui.secret import Secret
-from kutui.store.vault import Credential
 from tests.kucoin.conftest import World
 
 

@@ -98,8 +98,8 @@ def test_400005_says_the_credentials_are_right_and_the_signature_is_not() -> Non
 
 
 def test_the_tui_shows_the_same_fix_as_the_cli() -> None:
-    from kutui.tui.widgets.status_badge import ADVICE as TUI_ADVICE
+    from kutui.tui.widgets.status_badge import fix_for
 
     for status, (_meaning, fix) in ADVICE.items():
         if status is not Status.UNCHECKED:
-            assert TUI_ADVICE[status] == fix
+            assert fix_for(status) == fix

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from kutui.kucoin import signing
 from kutui.kucoin.simulator import Simulator
+from kutui.model import Credential
 from kutui.secret import Secret
-from kutui.store.vault import Credential
 from tests.kucoin.conftest import FakeClock, signed_call
 
 SECRET = "f03a5284-5c39-4aaa-9b20-dea10bdcf8e3"

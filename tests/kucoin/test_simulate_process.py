@@ -13,8 +13,8 @@ import pytest
 
 from kutui.kucoin.client import KucoinClient
 from kutui.kucoin.diagnosis import KucoinApiError
+from kutui.model import Credential
 from kutui.secret import Secret
-from kutui.store.vault import Credential
 
 STATE = """
 [server]

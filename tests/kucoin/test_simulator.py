@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from kutui.kucoin import signing
 from kutui.kucoin.simulator import SimulatorStateError, exchange
+from kutui.model import Credential
 from kutui.secret import Secret
-from kutui.store.vault import Credential
 from tests.kucoin.conftest import World, signed_call
 
 

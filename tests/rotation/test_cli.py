@@ -17,11 +17,20 @@ import pytest
 
 from kutui.errors import KucoinError
 from kutui.kucoin.client import KucoinClient
-from kutui.model import Account, ApiKey, KeyRef, PermissionNote, Registry, Slot, SubAccount
+from kutui.model import (
+    Account,
+    ApiKey,
+    Credential,
+    KeyRef,
+    PermissionNote,
+    Registry,
+    Slot,
+    SubAccount,
+)
 from kutui.secret import Secret
 from kutui.store.home import Home
 from kutui.store.kdf import KdfParams
-from kutui.store.vault import Credential, Vault, VaultData
+from kutui.store.vault import Vault, VaultData
 
 VAULT_PW = "vault-pw-for-rotation-tests"
 TINY_KDF = KdfParams(memory_kib=64, iterations=1, lanes=1)

@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 
 from kutui.errors import RotationError
 from kutui.kucoin.client import KucoinClient
-from kutui.model import Slot
+from kutui.model import Credential, Slot
 from kutui.rotation import session as rs
 from kutui.rotation.checklist import State
 from kutui.rotation.engine import ManualInput
-from kutui.store.vault import Credential, Vault, VaultData
+from kutui.store.vault import Vault, VaultData
 from tests.rotation.world import SUB_ID, World, make_world
 
 T = TypeVar("T")

@@ -15,12 +15,21 @@ from kutui.errors import KucoinError
 from kutui.kucoin.client import KucoinClient
 from kutui.kucoin.simulator import Simulator
 from kutui.kucoin.simulator.state import SimKey
-from kutui.model import Account, ApiKey, KeyRef, PermissionNote, Registry, Slot, SubAccount
+from kutui.model import (
+    Account,
+    ApiKey,
+    Credential,
+    KeyRef,
+    PermissionNote,
+    Registry,
+    Slot,
+    SubAccount,
+)
 from kutui.rotation.engine import Context
 from kutui.rotation.session import master_credential
 from kutui.rotation.store import RotationStore
 from kutui.store.home import Home
-from kutui.store.vault import Credential, Vault
+from kutui.store.vault import Vault
 
 API_URL = "https://api.kucoin.com"
 KEK = bytes(range(32))  # a keyring stanza: opens without running a KDF (fast tests)

@@ -142,6 +142,25 @@ def test_failing_keyring_falls_back_to_passphrase(
         home.open_vault()
 
 
+def test_home_opens_the_keyring_stanza_as_open_with_keyring_does(
+    tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rule (keyring_unlock.try_keyring_stanza): a key that does not fit gives the reason
+    open_with_keyring gives, and a vault without a keyring stanza mentions no keyring at all."""
+    home = _with_vault(tmp_path, tiny_kdf, kek=os.urandom(32))
+    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: (os.urandom(32), ""))
+    with pytest.raises(UnlockError) as wrong:
+        home.open_vault()
+    vault_path = home.paths.vault
+    assert f"(keyring: the key in the OS keyring does not open {vault_path})" in str(wrong.value)
+
+    plain = _with_vault(tmp_path / "plain", tiny_kdf)
+    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: pytest.fail("keyring used"))
+    with pytest.raises(UnlockError) as none:
+        plain.open_vault()
+    assert "(keyring:" not in str(none.value)
+
+
 def test_passphrase_mode_never_asks_the_keyring(
     tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -265,8 +284,7 @@ class _Crash(BaseException):
 def test_add_credentials_interrupted_after_the_vault_write_is_adopted_at_the_next_unlock(
     tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kutui.model import ApiKey, KeyRef
-    from kutui.store.vault import Credential
+    from kutui.model import ApiKey, Credential, KeyRef
 
     home = _with_vault(tmp_path, tiny_kdf)
     vault = home.open_vault(passphrase=Secret(PW))

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from kutui.model import Credential
 from kutui.secret import Secret
 from kutui.store import keyring_agent, keyring_unlock
 from kutui.store.keyring_unlock import (
@@ -29,7 +30,7 @@ from kutui.store.keyring_unlock import (
     store_kek,
     unenroll_keyring,
 )
-from kutui.store.vault import Credential, Vault
+from kutui.store.vault import Vault
 from kutui.store.vault_crypto import new_key
 from tests.keyring_session import REPO
 from tests.store.conftest import TINY_KDF

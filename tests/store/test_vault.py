@@ -22,13 +22,13 @@ from kutui.errors import (
     VaultNotFound,
     WeakKdfError,
 )
-from kutui.model import Slot
+from kutui.model import Credential, Slot
 from kutui.redact import redact
 from kutui.secret import Secret
 from kutui.store import kdf
 from kutui.store import vault as vault_module
 from kutui.store.kdf import KdfParams
-from kutui.store.vault import Credential, Vault, VaultData, peek
+from kutui.store.vault import Vault, VaultData, peek
 from kutui.store.vault_crypto import new_key, open_sealed, unwrap
 from kutui.store.vault_format import STANZA_PASSPHRASE, parse, wrap_aad
 from tests.store.conftest import TINY_KDF

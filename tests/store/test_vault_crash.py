@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from kutui.model import Credential
 from kutui.secret import Secret
 from kutui.store.files import TEMP_SUFFIX, remove_stale_temps
-from kutui.store.vault import Credential, Vault, VaultData
+from kutui.store.vault import Vault, VaultData
 from tests.store.conftest import TINY_KDF
 
 PASS = Secret("pw")

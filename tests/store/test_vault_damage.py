@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from kutui.errors import VaultAuthError, VaultError, VaultFormatError, VaultParamsError
+from kutui.model import Credential
 from kutui.secret import Secret
 from kutui.store import kdf as kdfmod
 from kutui.store.kdf import KdfParams
-from kutui.store.vault import Credential, Vault
+from kutui.store.vault import Vault
 from kutui.store.vault_crypto import new_key
 from kutui.store.vault_format import PassphraseStanza, parse, serialize_header
 from tests.store.conftest import TINY_KDF

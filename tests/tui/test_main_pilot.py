@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from textual.widgets import Input, Static
 
+from kutui.checks.runner import CheckEvent, CheckTarget
 from kutui.demo import Demo
-from kutui.model import Status
+from kutui.model import CheckResult, Status
 from kutui.store.history import read_history
 from kutui.tui.app import KutuiApp
 from kutui.tui.screens.main import MainScreen
 from kutui.tui.widgets.account_tree import NodeRef
 from kutui.tui.widgets.keys_table import KeysTable
 
-from .conftest import FakeChecker, make_app
+from .conftest import NOW, FakeChecker, make_app
 
 SIZE = (120, 40)
 
@@ -192,3 +195,38 @@ async def test_q_writes_results_not_saved_yet(fresh_demo: Demo) -> None:
         await pilot.pause()
     stored = fresh_demo.home.registry().key_by_id("demo0003")
     assert stored is not None and stored.status is Status.FROZEN
+
+
+async def test_a_tui_check_teaches_the_registry_what_the_cli_check_does(demo: Demo) -> None:
+    """One rule (kutui/store/learn.py): an OK answer's remark and uid are learned on screen and
+    on disk, and a key left unchecked (no request sent) keeps the result it had."""
+    keys = demo.home.registry().keys
+    master = next(k for k in keys if not k.ref.sub)
+    other = next(k for k in keys if k.id != master.id and k.last_check is not None)
+    before = other.last_check
+
+    async def checker(targets: Sequence[CheckTarget], **_: Any) -> AsyncIterator[CheckEvent]:
+        answers = {
+            master.id: CheckResult(Status.OK, NOW, remark="learned remark", uid=424242),
+            other.id: CheckResult(Status.UNCHECKED, NOW),
+        }
+        for done, target in enumerate(targets, 1):
+            result = answers.get(target.key_id, CheckResult(Status.OK, NOW))
+            yield CheckEvent(target=target, result=result, done=done, total=len(targets))
+
+    app = make_app(demo, checker=checker)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot, app)
+        await pilot.press("C")
+        await app.workers.wait_for_complete()
+        shown = app.key_by_id(master.id)
+        assert shown is not None and shown.remark == "learned remark"
+        kept = app.key_by_id(other.id)
+        assert kept is not None and kept.last_check == before
+        app.save_results_soon(force=True)
+        await app.workers.wait_for_complete()
+    registry = demo.home.registry()
+    account = registry.account(master.ref.account)
+    assert account is not None and account.uid == 424242
+    saved = registry.key_by_id(other.id)
+    assert saved is not None and saved.last_check == before

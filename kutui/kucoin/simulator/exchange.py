@@ -47,13 +47,13 @@ from kutui.kucoin.simulator.state import (
     validate_key,
     validate_user,
 )
+from kutui.model import SUB_KEY_PERMISSIONS
 
 JSON_TYPE = "application/json"
 HTML_PAGE = (
     b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
     b"</h1></center><hr><center>cloudflare</center></body></html>"
 )
-SUB_KEY_PERMISSIONS = ("General", "Spot", "Futures", "Margin", "InnerTransfer")
 EXPIRE_VALUES = ("-1", "30", "90", "180", "360")
 RATE_LIMIT_FAULT_RESET_MS = 120_000
 TIMESTAMP_WINDOW_MS = 5_000

@@ -47,9 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from kutui.errors import FileProblem
-from kutui.model import EXPIRE_CHOICES, PERMISSIONS
+from kutui.model import EXPIRE_CHOICES, PERMISSIONS, Credential
 from kutui.secret import Secret
-from kutui.store.vault import Credential
 
 FAULTS = ("", "timeout", "5xx", "html", "clock_skew", "rate_limit")
 USER_STATUSES = ("active", "frozen")

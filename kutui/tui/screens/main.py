@@ -17,8 +17,8 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, T
 
 from kutui.checks.runner import CheckEvent, CheckTarget
 from kutui.model import ApiKey, Status
+from kutui.store.learn import apply_to_key
 from kutui.tui import flows
-from kutui.tui.results import apply_result
 from kutui.tui.widgets.account_tree import ROOT, AccountTree, NodeRef
 from kutui.tui.widgets.check_progress import CheckProgress
 from kutui.tui.widgets.detail import KeyDetail
@@ -484,7 +484,7 @@ class MainScreen(Screen[None]):
             key = app.key_by_id(event.target.key_id)
             if key is None:
                 continue
-            apply_result(key, event.result)
+            apply_to_key(app.registry, key, event.result)
             app.record_result(key.id, event.result)
             changed.append(key)
             if event.result.status is Status.OK:

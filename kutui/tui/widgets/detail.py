@@ -18,7 +18,7 @@ from kutui.store.config import Config
 from kutui.store.history import HistoryEntry
 from kutui.text import clean_message, clean_text
 from kutui.tui.keyfacts import ago, key_facts
-from kutui.tui.widgets.status_badge import ADVICE, badge, tone_style
+from kutui.tui.widgets.status_badge import badge, fix_for, tone_style
 
 _SEVERITY_TONE = {Severity.CRITICAL: "bad", Severity.WARNING: "warn", Severity.INFO: "unknown"}
 
@@ -57,7 +57,7 @@ def summary_text(key: ApiKey, now: datetime, colors: Mapping[str, str]) -> Text:
     text.append(str(key.ref), style="bold")
     text.append("  ")
     text.append_text(badge(key.status, colors))
-    text.append(f"\n{ADVICE[key.status]}")
+    text.append(f"\n{fix_for(key.status)}")
     if check and check.message:
         # Redacted at display time (once per key shown, not once per result).
         # Cleaned again here: accounts.toml may have been edited by hand since it was stored.

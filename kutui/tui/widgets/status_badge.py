@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from rich.style import Style
 from rich.text import Text
 
-from kutui.kucoin.diagnosis import ADVICE as DIAGNOSIS_ADVICE
+from kutui.kucoin.diagnosis import ADVICE
 from kutui.model import Status
 
 #: status -> (glyph, words, tone): glyph and words carry the meaning, the tone picks a colour.
@@ -26,9 +26,14 @@ BADGES: dict[Status, tuple[str, str, str]] = {
     Status.INVALID_KEY: ("✗", "INVALID KEY", "bad"),
 }
 
-#: What the user should do, per status: kutui.kucoin.diagnosis holds the one wording.
-ADVICE: dict[Status, str] = {status: fix for status, (_meaning, fix) in DIAGNOSIS_ADVICE.items()}
-ADVICE[Status.UNCHECKED] = "not checked yet: press c to check it"
+UNCHECKED_FIX = "not checked yet: press c to check it"
+
+
+def fix_for(status: Status) -> str:
+    """What the user should do: ``kutui.kucoin.diagnosis.ADVICE`` holds the one wording; only
+    "unchecked" names the TUI's own key (the CLI names its command, ``kutui/commands/check.py``)."""
+    return UNCHECKED_FIX if status is Status.UNCHECKED else ADVICE[status][1]
+
 
 TONE_VARIABLES = {
     "ok": "kutui-status-ok",
