@@ -1,4 +1,5 @@
-"""Process hardening at start and a safety review of the kutui home (security.md §4.6, §2).
+"""Process hardening at start and a safety review of the kutui home (docs/security.md, "Process
+hygiene").
 
 ``harden_process()`` turns off core dumps (``RLIMIT_CORE`` 0) and, on Linux, marks the process
 non-dumpable (``prctl(PR_SET_DUMPABLE, 0)``), which also stops other processes of the same user

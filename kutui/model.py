@@ -43,7 +43,7 @@ EXPIRE_CHOICES = (-1, 30, 90, 180, 360)
 
 
 class Status(StrEnum):
-    """The outcome of one health check (design.md, "Key health")."""
+    """The outcome of one health check (docs/architecture.md, "Key health")."""
 
     OK = "ok"
     INVALID_KEY = "invalid_key"

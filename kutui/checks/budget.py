@@ -1,10 +1,10 @@
 """Per-pool request budgets that pace a large run below KuCoin's Management quota.
 
-KuCoin counts request weight per account ("pool") in a window that starts with the first request
-and lasts 30 s, and reports what is left on every answer (``gw-ratelimit-limit``,
-``-remaining``, ``-reset`` in ms; kucoin-api.md §3.3-3.4). A run that fires 64 requests at once at
-one uid would spend a VIP0 quota (2,000 = 100 key-info calls of weight 20) and collect 429s, so
-each pool gets a ``PoolBudget``:
+KuCoin counts request weight per account ("pool") in a window that starts with the first request and
+lasts 30 s, and reports what is left on every answer (``gw-ratelimit-limit``, ``-remaining``,
+``-reset`` in ms; docs/kucoin.md, "Rate-limit headers"). A run that fires 64 requests at once at one
+uid would spend a VIP0 quota (2,000 = 100 key-info calls of weight 20) and collect 429s, so each
+pool gets a ``PoolBudget``:
 
 - quota unknown: exactly ONE request goes first to learn it; the others wait for its answer;
 - quota known: a request *reserves* its weight before it is sent (so 64 requests in flight cannot
@@ -29,7 +29,8 @@ from enum import Enum
 
 from kutui.kucoin.ratelimit import RateLimit
 
-#: Weight of ``GET /api/v1/user/api-key`` in the Management pool (kucoin-api.md §2.3).
+#: Weight of ``GET /api/v1/user/api-key`` in the Management pool (docs/kucoin.md, "Endpoints the
+# simulator serves").
 KEY_INFO_WEIGHT = 20
 #: Answers whose reset lies this much later than the one we hold start a new window.
 _NEW_WINDOW_TOLERANCE_S = 0.1

@@ -1,6 +1,6 @@
 """The bulk health-check engine: check any set of keys, stream each result as it completes.
 
-One check = ``GET /api/v1/user/api-key`` signed with the key under test (design.md "Key
+One check = ``GET /api/v1/user/api-key`` signed with the key under test (docs/architecture.md, "Key
 health"). For a run the engine:
 
 - syncs the clock once per API URL (``GET /api/v1/timestamp``) before the first key of that URL;

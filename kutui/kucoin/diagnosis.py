@@ -1,7 +1,7 @@
 """Turn one KuCoin answer into a key-health status, KuCoin's own words and what to do.
 
-design.md "Key health": the body's ``code`` decides first (a failure can come with HTTP 200),
-then the HTTP status. A body that is HTML, empty, truncated or not JSON says nothing about the
+docs/architecture.md, "Key health": the body's ``code`` decides first (a failure can come with HTTP
+200), then the HTTP status. A body that is HTML, empty, truncated or not JSON says nothing about the
 key, so it is ``unreachable`` (except an HTTP 429, which is a rate limit whatever the body).
 """
 
@@ -18,7 +18,7 @@ from kutui.text import clean_message, clean_text
 
 SUCCESS = "200000"
 
-#: KuCoin body code -> status (kucoin-api.md §3.2).
+#: KuCoin body code -> status (docs/kucoin.md, "What kutui tells the user").
 CODE_STATUS: dict[str, Status] = {
     SUCCESS: Status.OK,
     "400001": Status.BAD_SECRET,  # a header missing or malformed: a signing bug, as 400005
@@ -42,8 +42,8 @@ ADVICE: dict[Status, tuple[str, str]] = {
         "KuCoin does not know this API key",
         "the key was deleted or belongs to another site: re-create it, or fix the API URL",
     ),
-    # KuCoin checks the passphrase first, and the V2/V3 passphrase header is HMAC'd with the
-    # secret, so 400004 cannot tell a wrong passphrase from a wrong secret (docs/kucoin.md).
+    # KuCoin checks the passphrase first, and the V2/V3 passphrase header is HMAC'd with the secret,
+    # so 400004 cannot tell a wrong passphrase from a wrong secret (docs/kucoin.md).
     Status.BAD_PASSPHRASE: (
         "the passphrase, or the secret it is signed with, is wrong",
         "re-enter both the API passphrase chosen when the key was created "

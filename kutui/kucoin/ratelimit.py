@@ -1,19 +1,19 @@
-"""KuCoin's ``gw-ratelimit-*`` budget (kucoin-api.md §3.3-3.4)."""
+"""KuCoin's ``gw-ratelimit-*`` budget (docs/kucoin.md, "Rate-limit headers")."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-#: Management-pool quota per 30 s by VIP level (kucoin-api.md §3.4).
+#: Management-pool quota per 30 s by VIP level (docs/kucoin.md, "Rate-limit headers").
 MANAGEMENT_QUOTA: tuple[int, ...] = (
     2000, 2000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000, 16000, 18000, 20000,
 )  # fmt: skip
 PUBLIC_QUOTA = 2000
 
-#: Answers given before the key is proved genuine (missing header, timestamp, unknown key,
-#: version, passphrase, signature): their ``gw-ratelimit-*`` headers are the caller's public
-#: pool, not the key's Management pool (docs/kucoin.md, "Rate-limit headers").
+#: Answers given before the key is proved genuine (missing header, timestamp, unknown key, version,
+# passphrase, signature): their ``gw-ratelimit-*`` headers are the caller's public pool, not the
+# key's Management pool (docs/kucoin.md, "Rate-limit headers").
 PUBLIC_POOL_CODES = frozenset(
     {"400001", "400002", "400003", "400004", "400005", "400008", "400009"}
 )

@@ -1,4 +1,4 @@
-"""KuCoin request signing (kucoin-api.md §1): pure functions, no I/O.
+"""KuCoin request signing (docs/kucoin.md, "Signing"): pure functions, no I/O.
 
 prehash = timestamp (ms) + METHOD + path [+ "?" + query, *unencoded*, in the order sent] + body
 (compact JSON, the exact text sent). The signature and the V2/V3 passphrase are
@@ -89,6 +89,7 @@ def auth_headers(
         H_PASSPHRASE: passphrase_value(secret, cred.passphrase.reveal(), cred.api_version),
     }
     if cred.api_version != 1:
-        # V1 keys predate the header; V2/V3 must send their own version (kucoin-api.md §1.3).
+        # V1 keys predate the header; V2/V3 must send their own version (docs/kucoin.md, "Key
+        # version header").
         headers[H_VERSION] = str(cred.api_version)
     return headers

@@ -1,5 +1,6 @@
 """Master-account key rotation: KuCoin has no API for master keys, so the user creates and deletes
-them in the web UI while kutui stores, verifies and promotes (security.md §3.3).
+them in the web UI while kutui stores, verifies and promotes (docs/security.md, "Rotation
+invariants").
 
 The steps are the sub flow's, with ``create`` and ``revoke-old`` manual. New credentials are typed
 by the user (password inputs / getpass), saved as PENDING at once, then verified; a wrong value

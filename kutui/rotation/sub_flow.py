@@ -1,8 +1,9 @@
 """Sub-account key rotation through the API, and the steps both flows share.
 
 plan → create → save-pending → verify-new → switch-consumers → promote → revoke-old →
-verify-old-dead → purge-previous (security.md §3.4). The master flow (``master_flow``) reuses the
-shared handlers and replaces ``create`` and ``revoke-old`` with guided manual steps.
+verify-old-dead → purge-previous (docs/security.md, "Rotation invariants"). The master flow
+(``master_flow``) reuses the shared handlers and replaces ``create`` and ``revoke-old`` with guided
+manual steps.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Safe files: private directories, atomic writes, a sidecar lock, stale temp clean-up.
 
-The atomic recipe (security.md §2.6): a temp file in the same directory (mkstemp gives 0600 even
-under umask 0), write, flush, fsync, ``os.replace``, then fsync the directory so the rename itself
-survives a power cut. A writer killed at any point leaves either the old or the new file, plus at
-worst a ``.kutui-*.part`` temp file that ``remove_stale_temps`` deletes at the next start. The
-``.kutui-`` marker keeps other programs' temp files in a shared directory out of that clean-up.
+The atomic recipe (docs/security.md, "Files and atomic writes"): a temp file in the same directory
+(mkstemp gives 0600 even under umask 0), write, flush, fsync, ``os.replace``, then fsync the
+directory so the rename itself survives a power cut. A writer killed at any point leaves either the
+old or the new file, plus at worst a ``.kutui-*.part`` temp file that ``remove_stale_temps`` deletes
+at the next start. The ``.kutui-`` marker keeps other programs' temp files in a shared directory out
+of that clean-up.
 
 kutui never changes the mode of a directory it did not create: one that others can write to (a
 1777 or 0775 ``--home``) is refused instead (README.md, "Files and permissions").

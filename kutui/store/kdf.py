@@ -1,8 +1,8 @@
 """Passphrase key derivation for the vault: Argon2id by default, scrypt where Argon2id is missing.
 
-Two gates (security.md §2.6, §6.2): ``check_create`` refuses parameters weaker than RFC 9106's
-second recommended option (m=64 MiB, t=3) unless a test asks for them, and ``check_read`` caps
-what a header may ask for, so a hostile vault cannot make kutui allocate gigabytes or spin for
+Two gates (docs/security.md, "Vault format v1"): ``check_create`` refuses parameters weaker than RFC
+9106's second recommended option (m=64 MiB, t=3) unless a test asks for them, and ``check_read``
+caps what a header may ask for, so a hostile vault cannot make kutui allocate gigabytes or spin for
 minutes. ``check_read`` runs while the header is parsed, i.e. always before ``derive``.
 """
 

@@ -2,11 +2,11 @@
 
 ``python -m kutui.store.keyring_agent probe|get|set|delete`` reads one JSON request on stdin and
 writes one JSON answer on stdout. Values travel only on these pipes, never in argv or the
-environment (security.md §4.5). It runs in its own process because a locked Secret Service
+environment (docs/security.md, "Unlock"). It runs in its own process because a locked Secret Service
 collection or an unlock prompt on another display can hang forever (secretstorage#33), and a hung
 call cannot be cancelled in process; the parent kills this process at its timeout instead.
 
-Backend rules (security.md §1, §6.3): ``keyring.core.init_backend(limit=recommended)``; refuse
+Backend rules (docs/security.md, "Unlock"): ``keyring.core.init_backend(limit=recommended)``; refuse
 ``fail``, ``null``, a chainer with nothing real behind it and anything from ``keyrings.alt``
 (plaintext or unauthenticated CFB). A ``PYTHON_KEYRING_BACKEND`` choice is honoured but passes the
 same checks, and a write is read back, so a backend that silently drops values is caught.

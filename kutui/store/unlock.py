@@ -1,9 +1,9 @@
 """Where a vault passphrase may come from: a file, a systemd credential, or the terminal.
 
-Never from argv and never from an environment variable's value (security.md §4.5: the environment
-is inherited by every child and readable through procfs). ``$CREDENTIALS_DIRECTORY`` only names the
-directory systemd mounted for the service. Every passphrase is NFC-normalised, so the same text
-typed on a system that produces NFD opens the same vault.
+Never from argv and never from an environment variable's value (docs/security.md, "Unlock": the
+environment is inherited by every child and readable through procfs). ``$CREDENTIALS_DIRECTORY``
+only names the directory systemd mounted for the service. Every passphrase is NFC-normalised, so the
+same text typed on a system that produces NFD opens the same vault.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The vault, format v1 (security.md §6.2): one encrypted file holding every credential.
+"""The vault, format v1 (docs/security.md, "Vault format v1"): one encrypted file holding every
+credential.
 
 A random data key (DEK) encrypts the payload; unlock stanzas in the header wrap that DEK with a
 passphrase-derived key and/or a keyring-held key. Opening reads the file once, changes nothing on
@@ -337,7 +338,8 @@ def _passphrase_stanza(
     try:
         kek = kdfmod.derive(passphrase, salt, params)
     except UnsupportedAlgorithm:
-        # OpenSSL without Argon2 (security.md §2.6): scrypt, recorded in the header.
+        # OpenSSL without Argon2 (docs/security.md, "Vault format v1"): scrypt, recorded in the
+        # header.
         params = kdfmod.SCRYPT_DEFAULT
         kek = kdfmod.derive(passphrase, salt, params)
     nonce, wrapped = wrap(kek, dek, wrap_aad(header, STANZA_PASSPHRASE))

@@ -1,4 +1,5 @@
-"""The vault file's byte layout, format v1 (security.md §6.2). No cryptography here, only framing.
+"""The vault file's byte layout, format v1 (docs/security.md, "Vault format v1"). No cryptography
+here, only framing.
 
 All integers are big-endian. Every variable part is length-prefixed, so a truncated file, trailing
 bytes or a wrong length are told apart from a wrong key before any decryption::

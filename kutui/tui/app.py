@@ -575,7 +575,8 @@ class KutuiApp(App[int]):
         self._fatal_error()
 
     def _fatal_error(self) -> None:
-        """Textual's crash output shows locals (security.md §4.3); ours shows none, redacted."""
+        """Textual's crash output shows locals (docs/security.md, "Process hygiene"); ours shows
+        none, redacted."""
         from rich.segment import Segments
         from rich.traceback import Traceback
 

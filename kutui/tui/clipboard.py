@@ -1,11 +1,12 @@
 """Copying credentials over OSC 52, and clearing the clipboard again after 45 s (best effort).
 
 ``App.copy_to_clipboard`` writes an OSC 52 sequence that travels through SSH, tmux and the
-terminal (security.md §4.4). The API key is copied at once; the API secret or passphrase only
-after a ``ConfirmModal``. Every credential copy starts a timer that copies an empty string,
-which asks the terminal to drop the selection and resets the app's in-process copy. Terminals,
-tmux paste buffers and clipboard managers may keep their own copy, so the notice says "best
-effort". A later copy of something else is left alone: the timer only clears what it put there.
+terminal (docs/security.md, "On screen and on the clipboard"). The API key is copied at once; the
+API secret or passphrase only after a ``ConfirmModal``. Every credential copy starts a timer that
+copies an empty string, which asks the terminal to drop the selection and resets the app's
+in-process copy. Terminals, tmux paste buffers and clipboard managers may keep their own copy, so
+the notice says "best effort". A later copy of something else is left alone: the timer only clears
+what it put there.
 """
 
 from __future__ import annotations

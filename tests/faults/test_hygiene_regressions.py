@@ -1,4 +1,4 @@
-"""Hygiene regressions (security.md §7 F) beyond tests/cli/test_hygiene.py.
+"""Hygiene regressions (docs/security.md, "What the tests try", F) beyond tests/cli/test_hygiene.py.
 
 - A crash with a secret in a local variable, in the real app under Textual's headless driver:
   stderr carries a traceback but not the secret (a plain Textual app, the control, prints it).
@@ -80,7 +80,8 @@ def _crash(kind: str, tmp_path: Path) -> str:
 
 
 def test_textual_alone_prints_locals_on_a_crash(tmp_path: Path) -> None:
-    """The control: without kutui's override the secret is printed (security.md §4.3)."""
+    """The control: without kutui's override the secret is printed (docs/security.md, "Process
+    hygiene")."""
     output = _crash("textual", tmp_path)
     assert "ValueError" in output
     assert SECRET in output

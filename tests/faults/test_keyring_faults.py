@@ -1,7 +1,7 @@
-"""Keyring faults not covered by tests/store/test_keyring.py (security.md §7 B): a locked
-collection, a backend that cannot initialise, an entry changed or deleted behind kutui's back,
-deleting an absent entry twice. Each ends in "use the passphrase" with a reason, and the vault
-file is never touched."""
+"""Keyring faults not covered by tests/store/test_keyring.py (docs/security.md, "What the tests
+try", B): a locked collection, a backend that cannot initialise, an entry changed or deleted behind
+kutui's back, deleting an absent entry twice. Each ends in "use the passphrase" with a reason, and
+the vault file is never touched."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""KuCoin inputs and answers not covered by tests/kucoin (security.md §7 D).
+"""KuCoin inputs and answers not covered by tests/kucoin (docs/security.md, "What the tests try",
+D).
 
 Inputs: pasted credentials through ``kutui key add`` (whitespace, CR, zero-width characters: stored
 clean; bad shapes: one line naming the field, nothing on disk changed); request parameters

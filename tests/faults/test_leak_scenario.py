@@ -67,7 +67,7 @@ remark = "grid"
 OSC52 = re.compile(r"\x1b\]52;c;([A-Za-z0-9+/=]*)\x07")
 
 
-#: The KuCoin credential shapes (TruffleHog's detector, security.md §4.9).
+#: The KuCoin credential shapes (TruffleHog's detector, docs/security.md, "What the tests try").
 SHAPES = (
     re.compile(rb"(?<![0-9a-fA-F])[0-9a-f]{24}(?![0-9a-fA-F])"),
     re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I),

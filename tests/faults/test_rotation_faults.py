@@ -1,4 +1,5 @@
-"""Remote-side rotation faults not covered by tests/rotation (security.md §7 E).
+"""Remote-side rotation faults not covered by tests/rotation (docs/security.md, "What the tests
+try", E).
 
 After each fault the §3.4 invariant must hold: the key's CURRENT credential in the vault works on
 KuCoin. Failures are one clear message without a credential; resuming afterwards is possible.

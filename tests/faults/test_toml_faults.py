@@ -1,4 +1,5 @@
-"""Hostile TOML in every file kutui reads (security.md §7 C), through the way the user meets it.
+"""Hostile TOML in every file kutui reads (docs/security.md, "What the tests try", C), through the
+way the user meets it.
 
 Files: ``config.toml`` and ``accounts.toml`` (``kutui key list``), a rotation checklist
 (``kutui rotate --list``), the app state ``state.toml`` (its reader), a simulator state file

@@ -1,4 +1,5 @@
-"""Vault file faults not covered by tests/store/test_vault*.py (security.md §7 A):
+"""Vault file faults not covered by tests/store/test_vault*.py (docs/security.md, "What the tests
+try", A):
 
 - a vault owned by another uid is refused, and nothing changes;
 - EXDEV from ``os.replace`` (a home moved across filesystems mid-save) is one line and keeps the

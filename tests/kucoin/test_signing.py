@@ -1,4 +1,5 @@
-"""Signing reproduces KuCoin's vectors (kucoin-api.md §1.5) and round-trips via the simulator."""
+"""Signing reproduces KuCoin's vectors (docs/kucoin.md, "Signing") and round-trips via the
+simulator."""
 
 from __future__ import annotations
 

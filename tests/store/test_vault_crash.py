@@ -1,4 +1,5 @@
-"""Writers that die mid-save, and writers that save at the same time (security.md §2.6, §7 A).
+"""Writers that die mid-save, and writers that save at the same time (docs/security.md, "Files and
+atomic writes" and "What the tests try", A).
 
 Forked children (cheap, and they inherit the unlocked vault) save in a loop; the parent kills one
 with SIGKILL at a random moment, 200 times. After each kill the vault must open and hold exactly

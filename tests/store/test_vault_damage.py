@@ -1,7 +1,8 @@
 """A damaged or hostile vault file: every failure is one line naming the file, nothing is written.
 
-Exhaustive on purpose (security.md §7 A): the file truncated at every length and every single bit
-flipped. The tiny KDF (64 KiB, t=1) keeps ~35,000 opens to a few seconds.
+Exhaustive on purpose (docs/security.md, "What the tests try", A): the file truncated at every
+length and every single bit flipped. The tiny KDF (64 KiB, t=1) keeps ~35,000 opens to a few
+seconds.
 """
 
 from __future__ import annotations

@@ -41,10 +41,11 @@ API_VERSIONS: tuple[int, ...] = (3, 2, 1)
 class SecretInput(Input):
     """A masked ``Input`` whose messages never carry the typed value.
 
-    Textual's ``Input.Changed``/``Input.Submitted``/``Input.Blurred`` hold the clear text and
-    print it in their repr (security.md §4.1), so anything that logs messages would leak it. This
-    input swallows all three and posts value-less ``SecretInput.Edited``/``SecretInput.Entered``
-    instead; read the value with ``take()`` (a ``Secret``) at the moment it is needed.
+    Textual's ``Input.Changed``/``Input.Submitted``/``Input.Blurred`` hold the clear text and print
+    it in their repr (docs/security.md, "On screen and on the clipboard"), so anything that logs
+    messages would leak it. This input swallows all three and posts value-less
+    ``SecretInput.Edited``/``SecretInput.Entered`` instead; read the value with ``take()`` (a
+    ``Secret``) at the moment it is needed.
     """
 
     @dataclass
