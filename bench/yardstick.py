@@ -197,7 +197,7 @@ async def tui_run(root: Path, total: int, presses: int) -> dict[str, float]:
     app = KutuiApp(home, vault=vault, watch_tty=False)
     t0 = time.perf_counter()
     async with app.run_test(size=(160, 50)) as pilot:
-        await wait_first_screen(app, total)
+        await asyncio.wait_for(wait_first_screen(app, total), timeout=600)
         await pilot.pause()
         first_screen = time.perf_counter() - t0
         main = app.main
@@ -256,7 +256,8 @@ def one_run(
         f"reference {wall:.3f} s {dict(codes)}, one key {figures.reference_one[-1]:.3f} s; "
         f"check --all {full.wall:.3f} s {dict(statuses(full))}, {full.rss_mib:.0f} MiB; "
         f"check {ONE_KEY} {one.wall:.3f} s (exit {one.code}); "
-        f"key list {listing.wall:.3f} s (exit {listing.code})"
+        f"key list {listing.wall:.3f} s (exit {listing.code}); "
+        f"ratio {(full.wall - one.wall) / (wall - figures.reference_one[-1]):.2f}"
     )
 
 
