@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -189,6 +190,8 @@ async def key_latency(app: KutuiApp) -> float:
 
 async def tui_run(root: Path, total: int, presses: int) -> dict[str, float]:
     """One headless TUI session on the bench home (see the module docstring)."""
+    from textual.worker import WorkerCancelled
+
     from kutui.tui.app import KutuiApp
     from kutui.tui.widgets.account_tree import ROOT as TREE_ROOT
     from kutui.tui.widgets.account_tree import NodeRef
@@ -221,7 +224,8 @@ async def tui_run(root: Path, total: int, presses: int) -> dict[str, float]:
             await asyncio.sleep(0.02)
         # The presses are what this run is for: stop the check rather than wait for its end.
         app.workers.cancel_all()
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):
+            await app.workers.wait_for_complete()
         await pilot.pause()
     p95 = statistics.quantiles(samples, n=20)[-1] if len(samples) >= 2 else math.nan
     return {
