@@ -233,9 +233,6 @@ async def tui_run(root: Path, total: int, presses: int) -> dict[str, float]:
         "root_select_s": statistics.median(selections),
         "keypress_p95_s": p95,
         "keypresses": float(len(samples)),
-        "checked_when_stopped": float(
-            sum(1 for k in app.registry.keys if k.last_check is not None)
-        ),
     }
 
 
@@ -344,9 +341,12 @@ def table(results: dict[int, Figures]) -> list[str]:
             row(f"TUI first screen after unlock, {n}", "<= 1 s", f"{first:.2f} s", met(first, 1)),
             row(f"TUI select the root node, {n}", "<= 150 ms", f"{1000 * root:.0f} ms",
                 met(root, 0.15)),
-            row(f"TUI key press p95 during a check, {n}", "<= 50 ms", f"{1000 * p95:.0f} ms",
-                met(p95, 0.05)),
         ]  # fmt: skip
+        if math.isnan(p95):  # the check ended before a second press
+            lines.append(row(f"TUI key press p95 during a check, {n}", "<= 50 ms", "-", "-"))
+        else:
+            lines.append(row(f"TUI key press p95 during a check, {n}", "<= 50 ms",
+                             f"{1000 * p95:.0f} ms", met(p95, 0.05)))  # fmt: skip
     return lines
 
 
