@@ -23,52 +23,18 @@ import argparse
 import asyncio
 import math
 import os
-import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
+from _common import start_simulator, write_state
+
 from kutui.checks.runner import CheckTarget, RunStats, run_checks
 from kutui.kucoin.client import ClientPool
-from kutui.model import Credential, KeyRef, Status
-from kutui.secret import Secret
-
-
-def write_state(path: Path, keys: int) -> list[CheckTarget]:
-    lines = ["[server]", "seed = 1", ""]
-    targets: list[CheckTarget] = []
-    for n in range(keys):
-        uid = 100_001 + n
-        api_key, api_secret, passphrase = secrets.token_hex(12), str(uuid.uuid4()), f"Bench-{n:05d}"
-        lines += [
-            "[[users]]", f"uid = {uid}", "",
-            "[[keys]]", f"uid = {uid}", f'api_key = "{api_key}"', f'api_secret = "{api_secret}"',
-            f'passphrase = "{passphrase}"', "",
-        ]  # fmt: skip
-        cred = Credential(Secret(api_key), Secret(api_secret), Secret(passphrase))
-        targets.append(CheckTarget(f"k{n}", KeyRef(f"acct{n}", "", "key"), "", cred, str(uid)))
-    path.write_text("\n".join(lines), encoding="utf-8")
-    os.chmod(path, 0o600)
-    return targets
-
-
-def start_simulator(state: Path, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
-    command = [
-        sys.executable, "-m", "kutui", "simulate", "--state", str(state), "--port", "0",
-        "--latency-ms", str(latency_ms),
-    ]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http://"):
-        proc.kill()
-        raise SystemExit(f"the simulator did not start (first line: {url!r})")
-    return proc, url
+from kutui.model import Status
 
 
 async def engine_run(

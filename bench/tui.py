@@ -20,14 +20,30 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+if TYPE_CHECKING:
+    from kutui.tui.app import KutuiApp
+
+
+async def wait_first_screen(app: KutuiApp, total: int) -> None:
+    """Return once the registry is loaded and the keys table holds all ``total`` rows."""
+    from kutui.tui.widgets.keys_table import KeysTable
+
+    while True:
+        main = app.main
+        ready = main is not None and main.ready and app.registry_loaded
+        if ready and main is not None and main.query_one(KeysTable).row_count == total:
+            return
+        await asyncio.sleep(0.01)
 
 
 async def one_run(scale: int) -> dict[str, float]:
     from kutui.demo import build_demo
     from kutui.tui.app import KutuiApp
-    from kutui.tui.widgets.keys_table import KeysTable
 
     with tempfile.TemporaryDirectory(prefix="kutui-bench-") as tmp:
         started = time.perf_counter()
@@ -40,13 +56,7 @@ async def one_run(scale: int) -> dict[str, float]:
         )
         t0 = time.perf_counter()
         async with app.run_test(size=(160, 50)) as pilot:
-            while True:
-                main = app.main
-                if main is not None and main.ready and app.registry_loaded:
-                    table = main.query_one(KeysTable)
-                    if table.row_count == total:
-                        break
-                await asyncio.sleep(0.01)
+            await wait_first_screen(app, total)
             await pilot.pause()
             first_screen = time.perf_counter() - t0
             t1 = time.perf_counter()
