@@ -148,14 +148,14 @@ def test_home_opens_the_keyring_stanza_as_open_with_keyring_does(
     """One rule (keyring_unlock.try_keyring_stanza): a key that does not fit gives the reason
     open_with_keyring gives, and a vault without a keyring stanza mentions no keyring at all."""
     home = _with_vault(tmp_path, tiny_kdf, kek=os.urandom(32))
-    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: (os.urandom(32), ""))
+    monkeypatch.setattr(Home, "keyring_kek", lambda self, uuid: (os.urandom(32), ""))
     with pytest.raises(UnlockError) as wrong:
         home.open_vault()
     vault_path = home.paths.vault
     assert f"(keyring: the key in the OS keyring does not open {vault_path})" in str(wrong.value)
 
     plain = _with_vault(tmp_path / "plain", tiny_kdf)
-    monkeypatch.setattr(Home, "_keyring_kek", lambda self, uuid: pytest.fail("keyring used"))
+    monkeypatch.setattr(Home, "keyring_kek", lambda self, uuid: pytest.fail("keyring used"))
     with pytest.raises(UnlockError) as none:
         plain.open_vault()
     assert "(keyring:" not in str(none.value)
