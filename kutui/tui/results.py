@@ -1,10 +1,8 @@
-"""Applying check results to registry records (in memory and, in batches, on disk)."""
+"""Applying a check result to the record on screen (kutui.db records it with kutui.store.learn)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from kutui.model import ApiKey, CheckResult, Registry, RemoteState, Status
+from kutui.model import ApiKey, CheckResult, RemoteState, Status
 
 
 def apply_result(key: ApiKey, result: CheckResult) -> None:
@@ -20,14 +18,3 @@ def apply_result(key: ApiKey, result: CheckResult) -> None:
         key.remote = RemoteState.PRESENT
     elif result.status is Status.INVALID_KEY:
         key.remote = RemoteState.MISSING
-
-
-def apply_results(registry: Registry, results: Mapping[str, CheckResult]) -> int:
-    """Apply results by key id (keys removed meanwhile are skipped); returns how many applied."""
-    applied = 0
-    for key in registry.keys:
-        result = results.get(key.id)
-        if result is not None:
-            apply_result(key, result)
-            applied += 1
-    return applied
