@@ -198,3 +198,11 @@ def test_the_home_review_covers_the_database_files(cli: Cli, home: Path) -> None
     shm.chmod(0o640)
     doctor = cli("doctor")
     assert f"{shm} has mode 0640" in doctor.out, doctor.out
+
+
+def test_doctor_reads_an_old_home_without_migrating_it(cli: Cli, home: Path) -> None:
+    paths = _old_home(home)
+    result = cli("doctor")
+    assert f"INFO  registry  {paths.db} does not exist yet" in result.out
+    assert "moves 2 key(s) into it" in result.out
+    assert paths.accounts.exists() and not paths.db.exists()
