@@ -2,15 +2,20 @@
 
 For 1,000 and 10,000 keys (each with 10 history entries), the median of several runs of what a
 fresh CLI process pays: a full read, one key read, one key's result recorded, and 1,000 results
-recorded in one batch. TOML: a new ``Home`` per run (no cache), ``registry()`` /
-``update_registry`` + ``append_history`` as ``kutui.checks.results.ResultSaver`` saves. Database:
-a new ``RegistryStore.open`` per run (the open is counted), ``snapshot()`` / ``key_by_id`` /
-``record_results``. Prints figures; asserts nothing. Run: .venv/bin/python bench/registry.py
+recorded in one batch. TOML: what kutui did before kutui.db (read_registry; under the lock,
+re-read, apply, write_registry + append_history). Database: a new ``RegistryStore.open`` per run
+(the open is counted), ``snapshot()`` / ``key_by_id`` / ``record_results``. Then, on kutui.db
+through ``Home``: one note changed with ``update_registry`` (which writes only the changed row),
+and a whole ``kutui key list --json`` process. Prints figures; asserts nothing.
+Run: .venv/bin/python bench/registry.py
 """
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,7 +39,7 @@ from kutui.store.files import atomic_write, locked
 from kutui.store.history import HistoryEntry, append_history, dump_history
 from kutui.store.home import Home
 from kutui.store.learn import apply_results
-from kutui.store.registry import write_registry
+from kutui.store.registry import read_registry, write_registry
 from kutui.store.sqlite_registry import RegistryStore
 
 RUNS = 5
@@ -91,17 +96,17 @@ class Toml:
         history = {k.id: list(entries) for k in registry.keys}
         atomic_write(self.paths.history, dump_history(history))
 
-    def home(self) -> Home:
-        return Home(self.paths, Config())  # a fresh process: nothing cached
-
     def read_all(self) -> object:
-        return self.home().registry()
+        return read_registry(self.paths.accounts)
 
     def read_one(self, key_id: str) -> object:
-        return self.home().registry().key_by_id(key_id)
+        return read_registry(self.paths.accounts).key_by_id(key_id)
 
     def record(self, batch: list[tuple[str, CheckResult]]) -> None:
-        self.home().update_registry(lambda registry: apply_results(registry, batch))
+        with locked(self.paths.accounts):
+            registry = read_registry(self.paths.accounts)
+            apply_results(registry, batch)
+            write_registry(self.paths.accounts, registry)
         append_history(self.paths.history, batch)
 
 
@@ -148,6 +153,33 @@ def run(size: int) -> None:
         for label, on_toml, on_db in rows:
             t, d = median(on_toml), median(on_db)
             print(f"  {label:<30} {t:10.3f} s {d:10.3f} s {t / d:8.1f}x")
+        print(f"  {'Home.update_registry, one note':<30} {median(lambda: note(db.root)):23.3f} s")
+        print(
+            f"  {'kutui key list --json process':<30} {median(lambda: key_list(db.root)):23.3f} s"
+        )
+
+
+def note(root: Path) -> None:
+    key_id = "id000007"
+
+    def change(registry: Registry) -> None:
+        key = registry.key_by_id(key_id)
+        if key is not None:
+            key.note = PermissionNote(f"bench {time.perf_counter()}")
+
+    home = Home(Paths.resolve(root), Config())  # a fresh process: opens kutui.db
+    home.update_registry(change)
+    home.close()
+
+
+def key_list(root: Path) -> None:
+    env = {**os.environ, "KUTUI_HOME": str(root)}
+    subprocess.run(  # noqa: S603  # nosec B603  # our own interpreter and arguments
+        [sys.executable, "-m", "kutui", "key", "list", "--json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
 
 
 def main() -> None:

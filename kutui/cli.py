@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kutui.commands.audit",
     "kutui.commands.rotate",
     "kutui.commands.vault_cmd",
+    "kutui.commands.registry_cmd",
     "kutui.commands.simulate",
     "kutui.commands.demo",
     "kutui.commands.locate",

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 APP_NAME = "kutui"
+#: The registry and check history (docs/storage.md).
+DB_NAME = "kutui.db"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,13 @@ class Paths:
         return self.config_dir / "themes"
 
     @property
+    def db(self) -> Path:
+        """The registry and check history (SQLite, docs/storage.md)."""
+        return self.data_dir / DB_NAME
+
+    @property
     def accounts(self) -> Path:
+        """The registry before kutui.db: read once by the migration, then ``.migrated``."""
         return self.data_dir / "accounts.toml"
 
     @property
@@ -56,7 +64,7 @@ class Paths:
 
     @property
     def history(self) -> Path:
-        """Bounded per-key check history (JSON: written often, read whole)."""
+        """The check history before kutui.db (JSON): read once by the migration."""
         return self.state_dir / "history.json"
 
     @property

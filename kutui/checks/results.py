@@ -1,17 +1,16 @@
 """Save check results: into the registry (last check, what KuCoin reported) and the history.
 
 ``apply_result`` is pure (it edits a ``Registry`` in memory; the rule lives in
-``kutui.store.learn`` so the database records results the same way); ``ResultSaver`` batches
-results so a run of 1,000 keys costs a handful of locked, atomic writes of accounts.toml and
-history.json instead of 2,000.
+``kutui.store.learn``, which kutui.db's ``record_results`` uses too); ``ResultSaver`` batches
+results so a run of 1,000 keys costs a handful of kutui.db transactions (one fsync each, see
+docs/storage.md) instead of 1,000.
 """
 
 from __future__ import annotations
 
 import time
 
-from kutui.model import CheckResult, Registry, Status
-from kutui.store.history import append_history
+from kutui.model import CheckResult, Status
 from kutui.store.home import Home
 from kutui.store.learn import apply_result, apply_results
 
@@ -21,8 +20,8 @@ __all__ = ["ResultSaver", "apply_result", "apply_results"]
 class ResultSaver:
     """Collect results and save them in batches: every ``batch`` results or ``interval`` s.
 
-    Each save rewrites the whole registry (seconds for 10,000 keys), so saves are also spaced by
-    four times the last one's cost: a run never spends more than a fifth of its time saving.
+    Each save is one transaction (an fsync); saves are also spaced by four times the last one's
+    cost, so a run never spends more than a fifth of its time saving, even on a slow disk.
     Call ``add`` as results stream in and ``flush`` once at the end (also after a cancel, so
     what was learned is kept).
     """
@@ -53,12 +52,7 @@ class ResultSaver:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-
-        def record(registry: Registry) -> int:
-            return apply_results(registry, batch)
-
-        self.home.update_registry(record)
-        append_history(self.home.paths.history, batch)
+        self.home.record_results(batch)
         self.saved += len(batch)
         self.writes += 1
         self._last = time.monotonic()

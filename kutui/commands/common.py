@@ -76,6 +76,7 @@ def load_home(args: argparse.Namespace) -> Home:
     from kutui.store.home import Home
 
     home = Home.load(args.home)
+    home.notify = notice  # e.g. "moved the registry ... into kutui.db" on an old home's first use
     warn_about_home(home.paths)
     return home
 

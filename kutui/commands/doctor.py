@@ -1,6 +1,7 @@
 """``kutui doctor``: what works and what does not, without using the network.
 
-Checks: config.toml and accounts.toml parse; the OS keyring backend and whether the probe works;
+Checks: config.toml parses; kutui.db opens, passes SQLite's quick check and uses WAL; the OS
+keyring backend and whether the probe works;
 the vault's header (peeked, no passphrase); each vault entry's state when the vault can be
 unlocked (keyring, --passphrase-file, $CREDENTIALS_DIRECTORY, a prompt on a terminal; skipped,
 never failed, when it cannot); file and directory modes, owners and symlinks; the system clock.
@@ -55,19 +56,49 @@ def _config(home_arg: str | None, out: list[Finding]) -> Any:
 
 
 def _registry(paths: Any, out: list[Finding]) -> None:
+    """kutui.db opens, passes SQLite's quick check and is in WAL mode (docs/storage.md)."""
     from kutui.errors import KutuiError
+    from kutui.store.sqlite_registry import RegistryStore
+
+    if not (paths.db.exists() or paths.db.is_symlink()):
+        if paths.accounts.exists() or paths.history.exists():
+            _old_registry(paths, out)
+        else:
+            text = f"{paths.db} does not exist yet: no keys (it is created when first needed)"
+            out.append(Finding(INFO, "registry", text))
+        return
+    try:
+        with RegistryStore.open_file(paths.db) as store:
+            problems = store.db.quick_check()
+            mode = store.db.journal_mode
+            registry = store.snapshot() if not problems else None
+    except KutuiError as exc:
+        out.append(Finding(FAIL, "registry", str(exc)))
+        return
+    if registry is None:
+        out.append(Finding(FAIL, "registry", f"{paths.db}: damaged ({'; '.join(problems[:3])})"))
+        return
+    without = sum(not k.has_secret for k in registry.keys)
+    text = f"{paths.db}: {len(registry.accounts)} account(s), {len(registry.keys)} key(s)"
+    if without:
+        text += f", {without} without stored credentials"
+    out.append(Finding(OK, "registry", f"{text}; integrity ok, journal mode {mode}"))
+
+
+def _old_registry(paths: Any, out: list[Finding]) -> None:
+    """An old home: accounts.toml + history.json, read by the strict readers the migration uses."""
+    from kutui.errors import KutuiError
+    from kutui.store.history import read_history
     from kutui.store.registry import read_registry
 
     try:
-        registry = read_registry(paths.accounts)
+        keys = len(read_registry(paths.accounts).keys)
+        read_history(paths.history)
     except KutuiError as exc:
-        out.append(Finding(FAIL, "accounts", str(exc)))
+        out.append(Finding(FAIL, "registry", str(exc)))
         return
-    without = sum(not k.has_secret for k in registry.keys)
-    text = f"{len(registry.accounts)} account(s), {len(registry.keys)} key(s)"
-    if without:
-        text += f", {without} without stored credentials"
-    out.append(Finding(OK, "accounts", text))
+    text = f"{paths.db} does not exist yet; the next command moves {keys} key(s) into it"
+    out.append(Finding(INFO, "registry", text))
 
 
 def _keyring(config: Any, out: list[Finding]) -> None:
@@ -160,6 +191,9 @@ def _modes(paths: Any, out: list[Finding]) -> None:
         *paths.all_dirs(),
         paths.config,
         paths.themes_dir,
+        paths.db,
+        paths.db.with_name(paths.db.name + "-wal"),
+        paths.db.with_name(paths.db.name + "-shm"),
         paths.accounts,
         paths.vault,
         paths.state,

@@ -1,4 +1,4 @@
-"""``kutui init``: create the kutui home (directories, config.toml, accounts.toml, the vault).
+"""``kutui init``: create the kutui home (directories, config.toml, kutui.db, the vault).
 
 The vault gets a keyring stanza when a real OS keyring passes the probe and ``vault.unlock`` is not
 ``passphrase``, and a passphrase stanza from ``--passphrase-file``, ``$CREDENTIALS_DIRECTORY`` or a
@@ -20,8 +20,8 @@ def register(subparsers: Any) -> None:
         "init",
         help="create the kutui home and an empty encrypted vault",
         description="Create kutui's directories (mode 0700), config.toml from the commented "
-        "example (kept if present), an empty accounts.toml and a new vault. The vault is unlocked "
-        "by the OS keyring when one works and by a passphrase (from --passphrase-file, "
+        "example (kept if present), an empty registry (kutui.db) and a new vault. The vault is "
+        "unlocked by the OS keyring when one works and by a passphrase (from --passphrase-file, "
         "$CREDENTIALS_DIRECTORY/kutui-passphrase or asked twice on the terminal).",
     )
     parser.set_defaults(func=run_init)
@@ -66,9 +66,11 @@ def _write_files(home: Home) -> list[str]:
         if not home.paths.config.exists() and not home.paths.config.is_symlink():
             atomic_write(home.paths.config, example_config())
             done.append(f"wrote {home.paths.config} (every setting commented; edit to taste)")
-    if not home.paths.accounts.exists():
-        home.update_registry(lambda registry: None)
-        done.append(f"wrote {home.paths.accounts}")
+    if not home.paths.db.exists():
+        with home.store():  # an old home's accounts.toml is migrated here
+            pass
+        if home.paths.db.exists():
+            done.append(f"created {home.paths.db}")
     return done
 
 

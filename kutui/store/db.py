@@ -25,9 +25,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from kutui.errors import LockTimeout, RegistryError, UnsafeFileError
+from kutui.paths import DB_NAME as DB_NAME
 from kutui.store.files import FILE_MODE, ensure_private_dir
 
-DB_NAME = "kutui.db"
 #: ``PRAGMA application_id`` ("kutu"): tells a kutui database from another program's.
 APPLICATION_ID = 0x6B757475
 DEFAULT_TIMEOUT = 5.0
@@ -143,12 +143,17 @@ class Database:
         return f"Database({self.path})"
 
     @classmethod
-    def open(cls, path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> Database:
-        """Open (creating if needed) and migrate ``path``; RegistryError/UnsafeFileError if not."""
+    def open(
+        cls, path: Path, *, timeout: float = DEFAULT_TIMEOUT, check_same_thread: bool = True
+    ) -> Database:
+        """Open (creating if needed) and migrate ``path``; RegistryError/UnsafeFileError if not.
+
+        ``check_same_thread=False`` is for a caller that hands the connection to one thread at a
+        time (``kutui.store.home``'s pool); sqlite3 then no longer checks it."""
         create_private(path)
         try:
             conn = sqlite3.connect(
-                path, timeout=timeout, isolation_level=None, check_same_thread=True
+                path, timeout=timeout, isolation_level=None, check_same_thread=check_same_thread
             )
         except sqlite3.Error as exc:
             raise RegistryError(path, f"cannot be opened ({exc})") from None
@@ -235,6 +240,19 @@ class Database:
 
     def _has_tables(self) -> bool:
         return self.conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None
+
+    def quick_check(self) -> list[str]:
+        """SQLite's ``PRAGMA quick_check``: empty when the file is sound, else its findings."""
+        try:
+            rows = self.conn.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        found = [str(row[0]) for row in rows]
+        return [] if found == ["ok"] else found
+
+    @property
+    def journal_mode(self) -> str:
+        return str(self.conn.execute("PRAGMA journal_mode").fetchone()[0])
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

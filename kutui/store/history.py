@@ -1,8 +1,9 @@
 """Bounded per-key check history: the last ``MAX_ENTRIES`` results of every key.
 
-A JSON state file (``Paths.history``): written after every batch of checks, read whole, so JSON
-(fast, no dependency) rather than TOML. Each entry is a small summary of a ``CheckResult``; never
-a secret. Writes happen under the file's lock and are atomic; a batch is one write.
+The history lives in kutui.db (``Home.record_results``/``history``/``histories``). Before that it
+was a JSON state file (``Paths.history``); the functions here read and write that format for the
+migration (``kutui.store.migrate``), for tests that build an old home and for bench/registry.py's
+comparison. Each entry is a small summary of a ``CheckResult``; never a secret.
 
 Format::
 
@@ -130,12 +131,3 @@ def append_history(
         for key_id in {key_id for key_id, _ in batch}:
             history[key_id] = history[key_id][-limit:]
         atomic_write(path, dump_history(history))
-
-
-def forget_keys(path: Path, key_ids: Iterable[str]) -> None:
-    """Drop the history of removed keys."""
-    drop = set(key_ids)
-    with locked(path):
-        history = read_history(path)
-        if drop & history.keys():
-            atomic_write(path, dump_history({k: v for k, v in history.items() if k not in drop}))

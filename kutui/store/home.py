@@ -1,27 +1,33 @@
 """``Home``: the one door to a kutui home: its paths, config, registry, app state and vault.
 
-Every registry or state change goes through ``update_registry``/``update_state``: lock the file's
-sidecar, re-read it (another process may have saved since), apply the change, write atomically.
-Two processes saving at once therefore never lose each other's updates.
+The registry and check history are in kutui.db (docs/storage.md): every registry change is one
+write transaction (``update_registry``), which re-reads inside the transaction, so two processes
+saving at once never lose each other's updates. App state (state.toml) is changed under its
+file's lock: re-read, change, write atomically (``update_state``).
 """
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import logging
-from collections.abc import Callable
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from kutui.model import ApiKey, Registry
+from kutui.model import ApiKey, CheckResult, Registry
 from kutui.paths import Paths
 from kutui.secret import Secret
 from kutui.store.config import Config, load_config
 from kutui.store.files import check_safe_dir, locked, remove_stale_temps
-from kutui.store.registry import read_registry, write_registry
 from kutui.store.state import AppState, read_state, write_state
 
-if TYPE_CHECKING:  # the vault pulls in cryptography: only commands that unlock pay for it
+if TYPE_CHECKING:  # the vault pulls in cryptography, kutui.db sqlite3: paid for when used
+    from kutui.store.history import History, HistoryEntry
+    from kutui.store.migrate import MigrationReport
+    from kutui.store.sqlite_registry import RegistryStore
     from kutui.store.vault import Vault, VaultData
 
 __all__ = [
@@ -66,17 +72,67 @@ def _saving(path: Path, write: Callable[[Path, T], None], value: T) -> None:
         ) from None
 
 
+class _StorePool:
+    """Connections to kutui.db, each lent to one thread at a time.
+
+    sqlite3 ties a connection to the thread that opened it; the TUI reads and saves in thread
+    workers, each a new thread. A connection per thread would leave one open per finished worker;
+    one shared connection behind a lock would make a save wait for a 10,000-key read. So
+    connections are opened with ``check_same_thread=False`` and lent out exclusively: two
+    threads get two connections (WAL: a reader never waits for a writer), and idle ones are
+    reused and closed by ``close``."""
+
+    MAX_IDLE = 4
+
+    def __init__(self, opener: Callable[[], RegistryStore]) -> None:
+        self._opener = opener
+        self._idle: list[RegistryStore] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        # A forked child must not use (nor close: that could drop the parent's locks) the
+        # parent's connections (sqlite.org/howtocorrupt.html, 2.6): they are kept, unused.
+        self._inherited: list[RegistryStore] = []
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[RegistryStore]:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._inherited += self._idle
+                self._idle, self._pid = [], os.getpid()
+            store = self._idle.pop() if self._idle else None
+        if store is None:
+            store = self._opener()
+        try:
+            yield store
+        finally:
+            with self._lock:
+                keep = len(self._idle) < self.MAX_IDLE
+                if keep:
+                    self._idle.append(store)
+            if not keep:
+                store.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for store in idle:
+            store.close()
+
+
 class Home:
     paths: Paths
     config: Config
+    #: Where a one-line notice goes (the CLI's ``kutui: ...`` lines); None: logging only.
+    notify: Callable[[str], None] | None = None
 
     def __init__(self, paths: Paths, config: Config) -> None:
         self.paths = paths
         self.config = config
-        # The registry as last read or written by this process, keyed by the file's identity:
-        # every save replaces the file (a new inode), so another process's save is always seen.
-        # Parsing 10,000 keys costs over a second; a copy of the cached registry a third of that.
-        self._cached: tuple[tuple[int, int, int], Registry] | None = None
+        # kutui.db is opened on first use: locate, simulate and --help never pay for it.
+        self._stores = _StorePool(self._open_store)
+        self._migration_checked = False
+        self._migration_lock = threading.Lock()
+        weakref.finalize(self, self._stores.close)
 
     def __repr__(self) -> str:
         return f"Home({self.paths.data_dir})"
@@ -84,7 +140,8 @@ class Home:
     @classmethod
     def load(cls, home: str | Path | None = None) -> Home:
         """Resolve paths (``--home``/``KUTUI_HOME``/platformdirs), load config.toml (ConfigError if
-        bad; defaults if absent), remove stale temp files."""
+        bad; defaults if absent), remove stale temp files. kutui.db is opened (and an old home's
+        accounts.toml + history.json migrated into it) when the registry is first used."""
         paths = Paths.resolve(home)
         for directory in (*paths.all_dirs(), paths.rotations_dir):
             check_safe_dir(directory)  # before reading or deleting anything there
@@ -94,40 +151,96 @@ class Home:
                 log.info("removed a temp file left by an interrupted save: %s", removed)
         return cls(paths, config)
 
+    def close(self) -> None:
+        """Close the idle kutui.db connections (the next use opens one again)."""
+        self._stores.close()
+
+    # ----------------------------------------------------------------------- kutui.db
+
+    def _open_store(self) -> RegistryStore:
+        from kutui.store.sqlite_registry import RegistryStore
+
+        self._migrate_once()
+        return RegistryStore.open(self.paths.data_dir, check_same_thread=False)
+
+    def _migrate_once(self) -> None:
+        """Before the first open: an old home's files become kutui.db (docs/storage.md)."""
+        with self._migration_lock:
+            if self._migration_checked:
+                return
+            if self.paths.accounts.exists() or self.paths.history.exists():
+                from kutui.store.migrate import migrate_home
+
+                self._report_migration(migrate_home(self.paths))
+            self._migration_checked = True
+
+    def _report_migration(self, report: MigrationReport) -> None:
+        if report.migrated:
+            line = (
+                f"moved the registry ({report.keys} key(s)) and {report.history_entries} "
+                f"check result(s) into {report.database}"
+            )
+            log.info("%s", line)
+            if self.notify is not None:
+                self.notify(line)
+        for moved in report.renamed:
+            log.info("kept the original as %s", moved)
+        for line in report.left_alone:
+            log.warning("%s", line)
+
+    @contextlib.contextmanager
+    def store(self) -> Iterator[RegistryStore]:
+        """A connection to kutui.db for this thread, for as long as the block runs."""
+        with self._stores.lease() as store:
+            yield store
+
     # ----------------------------------------------------------------------- registry
 
+    def _no_database(self) -> bool:
+        """No kutui.db (once an old home is migrated): an empty registry, which a read must not
+        create on disk (a refused command changes nothing)."""
+        self._migrate_once()
+        return not (self.paths.db.exists() or self.paths.db.is_symlink())
+
     def registry(self) -> Registry:
-        """A private copy of accounts.toml's registry (the caller may change it freely)."""
-        cached = self._cached
-        if cached is not None and cached[0] == self._file_identity() != (0, 0, 0):
-            return copy.deepcopy(cached[1])
-        return read_registry(self.paths.accounts)  # one-shot readers pay no copy
+        """The registry as last committed (a private copy: the caller may change it freely)."""
+        if self._no_database():
+            return Registry()
+        with self.store() as store:
+            return store.snapshot()
 
     def update_registry(self, fn: Callable[[Registry], T]) -> T:
-        """Lock accounts.toml, re-read it, apply ``fn``, write it atomically; returns fn's result.
-        If ``fn`` raises, nothing is written. ``fn`` must not keep the registry it is given."""
-        with locked(self.paths.accounts):
-            registry = self._current_registry()
-            self._cached = None  # until the write succeeds, the disk holds the truth
-            result = fn(registry)
-            _saving(self.paths.accounts, write_registry, registry)
-            self._cached = (self._file_identity(), registry)
-            return result
+        """In one write transaction: read the registry, apply ``fn``, write what it changed;
+        returns fn's result. If ``fn`` raises, nothing is written. ``fn`` must not keep the
+        registry it is given."""
+        with self.store() as store, store.write() as tx:
+            return tx.update(fn)
 
-    def _file_identity(self) -> tuple[int, int, int]:
-        try:
-            st = self.paths.accounts.stat()
-        except FileNotFoundError:
-            return (0, 0, 0)
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
+    # ----------------------------------------------------------------------- check results
 
-    def _current_registry(self) -> Registry:
-        identity = self._file_identity()
-        if self._cached is not None and self._cached[0] == identity and identity != (0, 0, 0):
-            return self._cached[1]
-        registry = read_registry(self.paths.accounts)
-        self._cached = (identity, registry)
-        return registry
+    def record_results(self, results: Iterable[tuple[str, CheckResult]]) -> int:
+        """Record a batch of (key id, result) in one transaction: what each teaches the registry
+        (``kutui.store.learn``) and the history (last ``MAX_ENTRIES`` per key). Results of keys
+        removed meanwhile are skipped; returns how many were recorded."""
+        batch = list(results)
+        if not batch:
+            return 0
+        with self.store() as store, store.write() as tx:
+            return tx.record_results(batch)
+
+    def history(self, key_id: str) -> list[HistoryEntry]:
+        """The key's last results, oldest first."""
+        if self._no_database():
+            return []
+        with self.store() as store:
+            return store.history(key_id)
+
+    def histories(self) -> History:
+        """Every key's last results, oldest first."""
+        if self._no_database():
+            return {}
+        with self.store() as store:
+            return store.histories()
 
     # ----------------------------------------------------------------------- app state
 
@@ -245,7 +358,7 @@ class Home:
         self.update_state(change)
 
     def _adopt_stored(self, vault: Vault) -> None:
-        """Mark stored the keys accounts.toml lists without a secret whose id has a usable
+        """Mark stored the keys the registry lists without a secret whose id has a usable
         CURRENT credential: ``add_credentials`` was interrupted before its last write."""
         from kutui.errors import KutuiError
 
@@ -254,7 +367,7 @@ class Home:
             listed = set(self.state().adding)  # none: no add was interrupted, no registry read
             if not listed:
                 return
-            if _adoptable(self._current_registry(), data, listed):
+            if _adoptable(self.registry(), data, listed):
 
                 def adopt(reg: Registry) -> None:
                     for key in _adoptable(reg, data, listed):
@@ -265,10 +378,10 @@ class Home:
 
                 self.update_registry(adopt)
             # Settled: adopted, filled in or removed since. Others may be another kutui's add.
-            registry = self._current_registry()
+            registry = self.registry()
             settled = {i for i in listed if (k := registry.key_by_id(i)) is None or k.has_secret}
             self._note_adding(settled, False)
-        except KutuiError as exc:  # a bad accounts.toml is reported by whoever reads it next
+        except KutuiError as exc:  # a bad kutui.db is reported by whoever reads it next
             log.debug("not adopting vault entries: %s", exc)
 
     def keyring_kek(self, vault_uuid: str) -> tuple[bytes | None, str]:

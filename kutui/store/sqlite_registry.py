@@ -16,14 +16,15 @@ Nothing here is secret: the credentials stay in the vault.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import gc
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kutui.errors import KeyNotFound, KutuiError, RegistryError, UsageError
 from kutui.model import (
@@ -42,6 +43,8 @@ from kutui.model import (
 from kutui.store.db import DEFAULT_TIMEOUT, Database, db_path
 from kutui.store.history import MAX_ENTRIES, History, HistoryEntry
 from kutui.store.learn import apply_results
+
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------- row codecs
 
@@ -595,18 +598,93 @@ class RegistryTransaction(_Reads):
         for key in registry.keys:
             self.put_key(key)
 
+    def update(self, fn: Callable[[Registry], T]) -> T:
+        """Apply ``fn`` to the registry as this transaction sees it, then write only what it
+        changed (rows compared before and after, deletions included): one change to a registry
+        of 10,000 keys writes one row, not 10,000. Returns ``fn``'s result."""
+        with _no_gc_pauses():
+            rows = {
+                row[0]: tuple(row)
+                for row in self.conn.execute(
+                    f"SELECT {_KEY_COLUMNS} FROM keys ORDER BY seq"  # noqa: S608  # nosec B608
+                )
+            }
+            accounts = self._accounts(self.conn)
+            before = copy.deepcopy(accounts)  # a handful: the keys are compared as rows instead
+            registry = Registry(accounts=accounts, keys=[_key_from(row) for row in rows.values()])
+        result = fn(registry)
+        self._write_changes(before, rows, registry)
+        return result
+
+    def _write_changes(
+        self, before: list[Account], rows: dict[str, tuple[object, ...]], after: Registry
+    ) -> None:
+        # Keys leave first and arrive after their owners; owners leave last (foreign keys).
+        kept = {k.id for k in after.keys}
+        for key_id in rows.keys() - kept:
+            self.delete_key(key_id)
+        old = {a.name: a for a in before}
+        for account in after.accounts:
+            if old.get(account.name) != account:
+                self.put_account(account)
+        for key in after.keys:
+            if rows.get(key.id) != _key_row(key):
+                self.put_key(key)
+        new = {a.name: a for a in after.accounts}
+        for account in before:
+            if account.name not in new:
+                self.delete_account(account.name)
+                continue
+            names = {s.name for s in new[account.name].subaccounts}
+            for sub in account.subaccounts:
+                if sub.name not in names:
+                    self.delete_subaccount(account.name, sub.name)
+        self._keep_order(before, list(rows), after)
+
+    def _keep_order(self, before: list[Account], key_ids: list[str], after: Registry) -> None:
+        """Renumber ``seq`` only when ``fn`` reordered (new rows already come last)."""
+        if _reordered(key_ids, [k.id for k in after.keys]):
+            self.conn.executemany(
+                "UPDATE keys SET seq = ? WHERE id = ?",
+                [(i, k.id) for i, k in enumerate(after.keys, 1)],
+            )
+        names = [a.name for a in after.accounts]
+        if _reordered([a.name for a in before], names):
+            self.conn.executemany(
+                "UPDATE accounts SET seq = ? WHERE name = ?",
+                [(i, name) for i, name in enumerate(names, 1)],
+            )
+        subs = [(a.name, s.name) for a in after.accounts for s in a.subaccounts]
+        if _reordered([(a.name, s.name) for a in before for s in a.subaccounts], subs):
+            self.conn.executemany(
+                "UPDATE subaccounts SET seq = ? WHERE account = ? AND name = ?",
+                [(i, acc, sub) for i, (acc, sub) in enumerate(subs, 1)],
+            )
+
+
+def _reordered(old: Sequence[object], new: Sequence[object]) -> bool:
+    """Whether ``new`` is not ``old``'s survivors in their order followed by the newcomers."""
+    known, kept = set(old), set(new)
+    return list(new) != [x for x in old if x in kept] + [x for x in new if x not in known]
+
 
 class RegistryStore(_Reads):
     """The registry in kutui.db: consistent reads and one-transaction writes."""
 
     @classmethod
-    def open(cls, data_dir: Path, *, timeout: float = DEFAULT_TIMEOUT) -> RegistryStore:
+    def open(
+        cls, data_dir: Path, *, timeout: float = DEFAULT_TIMEOUT, check_same_thread: bool = True
+    ) -> RegistryStore:
         """kutui.db in ``data_dir`` (created and migrated as needed)."""
-        return cls.open_file(db_path(data_dir), timeout=timeout)
+        return cls.open_file(
+            db_path(data_dir), timeout=timeout, check_same_thread=check_same_thread
+        )
 
     @classmethod
-    def open_file(cls, path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> RegistryStore:
-        return cls(Database.open(path, timeout=timeout))
+    def open_file(
+        cls, path: Path, *, timeout: float = DEFAULT_TIMEOUT, check_same_thread: bool = True
+    ) -> RegistryStore:
+        return cls(Database.open(path, timeout=timeout, check_same_thread=check_same_thread))
 
     def close(self) -> None:
         self.db.close()

@@ -31,8 +31,7 @@ from kutui.redact import redact
 from kutui.rotation.checklist import Checklist
 from kutui.rotation.store import RotationStore
 from kutui.store.config import Config
-from kutui.store.history import History, HistoryEntry, append_history, read_history
-from kutui.store.learn import apply_results
+from kutui.store.history import History, HistoryEntry
 from kutui.tui.commands import KutuiCommands
 from kutui.tui.screens.main import CHECK_GROUP, MainScreen
 from kutui.tui.themes import (
@@ -53,7 +52,7 @@ if TYPE_CHECKING:
 
 #: How often (seconds) the app checks that its terminal is still there (dolphie#101).
 TTY_POLL_SECONDS = 5.0
-#: How often (seconds) queued check results are written to accounts.toml.
+#: How often (seconds) queued check results are written to kutui.db.
 SAVE_EVERY = 2.0
 HISTORY_LENGTH = 20
 
@@ -334,7 +333,7 @@ class KutuiApp(App[int]):
         home = self.home
 
         def load() -> tuple[Registry, History, dict[str, list[Checklist]]]:
-            return home.registry(), read_history(home.paths.history), _rotations_by_key(home)
+            return home.registry(), home.histories(), _rotations_by_key(home)
 
         self.run_worker(load, thread=True, name="load-registry", group="load", exit_on_error=False)
 
@@ -404,9 +403,8 @@ class KutuiApp(App[int]):
     def save_results_soon(self, *, force: bool = False) -> None:
         """Write queued results in a thread; one save at a time, the rest wait for the next.
 
-        A save re-reads and rewrites accounts.toml, which takes a while with thousands of keys
-        and holds the GIL meanwhile; so saves are spaced to at most ~10% of the time (unless
-        ``force``: the end of a check run).
+        A save is one kutui.db transaction (an fsync, docs/storage.md); saves are spaced to at
+        most ~10% of the time (unless ``force``: the end of a check run).
         """
         if force:
             self._force_pending = True
@@ -422,8 +420,7 @@ class KutuiApp(App[int]):
 
         def save() -> None:
             started = time.monotonic()
-            home.update_registry(lambda reg: apply_results(reg, batch.items()))
-            append_history(home.paths.history, batch.items())
+            home.record_results(batch.items())
             self._save_cost = time.monotonic() - started
             self._saved_at = time.monotonic()
 
@@ -517,12 +514,8 @@ class KutuiApp(App[int]):
             batch, self._unsaved = self._unsaved, {}
             home = self.home
 
-            def save() -> None:
-                home.update_registry(lambda reg: apply_results(reg, batch.items()))
-                append_history(home.paths.history, batch.items())
-
             try:
-                await asyncio.to_thread(save)
+                await asyncio.to_thread(home.record_results, batch.items())
             except KutuiError as exc:
                 self.notify(str(exc), severity="error", markup=False)
         self.exit(0)

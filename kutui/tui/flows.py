@@ -417,8 +417,6 @@ def remove_selected(screen: MainScreen) -> None:
 
 
 def _remove_key(app: KutuiApp, key: ApiKey) -> None:
-    from kutui.store.history import forget_keys
-
     vault, home, key_id = app.vault, app.home, key.id
 
     def save() -> None:
@@ -429,10 +427,9 @@ def _remove_key(app: KutuiApp, key: ApiKey) -> None:
         def change(reg: Registry) -> None:
             reg.keys = [k for k in reg.keys if k.id != key_id]
 
-        home.update_registry(change)
+        home.update_registry(change)  # its history goes with it (kutui.db's delete_key)
         if vault is not None:
             vault.update(lambda data: _drop(data, key_id))
-        forget_keys(home.paths.history, [key_id])
 
     app.persist(f"Removed {key.ref}.", save)
 

@@ -16,7 +16,6 @@ from kutui.cli import build_parser, main
 from kutui.commands.check import Progress, run_check
 from kutui.kucoin.simulator import Simulator
 from kutui.model import CheckResult, KeyRef, RemoteState, Status, now_utc
-from kutui.store.history import read_history
 
 from .simfleet import build_fleet
 from .simhome import SimHome, make_home
@@ -164,10 +163,10 @@ def test_results_are_saved_to_registry_and_history(
     gone = next(f for f in fleet if f.expected is Status.INVALID_KEY)
     assert registry.key_by_id(gone.target.key_id).remote is RemoteState.MISSING  # type: ignore[union-attr]
     assert registry.key_by_id("id0").last_check is None  # type: ignore[union-attr]
-    history = read_history(sh.home.paths.history)
+    history = sh.home.histories()
     assert len(history) == 59 and "id0" not in history
     run(sim, sh, "check", "--all", "--json")
-    assert all(len(v) == 2 for v in read_history(sh.home.paths.history).values())
+    assert all(len(v) == 2 for v in sh.home.histories().values())
 
 
 def test_exit_0_when_every_checked_key_is_ok(

@@ -69,8 +69,9 @@ def test_import_adds_every_sub_account_and_key_once(
     assert all(not k.has_secret and k.remote is RemoteState.PRESENT for k in imported)
     assert sorted(k.fingerprint for k in imported) == sorted(k.api_key[-4:] for k in sub_keys)
     assert all(k.permissions_seen == ("General", "Spot") for k in imported)
-    text = sh.home.paths.accounts.read_text()
-    assert not any(k.api_key in text or k.api_secret in text for k in sub_keys)
+    db = sh.home.paths.db
+    text = b"".join(p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists())
+    assert not any(k.api_key.encode() in text or k.api_secret.encode() in text for k in sub_keys)
     assert sim.counters.rate_limited == 0  # 122 listings > 100 per window: paced
 
     assert run(sim, sh, "import", "main", "--json") == 0
@@ -133,13 +134,13 @@ def test_account_without_master_key_is_a_usage_error(
 def test_refused_master_key_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sim, sh, _ = build(tmp_path, subs=1)
     sim.user(MASTER_UID).status = "frozen"
-    before = sh.home.paths.accounts.read_bytes()
+    before = sh.home.registry()
     args = build_parser().parse_args(sh.argv("import", "main"))
     with pytest.raises(Exception) as caught:
         run_import(args, transport=sim.transport())
     assert getattr(caught.value, "exit_code", None) == 1
     assert getattr(caught.value, "status", None) == "frozen"
-    assert sh.home.paths.accounts.read_bytes() == before
+    assert sh.home.registry() == before
 
 
 # ------------------------------------------------------------------ merge rules (pure)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +20,6 @@ from kutui.model import (
     SubAccount,
     now_utc,
 )
-from kutui.store.history import read_history
 from kutui.store.home import Home
 
 CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -106,7 +105,7 @@ def test_saver_writes_in_batches(tmp_path: Path) -> None:
     assert saver.writes == batches + 1 and saver.saved == 600
     saved = home.registry()
     assert all(k.status is Status.BAD_SECRET for k in saved.keys)
-    history = read_history(home.paths.history)
+    history = home.histories()
     assert len(history) == 600 and all(len(v) == 1 for v in history.values())
 
 
@@ -124,13 +123,13 @@ def test_saver_spaces_saves_by_their_cost(tmp_path: Path, monkeypatch: pytest.Mo
         reg.keys = keys
 
     home.update_registry(fill)
-    real_update = home.update_registry
+    real_record = home.record_results
 
-    def slow_update(fn: Callable[[Registry], object]) -> object:
+    def slow_record(batch: Iterable[tuple[str, CheckResult]]) -> int:
         clock[0] += 10.0
-        return real_update(fn)
+        return real_record(batch)
 
-    monkeypatch.setattr(home, "update_registry", slow_update)
+    monkeypatch.setattr(home, "record_results", slow_record)
     saver = ResultSaver(home, batch=1, interval=0.0)
     for i in range(10):
         saver.add(f"k{i}", CheckResult(Status.OK, now_utc()))

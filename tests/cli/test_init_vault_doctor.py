@@ -25,7 +25,8 @@ def test_init_creates_a_private_home(cli: Cli, tmp_path: Path) -> None:
     assert result.code == 0, result.err
     paths = Paths.resolve(fresh)
     assert paths.config.read_bytes() == init_module.example_config()
-    assert paths.accounts.exists() and paths.themes_dir.is_dir()
+    assert paths.db.exists() and paths.themes_dir.is_dir()
+    assert not paths.accounts.exists()
     assert peek(paths.vault).stanzas == ("passphrase",)
     for path in [fresh, *fresh.rglob("*")]:
         assert path.stat().st_mode & 0o077 == 0, path
@@ -122,7 +123,7 @@ def test_doctor_healthy_then_not(cli: Cli, vault_home: Path) -> None:
     report = json.loads(healthy.out)
     assert report["healthy"] is True
     topics = {f["topic"] for f in report["findings"]}
-    assert {"config", "accounts", "keyring", "vault", "files", "clock"} <= topics
+    assert {"config", "registry", "keyring", "vault", "files", "clock"} <= topics
     (vault_home / "vault.kv1").chmod(0o644)
     loose = cli("doctor")
     assert loose.code == 1

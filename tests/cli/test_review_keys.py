@@ -114,24 +114,22 @@ def test_key_add_with_undecodable_stdin_is_a_usage_error(
 def test_registry_write_failure_is_one_line_and_leaves_no_orphan_credential(
     cli: Cli, vault_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import errno
+    import sqlite3
 
-    import kutui.store.files as files
+    from kutui.store.sqlite_registry import RegistryTransaction
 
-    real = files.atomic_write
-    accounts = Paths.resolve(vault_home).accounts
+    db = Paths.resolve(vault_home).db
 
-    def full_disk(path: Path, data: bytes, **kwargs: object) -> None:
-        if path == accounts:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real(path, data, **kwargs)  # type: ignore[arg-type]
+    def full_disk(self: RegistryTransaction, key: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(files, "atomic_write", full_disk)
+    monkeypatch.setattr(RegistryTransaction, "put_key", full_disk)
     result = cli("key", "add", "main/bot1", stdin=credentials_stdin())
     assert result.code == 2, result.err
-    assert str(accounts) in result.err and "No space left" in result.err
+    assert str(db) in result.err and "disk is full" in result.err
     assert "unexpected" not in result.err
-    assert not accounts.exists()
+    monkeypatch.undo()
+    assert Home.load(vault_home).registry().keys == []
     vault = Vault.open(Paths.resolve(vault_home).vault, passphrase=Secret(VAULT_PW))
     assert len(vault.data) == 0  # the credential stored first was taken back out
 

@@ -293,8 +293,7 @@ def test_account_remove_force_refused_meanwhile_deletes_no_credential(
 
 def test_a_refused_duplicate_writes_nothing(cli: Cli, vault_home: Path, tmp_path: Path) -> None:
     assert cli("key", "add", "main/bot1", stdin=credentials_stdin()).code == 0
-    accounts = Paths.resolve(vault_home).accounts
-    before = accounts.read_bytes()
+    before = Home.load(vault_home).registry()
     again = cli("key", "add", "other/bot1", stdin=credentials_stdin())
     assert again.code == 2 and "already stored as main/bot1" in again.err
     path = tmp_path / "dup.csv"
@@ -305,7 +304,7 @@ def test_a_refused_duplicate_writes_nothing(cli: Cli, vault_home: Path, tmp_path
     assert "skipped: third/x (…d3eb): the same API key is already stored as main/bot1" in (
         imported.out
     )
-    assert accounts.read_bytes() == before  # no account created for a refused key
+    assert Home.load(vault_home).registry() == before  # no account created for a refused key
 
 
 @pytest.mark.parametrize("keyring_answers", [True, False])

@@ -23,6 +23,7 @@ from kutui.kucoin.client import MAX_BODY_BYTES, KucoinClient
 from kutui.kucoin.diagnosis import KucoinApiError
 from kutui.model import Credential, KeyRef, Status
 from kutui.secret import Secret
+from kutui.store.registry_export import export_registry, import_registry
 from kutui.text import MESSAGE_LIMIT
 from tests.checks.simfleet import FleetKey
 from tests.checks.simhome import SimHome, make_home
@@ -183,6 +184,12 @@ FLEET: dict[int, tuple[Reply, Status]] = {
 }
 
 
+def _registry_text(sh: SimHome) -> str:
+    """The registry as accounts.toml's text (``kutui export``)."""
+    with sh.home.store() as store:
+        return export_registry(store)
+
+
 def _home(root: Path, url: str, keys: list[int]) -> SimHome:
     fleet = [
         FleetKey(
@@ -217,7 +224,7 @@ def test_bulk_check_survives_every_bad_answer_and_prints_no_escape(
     assert elapsed < 14
     _no_escape(out + err)
     assert "Traceback" not in err
-    registry_text = (sh.root / "accounts.toml").read_text()
+    registry_text = _registry_text(sh)
     _no_escape(registry_text)
     assert len(registry_text) < 20_000  # a 200,000-character msg is not stored whole
     checks = {
@@ -239,11 +246,11 @@ def test_account_list_prints_no_escape_from_an_edited_registry(
     server: HostileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sh = _home(tmp_path / "home", server.url, [1])
-    path = sh.root / "accounts.toml"
-    text = path.read_text().replace(
+    text = _registry_text(sh).replace(
         'name = "main",', 'name = "main", remark = "x\\u001b]52;c;ZXZpbA==\\u0007\\u001b[2J",', 1
     )
-    path.write_text(text)
+    with sh.home.store() as store:  # as if edited by hand and imported (kutui import-registry)
+        import_registry(store, text)
     assert main(["--home", str(sh.root), "account", "list"]) == 0
     out, err = capsys.readouterr()
     assert "main" in out
@@ -269,8 +276,12 @@ def test_a_deeply_nested_history_stops_check_with_one_line(
 ) -> None:
     server.by_key[_key(1)] = Reply(body=key_info(_key(1)))
     sh = _home(tmp_path / "home", server.url, [1])
+    # An old home (accounts.toml + history.json): the migration reads the history first.
+    sh.home.paths.accounts.write_text(_registry_text(sh))
+    sh.home.close()
+    for path in sh.root.glob("kutui.db*"):
+        path.unlink()
     history = sh.home.paths.history
-    history.parent.mkdir(parents=True, exist_ok=True)
     history.write_bytes(b"[" * 100_000 + b"]" * 100_000)
     assert main(sh.argv("check", "--all")) == 2
     err = capsys.readouterr().err
@@ -297,7 +308,7 @@ def test_import_keeps_only_sub_accounts_with_usable_names(
     assert code in (0, 1), err
     _no_escape(out + err)
     assert len(out + err) < 5_000
-    registry = tomllib.loads((sh.root / "accounts.toml").read_text())
+    registry = tomllib.loads(_registry_text(sh))
     (account,) = registry["accounts"]
     assert [s["name"] for s in account["subaccounts"]] == ["good1"]
     assert "\x1b" not in account["subaccounts"][0].get("remark", "")

@@ -242,7 +242,7 @@ def test_a_whole_session_leaks_no_secret(
     scanner = LeakScanner(secrets)
     findings: list[Finding] = scanner.scan_tree(home)
     findings += scanner.scan_all(captured.texts)
-    assert {p.name for p in home.rglob("*")} >= {"vault.kv1", "accounts.toml", "config.toml"}
+    assert {p.name for p in home.rglob("*")} >= {"vault.kv1", "kutui.db", "config.toml"}
     assert any(p.endswith(".toml") and "rotations" in p for p in scanner.scanned)
     assert [str(f) for f in findings] == []
     assert shaped_secrets(home) == []

@@ -268,7 +268,7 @@ def test_a_readable_home_is_used_as_it_is(tmp_path: Path) -> None:
     home = Home.load(home_dir)
     home.update_registry(lambda registry: None)
     assert (home_dir.stat().st_mode & 0o777) == 0o755  # kutui did not create it: not chmod-ed
-    assert (home.paths.accounts.stat().st_mode & 0o777) == 0o600
+    assert (home.paths.db.stat().st_mode & 0o777) == 0o600
 
 
 def test_a_home_kutui_creates_is_private(tmp_path: Path) -> None:
@@ -326,13 +326,14 @@ def test_add_credentials_interrupted_after_the_vault_write_is_adopted_at_the_nex
 def test_an_unlock_with_nothing_being_added_does_not_read_the_registry(
     tmp_path: Path, tiny_kdf: KdfParams, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Parsing 10,000 keys costs about a second: an unlock pays it only after a crashed add."""
+    """Reading 10,000 keys costs a fifth of a second: an unlock pays it only after a crashed
+    add."""
     home = _with_vault(tmp_path, tiny_kdf)
 
-    def no_reading(path: Path) -> None:
+    def no_reading(self: Home) -> None:
         raise AssertionError("the registry was read")
 
-    monkeypatch.setattr(home_module, "read_registry", no_reading)
+    monkeypatch.setattr(Home, "registry", no_reading)
     vault = home.open_vault(passphrase=Secret(PW))
     assert vault.data.key_ids() == []
 

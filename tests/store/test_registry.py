@@ -1,4 +1,5 @@
-"""accounts.toml: round trip, strict validation with key paths, crash safety, no lost updates."""
+"""accounts.toml (the migration and import-registry input): round trip and strict validation
+with key paths; ``Home.update_registry`` on kutui.db: crash safety, no lost updates."""
 
 from __future__ import annotations
 
@@ -204,7 +205,7 @@ def test_written_mode_is_0600(tmp_path: Path) -> None:
 def test_failed_update_writes_nothing(tmp_path: Path) -> None:
     home = Home.load(tmp_path)
     home.update_registry(lambda r: r.accounts.append(Account("main")))
-    before = home.paths.accounts.read_bytes()
+    before = home.registry()
 
     def broken(registry: Registry) -> None:
         registry.accounts.append(Account("second"))
@@ -212,7 +213,7 @@ def test_failed_update_writes_nothing(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError):
         home.update_registry(broken)
-    assert home.paths.accounts.read_bytes() == before
+    assert home.registry() == before
 
 
 # --------------------------------------------------------------------------- processes
@@ -240,6 +241,11 @@ def _bump(registry: Registry) -> None:
     )
 
 
+def _clear(registry: Registry) -> None:
+    registry.keys.clear()
+    registry.accounts.clear()
+
+
 def _child(work: object) -> int:
     """Fork a process running ``work()``; it never returns into pytest."""
     pid = os.fork()
@@ -256,8 +262,8 @@ def _child(work: object) -> int:
 
 @pytest.mark.slow
 def test_sigkill_during_saves_leaves_before_or_after(tmp_path: Path) -> None:
-    """~200 writers killed at random moments: accounts.toml always parses and equals the state
-    before or after the interrupted save (never a mix, never a step back)."""
+    """~200 writers killed at random moments: kutui.db always reads as the state before or after
+    the interrupted save (never a mix, never a step back)."""
     rng = random.Random(20260525)
     home = Home.load(tmp_path)
     last = 0
@@ -272,14 +278,14 @@ def test_sigkill_during_saves_leaves_before_or_after(tmp_path: Path) -> None:
         time.sleep(rng.uniform(0.002, 0.03))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        registry = read_registry(home.paths.accounts)
+        registry = home.registry()
         counter = int(registry.accounts[0].remark) if registry.accounts else 0
         assert counter >= last
         assert registry == _expected(counter)
         advanced += counter > last
         last = counter
         if counter > 150:  # keep each save small: start over
-            home.paths.accounts.unlink()
+            home.update_registry(_clear)
             last = 0
     assert advanced >= 20  # saves really were happening when the kills landed
     Home.load(tmp_path)  # start-up clean-up copes with whatever temp files were left

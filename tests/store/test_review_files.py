@@ -1,5 +1,6 @@
 """Review findings: a kutui file that exists but cannot be read is one line and exit 2, not an
-"unexpected error" (exit 70), for accounts.toml, state.toml and history.json alike."""
+"unexpected error" (exit 70), for kutui.db, state.toml and (an old home's) accounts.toml and
+history.json alike."""
 
 from __future__ import annotations
 
@@ -47,16 +48,18 @@ def test_key_list_with_unreadable_registry_exits_2(
     assert str(paths.accounts) in err and "unexpected" not in err
 
 
+@pytest.mark.parametrize("attr", ["accounts", "db"])
 def test_doctor_reports_an_unreadable_registry_instead_of_crashing(
-    paths: Paths, capsys: pytest.CaptureFixture[str]
+    paths: Paths, capsys: pytest.CaptureFixture[str], attr: str
 ) -> None:
-    paths.accounts.parent.mkdir(parents=True, exist_ok=True)
-    paths.accounts.mkdir()
+    path: Path = getattr(paths, attr)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir()
     (paths.config.parent / "config.toml").write_text('[vault]\nunlock = "passphrase"\n')
     code = main(["--home", str(paths.config.parent), "doctor"])
     out, err = capsys.readouterr()
     assert code == 1, err
-    assert "FAIL" in out and str(paths.accounts) in out
+    assert "FAIL" in out and str(path) in out
 
 
 def test_a_vault_save_that_fails_on_disk_keeps_every_backup(
@@ -88,15 +91,14 @@ def test_a_vault_save_that_fails_on_disk_keeps_every_backup(
     assert {p.name: p.read_bytes() for p in tmp_path.glob("vault.kv1.bak.*")} == backups
 
 
-def test_a_lock_that_cannot_be_opened_is_one_line_naming_it(
+def test_a_database_that_cannot_be_opened_is_one_line_naming_it(
     paths: Paths, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A read-only home (EROFS/EACCES) or a squatted lock path: exit 2, not 'unexpected error'."""
-    lock = paths.accounts.with_name(paths.accounts.name + ".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    lock.mkdir()  # os.open(..., O_RDWR) fails with EISDIR, as it would with EROFS or EACCES
+    """A read-only home (EROFS/EACCES) or a squatted kutui.db: exit 2, not 'unexpected error'."""
+    paths.db.parent.mkdir(parents=True, exist_ok=True)
+    paths.db.mkdir()  # os.open(..., O_RDWR) fails with EISDIR, as it would with EROFS or EACCES
     code = main(["--home", str(paths.config.parent), "account", "add", "main"])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert str(lock) in err and "unexpected" not in err
-    assert not paths.accounts.exists()
+    assert str(paths.db) in err and "unexpected" not in err
+    assert len([line for line in err.splitlines() if "warning" not in line]) == 1

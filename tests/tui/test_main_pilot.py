@@ -11,7 +11,6 @@ from textual.widgets import Input, Static
 from kutui.checks.runner import CheckEvent, CheckTarget
 from kutui.demo import Demo
 from kutui.model import CheckResult, Status
-from kutui.store.history import read_history
 from kutui.tui.app import KutuiApp
 from kutui.tui.screens.main import MainScreen
 from kutui.tui.widgets.account_tree import NodeRef
@@ -145,7 +144,7 @@ async def test_check_all_updates_rows_and_saves(fresh_demo: Demo) -> None:
         await app.workers.wait_for_complete()
     on_disk = Counter(k.status for k in fresh_demo.home.registry().keys)
     assert on_disk[Status.OK] == 27 and on_disk[Status.UNREACHABLE] == 4
-    history = read_history(fresh_demo.home.paths.history)
+    history = fresh_demo.home.histories()
     assert len(history) == 40
 
 
