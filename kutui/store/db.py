@@ -179,21 +179,27 @@ class Database:
         return RegistryError(self.path, f"is not a usable kutui database ({exc})")
 
     def _configure(self) -> None:
-        try:
+        with self._translated():
             self.conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.execute("PRAGMA synchronous = FULL")
+        if mode is None or str(mode[0]).lower() != "wal":
+            raise RegistryError(
+                self.path, f"cannot use write-ahead logging (journal mode {mode!r})"
+            )
+
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        """SQLite's errors as one line naming the file: busy past the timeout, or damaged."""
+        try:
+            yield
         except sqlite3.OperationalError as exc:
             if _is_locked(exc):
                 raise self._lock_timeout() from None
             raise self._damaged(exc) from None
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from None
-        if mode is None or str(mode[0]).lower() != "wal":
-            raise RegistryError(
-                self.path, f"cannot use write-ahead logging (journal mode {mode!r})"
-            )
 
     def _lock_timeout(self) -> LockTimeout:
         return LockTimeout(
@@ -208,7 +214,7 @@ class Database:
         """Refuse a foreign or newer database; bring an older one up to ``SCHEMA_VERSION``.
 
         An up-to-date database is only read here, so opening one never waits for a writer."""
-        try:
+        with self._translated():
             if self._schema_checked() == SCHEMA_VERSION:
                 return
             with self.transaction() as conn:
@@ -218,12 +224,6 @@ class Database:
                 if version < SCHEMA_VERSION:
                     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.OperationalError as exc:
-            if _is_locked(exc):
-                raise self._lock_timeout() from None
-            raise self._damaged(exc) from None
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from None
 
     def _schema_checked(self) -> int:
         version = self.user_version
@@ -262,12 +262,8 @@ class Database:
         ``LockTimeout`` names the file. A disk error becomes one RegistryError line."""
         if self.conn.in_transaction:  # SQLite has no nested BEGIN: a caller's bug
             raise RuntimeError(f"{self.path}: a transaction is already open on this connection")
-        try:
+        with self._translated():
             self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if _is_locked(exc):
-                raise self._lock_timeout() from None
-            raise self._damaged(exc) from None
         try:
             yield self.conn
             self.conn.execute("COMMIT")
@@ -298,11 +294,8 @@ class Database:
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from None
         try:
-            yield self.conn
-        except sqlite3.OperationalError as exc:
-            if _is_locked(exc):
-                raise self._lock_timeout() from None
-            raise self._damaged(exc) from None
+            with self._translated():
+                yield self.conn
         finally:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("COMMIT")
