@@ -135,7 +135,8 @@ class KutuiApp(App[int]):
         self._by_id: dict[str, ApiKey] = {}
         self.history: History = {}
         self.rotations: dict[str, list[Checklist]] = {}  # key id -> its rotations, oldest first
-        self._unsaved: dict[str, CheckResult] = {}
+        #: Every result not yet in kutui.db, in order: two runs before one save are two entries.
+        self._unsaved: list[tuple[str, CheckResult]] = []
         self._saving = False
         self._save_cost = 0.0
         self._force_pending = False
@@ -176,7 +177,7 @@ class KutuiApp(App[int]):
         history = self.history.setdefault(key_id, [])
         history.append(HistoryEntry.of(result))
         del history[:-HISTORY_LENGTH]
-        self._unsaved[key_id] = result
+        self._unsaved.append((key_id, result))
 
     @property
     def checker(self) -> Checker:
@@ -413,14 +414,14 @@ class KutuiApp(App[int]):
         spacing = max(SAVE_EVERY, 10 * self._save_cost)
         if not force and time.monotonic() - self._saved_at < spacing:
             return
-        batch, self._unsaved = self._unsaved, {}
+        batch, self._unsaved = self._unsaved, []
         self._saving = True
         self._force_pending = False
         home = self.home
 
         def save() -> None:
             started = time.monotonic()
-            home.record_results(batch.items())
+            home.record_results(batch)
             self._save_cost = time.monotonic() - started
             self._saved_at = time.monotonic()
 
@@ -511,11 +512,11 @@ class KutuiApp(App[int]):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.workers.wait_for_complete(pending), 10)
         if self._unsaved:
-            batch, self._unsaved = self._unsaved, {}
+            batch, self._unsaved = self._unsaved, []
             home = self.home
 
             try:
-                await asyncio.to_thread(home.record_results, batch.items())
+                await asyncio.to_thread(home.record_results, batch)
             except KutuiError as exc:
                 self.notify(str(exc), severity="error", markup=False)
         self.exit(0)

@@ -196,6 +196,27 @@ async def test_q_writes_results_not_saved_yet(fresh_demo: Demo) -> None:
     assert stored is not None and stored.status is Status.FROZEN
 
 
+async def test_two_runs_before_one_save_are_two_history_entries(fresh_demo: Demo) -> None:
+    """Results wait for a save in order, so a second run before the save keeps the first."""
+    from datetime import timedelta
+
+    from kutui.model import CheckResult
+
+    from .conftest import NOW
+
+    app = make_app(fresh_demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot, app)
+        app._saved_at = float("inf")  # no periodic save in between
+        app.record_result("demo0003", CheckResult(status=Status.FROZEN, checked_at=NOW))
+        later = NOW + timedelta(seconds=1)
+        app.record_result("demo0003", CheckResult(status=Status.IP_DENIED, checked_at=later))
+        await pilot.press("q")
+        await pilot.pause()
+    stored = [entry.status for entry in fresh_demo.home.history("demo0003")]
+    assert stored[-2:] == [Status.FROZEN, Status.IP_DENIED]
+
+
 async def test_a_tui_check_teaches_the_registry_what_the_cli_check_does(demo: Demo) -> None:
     """One rule (kutui/store/learn.py): an OK answer's remark and uid are learned on screen and
     on disk, and a key left unchecked (no request sent) keeps the result it had."""

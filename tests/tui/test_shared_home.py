@@ -64,6 +64,7 @@ async def test_a_tui_check_and_a_cli_check_at_once_store_every_result(tmp_path: 
                     break
                 await pilot.press("C")
                 await pilot.pause(0.1)
+            await app.action_quit()  # as `q` does: whatever is not saved yet is written first
             _, err = await asyncio.wait_for(cli.communicate(), 60)
     finally:
         await server.close()
