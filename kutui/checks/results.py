@@ -1,9 +1,8 @@
 """Save check results: into the registry (last check, what KuCoin reported) and the history.
 
-``apply_result`` is pure (it edits a ``Registry`` in memory; the rule lives in
-``kutui.store.learn``, which kutui.db's ``record_results`` uses too); ``ResultSaver`` batches
-results so a run of 1,000 keys costs a handful of kutui.db transactions (one fsync each, see
-docs/storage.md) instead of 1,000.
+What a result teaches the registry is one rule, ``kutui.store.learn``, applied by kutui.db's
+``record_results``; ``ResultSaver`` batches results so a run of 1,000 keys costs a handful of
+kutui.db transactions (one fsync each, see docs/storage.md) instead of 1,000.
 """
 
 from __future__ import annotations
@@ -12,9 +11,8 @@ import time
 
 from kutui.model import CheckResult, Status
 from kutui.store.home import Home
-from kutui.store.learn import apply_result, apply_results
 
-__all__ = ["ResultSaver", "apply_result", "apply_results"]
+__all__ = ["ResultSaver"]
 
 
 class ResultSaver:

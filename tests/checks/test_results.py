@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kutui.checks.results import ResultSaver, apply_result
+from kutui.checks.results import ResultSaver
 from kutui.model import (
     Account,
     ApiKey,
@@ -21,6 +21,7 @@ from kutui.model import (
     now_utc,
 )
 from kutui.store.home import Home
+from kutui.store.learn import apply_result
 
 CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -11,7 +11,6 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kutui.checks.results import apply_results
 from kutui.model import (
     Account,
     ApiKey,
@@ -25,6 +24,7 @@ from kutui.model import (
 )
 from kutui.store.history import append_history
 from kutui.store.home import Home
+from kutui.store.learn import apply_results
 
 FIXTURE = Path(__file__).parent / "data" / "home-toml"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
