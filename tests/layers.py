@@ -39,9 +39,9 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("kutui.cli", "kutui.commands", "kutui.__main__"),),
     # Textual: the app, screens, widgets
     (("kutui.tui",),),
-    # the use cases both front ends call (issue "One core for the CLI and the TUI"): ops/ does not
-    # exist yet, its rank is reserved. demo.py is one already: it builds a demo home (store) and
-    # its simulator (kucoin), so it needs a rank above both peers, and it is not a check.
+    # the use cases both front ends call (docs/architecture.md, "Use cases"). demo.py is one too:
+    # it builds a demo home (store) and its simulator (kucoin), so it needs a rank above both
+    # peers, and it is not a check.
     (("kutui.ops", "kutui.demo"),),
     (("kutui.rotation",),),
     (("kutui.checks",),),

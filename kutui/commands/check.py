@@ -26,9 +26,8 @@ from kutui.commands.common import add_json_flag
 if TYPE_CHECKING:
     import httpx
 
-    from kutui.checks.runner import CheckEvent, CheckTarget
-    from kutui.model import ApiKey, CheckResult, Registry
-    from kutui.store.home import Home
+    from kutui.checks.runner import CheckEvent
+    from kutui.model import ApiKey, CheckResult
 
 JSON_SCHEMA_VERSION = 1
 
@@ -55,40 +54,6 @@ def register(subparsers: Any) -> None:
         "--api-url", metavar="URL", help="send every check to this API URL (e.g. a simulator)"
     )
     parser.set_defaults(func=run_check)
-
-
-# --------------------------------------------------------------------------- selection
-
-
-def select_keys(registry: Registry, refs: list[str], every: bool) -> list[ApiKey]:
-    """The keys REFs name, in registry order, each once; KeyNotFound for an unknown REF."""
-    from kutui.errors import KeyNotFound, UsageError
-    from kutui.model import KeyRef
-
-    if every:
-        return list(registry.keys)
-    chosen: dict[str, ApiKey] = {}
-    for text in refs:
-        parts = text.strip().strip("/").split("/")
-        found: list[ApiKey] = []
-        if len(parts) in (2, 3):
-            try:
-                key = registry.key(KeyRef.parse(text))
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
-            if key is not None:
-                found = [key]
-        if not found and len(parts) in (1, 2):
-            account = registry.account(parts[0])
-            if account is not None and (len(parts) == 1 or account.sub(parts[1]) is not None):
-                found = registry.keys_under(parts[0], parts[1] if len(parts) == 2 else None)
-                if not found:
-                    raise KeyNotFound(f"{text} has no keys")
-        if not found:
-            raise KeyNotFound(f"no key, account or sub-account named {text!r}")
-        for key in found:
-            chosen[key.id] = key
-    return [k for k in registry.keys if k.id in chosen]
 
 
 # --------------------------------------------------------------------------- progress
@@ -174,7 +139,7 @@ def report_json(rows: list[tuple[ApiKey, CheckResult]], checked_at: str) -> dict
 def print_report(rows: list[tuple[ApiKey, CheckResult]], elapsed: float, out: TextIO) -> None:
     from kutui.commands.common import print_table
     from kutui.kucoin.diagnosis import ADVICE
-    from kutui.model import Status
+    from kutui.ops import checks
     from kutui.text import clean_message
 
     rows = sorted(rows, key=lambda row: (-row[1].status.severity, str(row[0].ref)))
@@ -192,7 +157,7 @@ def print_report(rows: list[tuple[ApiKey, CheckResult]], elapsed: float, out: Te
         ],
         file=out,
     )
-    failing = [(k, r) for k, r in rows if r.status not in (Status.OK, Status.UNCHECKED)]
+    failing = [(k, r) for k, r in rows if checks.failing(r.status)]
     if failing:
         print("", file=out)
         for key, result in failing:
@@ -219,55 +184,16 @@ def _detail(result: CheckResult) -> str:
 # --------------------------------------------------------------------------- running
 
 
-async def check_keys(
-    home: Home,
-    targets: list[CheckTarget],
-    *,
-    transport: httpx.AsyncBaseTransport | None,
-    concurrency: int,
-    timeout: float,  # noqa: ASYNC109 - per request, passed to the engine
-    progress: Progress | None,
-) -> dict[str, CheckResult]:
-    """Run the checks, save each batch of results, return key id -> result."""
-    from kutui.checks.results import ResultSaver
-    from kutui.checks.runner import run_checks
-    from kutui.kucoin.client import ClientPool
-
-    settings = home.config.checks
-    saver = ResultSaver(home)
-    results: dict[str, CheckResult] = {}
-    # The engine owns retries (its own round for unreachable keys, pacing for 429s).
-    pool = ClientPool(transport=transport, timeout=timeout, max_retries=0)
-    try:
-        async for event in run_checks(
-            targets,
-            pool=pool,
-            concurrency=concurrency,
-            timeout=timeout,
-            retries=settings.retries,
-            max_rate_wait=settings.max_rate_wait_seconds,
-        ):
-            results[event.target.key_id] = event.result
-            saver.add(event.target.key_id, event.result)
-            if progress is not None:
-                progress.update(event)
-    finally:
-        saver.flush()  # keep what was learned, even after Ctrl-C
-        await pool.aclose()
-        if progress is not None:
-            progress.finish()
-    return results
-
-
 def run_check(
     args: argparse.Namespace, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> int:
     import asyncio
 
-    from kutui.checks.runner import build_targets
     from kutui.commands.common import is_tty, load_home, notice, open_vault, print_json
     from kutui.errors import UsageError
-    from kutui.model import Status, api_url_problem, now_utc
+    from kutui.model import now_utc
+    from kutui.ops import checks
+    from kutui.ops.accounts import url_problem
 
     if not args.refs and not args.all:
         raise UsageError("name the keys to check (REF...) or pass --all")
@@ -278,30 +204,34 @@ def run_check(
     if args.timeout is not None and not 0 < args.timeout <= 300:
         raise UsageError("--timeout must be more than 0 and at most 300 seconds")
     if args.api_url is not None:
-        problem = api_url_problem(args.api_url)
+        problem = url_problem(args.api_url)
         if problem:
-            raise UsageError(f"--api-url {problem}")
+            raise UsageError(f"--api-url: {problem}")
     home = load_home(args)
     registry = home.registry()
-    keys = select_keys(registry, list(args.refs), args.all)
+    keys = checks.select_keys(registry, list(args.refs), args.all)
     credentials = None
     if any(k.has_secret for k in keys):
         credentials = open_vault(args, home).data
-    targets = build_targets(registry, keys, credentials, api_url=args.api_url or "")
+    targets = checks.targets(registry, keys, credentials, api_url=args.api_url or "")
     del credentials
     checked_at = now_utc()
     started = time.monotonic()
     progress = Progress(len(targets), sys.stderr) if is_tty(sys.stderr) and targets else None
-    results = asyncio.run(
-        check_keys(
-            home,
-            targets,
-            transport=transport,
-            concurrency=args.concurrency or home.config.checks.concurrency,
-            timeout=args.timeout or home.config.checks.timeout_seconds,
-            progress=progress,
+    try:
+        results = asyncio.run(
+            checks.check_and_save(
+                home,
+                targets,
+                transport=transport,
+                concurrency=args.concurrency or home.config.checks.concurrency,
+                timeout=args.timeout or home.config.checks.timeout_seconds,
+                on_event=progress.update if progress is not None else None,
+            )
         )
-    )
+    finally:
+        if progress is not None:
+            progress.finish()
     rows = [(k, results[k.id]) for k in keys if k.id in results]
     if args.json:
         print_json(report_json(rows, checked_at.isoformat()))
@@ -309,5 +239,5 @@ def run_check(
         notice("no keys to check: add one with 'kutui key add ACCOUNT/LABEL'")
     else:
         print_report(rows, time.monotonic() - started, sys.stdout)
-    failed = any(r.status not in (Status.OK, Status.UNCHECKED) for _, r in rows)
+    failed = any(checks.failing(r.status) for _, r in rows)
     return 1 if failed else 0

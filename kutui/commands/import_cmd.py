@@ -51,25 +51,16 @@ def run_import(
 ) -> int:
     import asyncio
 
-    from kutui.checks.importer import choose_master_key, fetch_remote, merge_remote
     from kutui.commands.common import is_tty, load_home, notice, open_vault, print_json
-    from kutui.errors import UsageError, VaultError
     from kutui.kucoin.client import ClientPool
-    from kutui.model import now_utc, valid_name
+    from kutui.model import now_utc
+    from kutui.ops import imports
 
-    account_name = args.account.strip()
-    if not valid_name(account_name):
-        raise UsageError(f"{args.account!r} is not an account name (import takes ACCOUNT)")
     home = load_home(args)
-    registry = home.registry()
-    master = choose_master_key(registry, account_name, args.key)
-    account = registry.account(account_name)
-    assert account is not None  # nosec B101  # narrowing; choose_master_key found the account
+    src = imports.source(home, args.account, args.key)
     vault = open_vault(args, home)
-    cred = vault.data.get(master.id)
+    cred = imports.credential(home, vault.data, src)
     vault.close()
-    if cred is None:
-        raise VaultError(home.paths.vault, f"holds no credentials for {master.ref}")
     live = is_tty(sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -82,19 +73,19 @@ def run_import(
     ) -> tuple[list[SubAccountInfo], dict[str, list[KeyInfo]]]:
         pool = ClientPool(transport=transport, timeout=home.config.checks.timeout_seconds)
         try:
-            return await fetch_remote(pool.get(account.api_url), master_cred, progress)
+            return await imports.fetch(pool, src, master_cred, progress)
         finally:
             await pool.aclose()
 
-    notice(f"listing the sub-accounts of {account_name} with {master.ref} (…{master.fingerprint})")
+    master = src.master
+    notice(f"listing the sub-accounts of {src.account} with {master.ref} (…{master.fingerprint})")
     try:
         subs, keys = asyncio.run(fetch(cred))
     finally:
         if live:
             sys.stderr.write("\n")
     del cred
-    now = now_utc()
-    report = home.update_registry(lambda reg: merge_remote(reg, account_name, subs, keys, now))
+    report = imports.merge(home, src, subs, keys, now_utc())
     if args.json:
         print_json(report.to_json())
         return 0

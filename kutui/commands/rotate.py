@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from kutui.rotation.checklist import Checklist
     from kutui.rotation.engine import ManualInput
     from kutui.rotation.session import Session
 
@@ -49,12 +50,11 @@ def register(subparsers: Any) -> None:
 def run_rotate(args: argparse.Namespace) -> int:
     from kutui.commands.common import load_home
     from kutui.errors import UsageError
-    from kutui.rotation.store import RotationStore
+    from kutui.ops import rotations
 
     home = load_home(args)
-    store = RotationStore(home.paths.rotations_dir)
     if args.list:
-        return _list(store)
+        return _list(rotations.open_rotations(home))
     if not args.ref:
         raise UsageError("name the key to rotate (ACCOUNT/LABEL or ACCOUNT/SUB/LABEL), or --list")
     if args.resume and args.abort:
@@ -63,31 +63,33 @@ def run_rotate(args: argparse.Namespace) -> int:
 
     from kutui.commands.common import open_vault
     from kutui.kucoin.client import ClientPool
-    from kutui.rotation import session as rs
+    from kutui.rotation.session import find_key
 
-    key = rs.find_key(home, args.ref)
+    key = find_key(home, args.ref)
     vault = open_vault(args, home)
 
     async def go() -> int:
         pool = ClientPool(timeout=home.config.checks.timeout_seconds)
+        session_box: list[Session] = []
+        printer = _Printer(lambda: session_box[0] if session_box else None)
         try:
-            ctx = rs.context_for(home, store, vault, pool, key)
-            session_box: list[Session] = []
-            ctx.on_save = _Printer(lambda: session_box[0] if session_box else None)
+            session = rotations.open_session(
+                home,
+                vault,
+                pool,
+                key.id,
+                mode="resume" if args.resume or args.abort else "start",
+                ip_whitelist=None if args.abort else args.ip_whitelist,
+                on_save=printer,
+            )
             if args.abort:
-                session = rs.resume(ctx, key.id)
-                summary = await session.abort(args.reason)
-                print(f"rotation {session.checklist.id} aborted: {summary}")
+                print(f"{(await rotations.abort(session, args.reason)).summary}")
                 kept = session.checklist.old_fingerprint or key.fingerprint
                 print(f"{key.ref} keeps its old key …{kept}")
                 return 0
             if args.resume:
-                session = rs.resume(ctx, key.id)
                 print(f"resuming rotation {session.checklist.id} of {key.ref}")
-                if args.ip_whitelist is not None:
-                    session.set_ip_whitelist(args.ip_whitelist)
             else:
-                session = rs.start(ctx, key, ip_whitelist=args.ip_whitelist)
                 print(
                     f"rotation {session.checklist.id} of {key.ref} ({session.checklist.flow} key)"
                 )
@@ -96,7 +98,7 @@ def run_rotate(args: argparse.Namespace) -> int:
         finally:
             await pool.aclose()
 
-    with store.key_lock(key.id):
+    with rotations.key_lock(home, key.id):
         return asyncio.run(go())
 
 
@@ -197,10 +199,9 @@ def _yes_no(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _list(store: Any) -> int:
+def _list(rotations: list[Checklist]) -> int:
     from kutui.commands.common import print_table
 
-    rotations = store.list_open()
     if not rotations:
         print("no open rotations")
         return 0
