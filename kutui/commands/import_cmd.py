@@ -57,7 +57,7 @@ def run_import(
     from kutui.ops import imports
 
     home = load_home(args)
-    src = imports.source(home, args.account, args.key)
+    src = imports.source(home.registry(), args.account, args.key)
     vault = open_vault(args, home)
     cred = imports.credential(home, vault.data, src)
     vault.close()

@@ -22,7 +22,7 @@ NAME_RULE = "names: 1-64 letters, digits or . _ @ + -, starting with a letter or
 
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be an account's API URL, as both front ends say it; None if it can."""
-    problem = api_url_problem(url.rstrip("/") if url.rstrip("/") else url)
+    problem = api_url_problem(url)
     return f"the API URL {problem}" if problem else None
 
 

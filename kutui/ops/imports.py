@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from kutui.errors import KeyNotFound, UsageError, VaultError
-from kutui.model import ApiKey, Credential, valid_name
+from kutui.model import ApiKey, Credential, Registry, valid_name
 
 if TYPE_CHECKING:
     from kutui.checks.importer import ImportReport
@@ -28,14 +28,13 @@ class Source:
     master: ApiKey
 
 
-def source(home: Home, account: str, label: str | None = None) -> Source:
+def source(registry: Registry, account: str, label: str | None = None) -> Source:
     """The account's master key to import with (``choose_master_key``'s rule)."""
     from kutui.checks.importer import choose_master_key
 
     name = account.strip()
     if not valid_name(name):
         raise UsageError(f"{account!r} is not an account name (import takes ACCOUNT)")
-    registry = home.registry()
     master = choose_master_key(registry, name, label)
     owner = registry.account(name)
     if owner is None:  # pragma: no cover - choose_master_key found the account

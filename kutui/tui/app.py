@@ -1,8 +1,10 @@
-"""KutuiApp: themes, keymap, unlock, the registry in memory, checks plumbing and crash hygiene.
+"""KutuiApp: the app-level jobs: the state (``kutui.tui.state``), themes, keymap, unlock and
+lock, the idle lock, the terminal watch, saving check results, quitting, crash output.
 
-The app owns the state (home, registry, vault, per-key history) and the plumbing (client pool,
-checks engine, batched saving); the main screen draws it. Everything that can block (reading the
-registry, opening the vault, saving) runs in thread workers.
+The main screen draws the state and handles its own actions (``kutui/tui/screens/main.py``).
+Everything that can block (reading the home, opening the vault, a use case of ``kutui.ops``,
+saving results) runs in a thread worker that posts a typed message (``kutui.tui.messages``) when
+it is done; the handlers below update the state.
 """
 
 from __future__ import annotations
@@ -14,26 +16,30 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
-from textual import events, on
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
+from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.worker import Worker, WorkerState
 
 from kutui.clock import Clock, current
 from kutui.errors import KutuiError, UnlockError
 from kutui.model import ApiKey, CheckResult, Registry
+from kutui.ops import checks as check_ops
+from kutui.ops.change import Change
 from kutui.redact import redact
 from kutui.rotation.checklist import Checklist
-from kutui.rotation.store import RotationStore
 from kutui.store.config import Config
-from kutui.store.history import History, HistoryEntry
+from kutui.store.history import History
+from kutui.tui import crash
 from kutui.tui.commands import KutuiCommands
+from kutui.tui.messages import Changed, JobFailed, RegistryLoaded, ResultsSaved, VaultOpened
 from kutui.tui.screens.main import CHECK_GROUP, MainScreen
+from kutui.tui.state import TuiState
 from kutui.tui.themes import (
     DEFAULT_THEME,
     KUTUI_VARIABLE_DEFAULTS,
@@ -54,7 +60,8 @@ if TYPE_CHECKING:
 TTY_POLL_SECONDS = 5.0
 #: How often (seconds) queued check results are written to kutui.db.
 SAVE_EVERY = 2.0
-HISTORY_LENGTH = 20
+
+T = TypeVar("T")
 
 
 class Checker(Protocol):
@@ -122,7 +129,7 @@ class KutuiApp(App[int]):
         #: looks (the demo's home is a temporary directory, deleted on exit).
         self.screenshot_dir = screenshot_dir if screenshot_dir is not None else Path.cwd()
         self.config: Config = home.config
-        self.vault = vault
+        self.state = TuiState(vault=vault)
         self.transport = transport
         self._checker = checker
         #: The one clock (kutui/clock.py): ages, results, rotations and the simulator agree.
@@ -131,17 +138,10 @@ class KutuiApp(App[int]):
         #: The vault path the unlock screen shows (tests pin it for stable snapshots).
         self.vault_label = str(home.paths.vault)
         self.watch_tty = watch_tty
-        self.registry = Registry()
-        self._by_id: dict[str, ApiKey] = {}
-        self.history: History = {}
-        self.rotations: dict[str, list[Checklist]] = {}  # key id -> its rotations, oldest first
-        #: Every result not yet in kutui.db, in order: two runs before one save are two entries.
-        self._unsaved: list[tuple[str, CheckResult]] = []
         self._saving = False
         self._save_cost = 0.0
         self._force_pending = False
         self._saved_at = 0.0
-        self.registry_loaded = False
         self._clipboard_guard: SecretClipboard | None = None
         self.theme_colors: dict[str, str] = dict(KUTUI_VARIABLE_DEFAULTS)
         self._theme_ready = False
@@ -155,16 +155,36 @@ class KutuiApp(App[int]):
     def now(self) -> datetime:
         return self.clock.now()
 
-    def key_by_id(self, key_id: str) -> ApiKey | None:
-        return self._by_id.get(key_id)
+    @property
+    def vault(self) -> Vault | None:
+        return self.state.vault
 
-    def set_registry(self, registry: Registry) -> None:
-        self.registry = registry
-        self._by_id = {k.id: k for k in registry.keys}
-        self.registry_loaded = True
-        main = self.main
-        if main is not None and main.ready:
-            main.reload()
+    @vault.setter
+    def vault(self, vault: Vault | None) -> None:
+        self.state.vault = vault
+
+    @property
+    def registry(self) -> Registry:
+        return self.state.registry
+
+    @property
+    def history(self) -> History:
+        return self.state.history
+
+    @property
+    def rotations(self) -> dict[str, list[Checklist]]:
+        return self.state.rotations
+
+    @property
+    def registry_loaded(self) -> bool:
+        return self.state.loaded
+
+    def key_by_id(self, key_id: str) -> ApiKey | None:
+        return self.state.key_by_id(key_id)
+
+    def record_result(self, key_id: str, result: CheckResult) -> None:
+        """Queue a result for the next save (and the key's history on screen)."""
+        self.state.record(key_id, result)
 
     @property
     def main(self) -> MainScreen | None:
@@ -173,11 +193,10 @@ class KutuiApp(App[int]):
                 return screen
         return None
 
-    def record_result(self, key_id: str, result: CheckResult) -> None:
-        history = self.history.setdefault(key_id, [])
-        history.append(HistoryEntry.of(result))
-        del history[:-HISTORY_LENGTH]
-        self._unsaved.append((key_id, result))
+    def _redraw(self) -> None:
+        main = self.main
+        if main is not None and main.ready:
+            main.reload()
 
     @property
     def checker(self) -> Checker:
@@ -195,30 +214,6 @@ class KutuiApp(App[int]):
             timeout=self.config.checks.timeout_seconds,
             clock=self.clock.ms,
         )
-
-    def check_targets(self, keys: Sequence[ApiKey]) -> list[CheckTarget] | None:
-        """Targets with their credentials; None (and a notice) while the vault is locked."""
-        from kutui.checks.runner import CheckTarget
-
-        if self.vault is None:
-            self.notify("Unlock the vault first (ctrl+l, or restart kutui).", severity="warning")
-            return None
-        data = self.vault.data
-        accounts = {a.name: a for a in self.registry.accounts}
-        targets = []
-        for key in keys:
-            account = accounts.get(key.ref.account)
-            api_url = account.api_url if account else self.config.kucoin.api_url
-            targets.append(
-                CheckTarget(
-                    key_id=key.id,
-                    ref=key.ref,
-                    api_url=api_url,
-                    credential=data.get(key.id),
-                    pool_hint=key.ref.owner,
-                )
-            )
-        return targets
 
     # ------------------------------------------------------------------ start-up
 
@@ -246,13 +241,7 @@ class KutuiApp(App[int]):
                 markup=False,
             )
         elif self.vault is None:
-            self.run_worker(
-                self._open_vault_quietly,
-                thread=True,
-                name="open-vault",
-                group="unlock",
-                exit_on_error=False,
-            )
+            self.run_job(self._open_vault_quietly, VaultOpened, title="open-vault", group="unlock")
         if self.watch_tty and not self.is_headless and _stdin_is_tty():
             self.set_interval(TTY_POLL_SECONDS, self._check_terminal, name="tty-watch")
         self.set_interval(SAVE_EVERY, self.save_results_soon, name="save-results")
@@ -305,23 +294,13 @@ class KutuiApp(App[int]):
 
     def _theme_changed(self, theme: Theme) -> None:
         self.theme_colors = {**KUTUI_VARIABLE_DEFAULTS, **self.theme_variables}
-        if self.main is not None and self.main.ready:
-            self.main.reload()
+        self._redraw()
         if self._theme_ready and theme.name != self._saved_theme:
+            from kutui.ops.settings import remember_theme
+
             name = self._saved_theme = theme.name
-            self.run_worker(
-                lambda: self._remember_theme(name),
-                thread=True,
-                name="save-theme",
-                group="state",
-                exit_on_error=False,
-            )
-
-    def _remember_theme(self, name: str) -> None:
-        def update(state: Any) -> None:
-            state.theme = name
-
-        self.home.update_state(update)
+            home = self.home
+            self.run_job(lambda: remember_theme(home, name), _Quiet, title="save-theme")
 
     def _open_vault_quietly(self) -> Vault | None:
         """Keyring or credentials-file unlock without asking; None when a passphrase is needed."""
@@ -331,18 +310,78 @@ class KutuiApp(App[int]):
             return None
 
     def load_registry(self) -> None:
+        from kutui.ops.rotations import rotations_by_key
+
         home = self.home
 
-        def load() -> tuple[Registry, History, dict[str, list[Checklist]]]:
-            return home.registry(), home.histories(), _rotations_by_key(home)
+        def load() -> RegistryLoaded:
+            return RegistryLoaded(home.registry(), home.histories(), rotations_by_key(home))
 
-        self.run_worker(load, thread=True, name="load-registry", group="load", exit_on_error=False)
+        self.run_job(load, lambda loaded: loaded, title="load-registry", group="load")
 
-    def persist(self, message: str, save: Callable[[], object]) -> None:
-        """Run a registry/vault change in a thread; ``message`` is shown when it succeeded."""
-        self.run_worker(
-            save, thread=True, name="edit", group="edit", description=message, exit_on_error=False
+    def run_job(
+        self,
+        job: Callable[[], T],
+        done: Callable[[T], Message],
+        *,
+        title: str,
+        group: str = "default",
+        reload: bool = False,
+    ) -> None:
+        """Run ``job`` in a thread; post ``done(result)``, or ``JobFailed`` (then reload the
+        home if ``reload``). The one way the app's blocking work reports back."""
+
+        def work() -> None:
+            try:
+                result = job()
+            except Exception as exc:  # noqa: BLE001 - every failure becomes one shown line
+                self.post_message(JobFailed(title, describe_error(exc), reload))
+                return
+            self.post_message(done(result))
+
+        self.run_worker(work, thread=True, name=title, group=group, exit_on_error=False)
+
+    def run_op(self, op: Callable[[], Change]) -> None:
+        """Run a use case of ``kutui.ops`` (it validates, writes, returns a ``Change``); the home
+        is read again afterwards, whatever the outcome."""
+        self.run_job(op, Changed, title="edit", group="edit", reload=True)
+
+    def on_registry_loaded(self, message: RegistryLoaded) -> None:
+        self.state.loaded_from(message.registry, message.history, message.rotations)
+        self._redraw()
+
+    def on_vault_opened(self, message: VaultOpened) -> None:
+        if message.vault is None:
+            self.ask_passphrase()
+        else:
+            self.vault = message.vault
+            self._after_unlock()
+
+    def on_changed(self, message: Changed) -> None:
+        change = message.change
+        for line in change.warnings:
+            self.notify(line, severity="warning", markup=False)
+        lines = [change.summary, *change.notices]
+        self.notify(_sentence("\n".join(lines)), markup=False)
+        self.load_registry()
+
+    def on_job_failed(self, message: JobFailed) -> None:
+        if message.reload:
+            self.load_registry()
+        self.notify(
+            message.error,
+            title=f"{message.title} failed",
+            severity="error",
+            timeout=10,
+            markup=False,
         )
+
+    def on_results_saved(self, message: ResultsSaved) -> None:
+        self._saving = False
+        if message.error:
+            self.notify(message.error, title="save-results failed", severity="error", markup=False)
+        if self._force_pending:
+            self.save_results_soon(force=True)
 
     @property
     def clipboard_guard(self) -> SecretClipboard:
@@ -352,55 +391,6 @@ class KutuiApp(App[int]):
             self._clipboard_guard = SecretClipboard(self)
         return self._clipboard_guard
 
-    # ------------------------------------------------------------------ workers
-
-    @on(Worker.StateChanged)
-    def _worker_state(self, event: Worker.StateChanged) -> None:
-        """The one place worker outcomes are handled (harlequin's pattern)."""
-        worker = event.worker
-        if worker.node is not self and not isinstance(worker.node, MainScreen):
-            return  # modal screens handle their own workers (unlock, import, rotation)
-        if event.state is WorkerState.SUCCESS:
-            if worker.name == "load-registry" and isinstance(worker.result, tuple):
-                registry, history, rotations = worker.result
-                self.history = history
-                self.rotations = rotations
-                self.set_registry(registry)
-            elif worker.name == "open-vault":
-                if worker.result is None:
-                    self.ask_passphrase()
-                else:
-                    self.vault = worker.result
-                    self._after_unlock()
-            elif worker.name == "save-results":
-                self._saving = False
-                if self._force_pending:
-                    self.save_results_soon(force=True)
-            elif worker.name == "edit":
-                self.notify(worker.description, markup=False)
-                self.load_registry()
-        elif event.state is WorkerState.ERROR:
-            error = worker.error
-            if worker.name == "save-results":
-                self._saving = False
-            if worker.name == "edit":
-                self.load_registry()
-            if worker.name == "open-vault" and isinstance(error, UnlockError):
-                self.ask_passphrase()
-                return
-            message = (
-                str(error)
-                if isinstance(error, KutuiError)
-                else (f"{type(error).__name__}: {error}")
-            )
-            self.notify(
-                redact(message),
-                title=f"{worker.name or 'task'} failed",
-                severity="error",
-                timeout=10,
-                markup=False,
-            )
-
     def save_results_soon(self, *, force: bool = False) -> None:
         """Write queued results in a thread; one save at a time, the rest wait for the next.
 
@@ -409,21 +399,26 @@ class KutuiApp(App[int]):
         """
         if force:
             self._force_pending = True
-        if self._saving or not self._unsaved:
+        if self._saving or not self.state.unsaved:
             return
         spacing = max(SAVE_EVERY, 10 * self._save_cost)
         if not force and time.monotonic() - self._saved_at < spacing:
             return
-        batch, self._unsaved = self._unsaved, []
+        batch = self.state.take_unsaved()
         self._saving = True
         self._force_pending = False
         home = self.home
 
         def save() -> None:
             started = time.monotonic()
-            home.record_results(batch)
+            error = ""
+            try:
+                check_ops.save_results(home, batch)
+            except Exception as exc:  # noqa: BLE001 - shown; the next batch tries again
+                error = describe_error(exc)
             self._save_cost = time.monotonic() - started
             self._saved_at = time.monotonic()
+            self.post_message(ResultsSaved(self._save_cost, error))
 
         self.run_worker(save, thread=True, name="save-results", group="save", exit_on_error=False)
 
@@ -470,9 +465,7 @@ class KutuiApp(App[int]):
             main.workers.cancel_group(main, CHECK_GROUP)
         if self._clipboard_guard is not None:
             self._clipboard_guard.clear(announce=False)
-        if self.vault is not None:
-            self.vault.close()
-            self.vault = None
+        self.state.lock()
         if self.home.vault_exists():
             self.ask_passphrase()
         else:
@@ -511,12 +504,10 @@ class KutuiApp(App[int]):
             # Never hang on the way out: a stuck worker gets a few seconds, then is left.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.workers.wait_for_complete(pending), 10)
-        if self._unsaved:
-            batch, self._unsaved = self._unsaved, []
-            home = self.home
-
+        if self.state.unsaved:
+            batch = self.state.take_unsaved()
             try:
-                await asyncio.to_thread(home.record_results, batch)
+                await asyncio.to_thread(check_ops.save_results, self.home, batch)
             except KutuiError as exc:
                 self.notify(str(exc), severity="error", markup=False)
         self.exit(0)
@@ -569,29 +560,7 @@ class KutuiApp(App[int]):
         self._fatal_error()
 
     def _fatal_error(self) -> None:
-        """Textual's crash output shows locals (docs/security.md, "Process hygiene"); ours shows
-        none, redacted."""
-        from rich.segment import Segments
-        from rich.traceback import Traceback
-
-        self.bell()
-        exc_type, exc_value, tb = sys.exc_info()
-        if exc_value is None and self._exception is not None:
-            exc_value = self._exception
-            exc_type, tb = type(exc_value), exc_value.__traceback__
-        if exc_type is None or exc_value is None:
-            self._close_messages_no_wait()
-            return
-        trace = Traceback.extract(exc_type, exc_value, tb, show_locals=False)
-        for stack in trace.stacks:
-            stack.exc_value = redact(stack.exc_value)
-            for frame in stack.frames:
-                frame.locals = None
-        traceback = Traceback(trace, width=None, show_locals=False)
-        self._exit_renderables.append(
-            Segments(self.console.render(traceback, self.console.options))
-        )
-        self._close_messages_no_wait()
+        crash.fatal_error(self)
 
 
 def known_binding_ids() -> set[str]:
@@ -631,16 +600,20 @@ def _optional_screen_classes() -> Iterable[type[Any]]:
             yield cls
 
 
-def _rotations_by_key(home: Home) -> dict[str, list[Checklist]]:
-    """Every readable rotation checklist, grouped by key (a damaged file is skipped here: the
-    rotation screen and ``kutui rotate`` report it where it matters)."""
-    store = RotationStore(home.paths.rotations_dir)
-    grouped: dict[str, list[Checklist]] = {}
-    directory = home.paths.rotations_dir
-    for path in sorted(directory.glob("*.toml")) if directory.is_dir() else ():
-        try:
-            checklist = store.load_path(path)
-        except KutuiError:
-            continue
-        grouped.setdefault(checklist.key_id, []).append(checklist)
-    return grouped
+class _Quiet(Message):
+    """A job whose success needs no word (the theme remembered)."""
+
+    def __init__(self, _result: object) -> None:
+        super().__init__()
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a failed job: a kutui error's own words, else its type too; redacted."""
+    text = str(exc) if isinstance(exc, KutuiError) else f"{type(exc).__name__}: {exc}"
+    return redact(text)
+
+
+def _sentence(text: str) -> str:
+    """A use case's lowercase summary as a toast ("Stored main/bot1 (…).")."""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -159,7 +159,7 @@ async def test_d_refuses_a_node_that_holds_keys(demo: Demo) -> None:
         await _ready(pilot, app)
         await pilot.press("j", "d")
         assert isinstance(app.screen, MainScreen)
-        assert any("still holds keys" in n.message for n in app._notifications)
+        assert any("still has" in n.message and "key(s)" in n.message for n in app._notifications)
     assert demo.home.registry().account("alpha") is not None
 
 

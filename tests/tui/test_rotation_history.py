@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kutui.ops.rotations import rotations_by_key as _rotations_by_key
 from kutui.rotation.checklist import State
 from kutui.rotation.store import RotationStore
 from kutui.rotation.sub_flow import new_checklist
 from kutui.store.home import Home
-from kutui.tui.app import _rotations_by_key
 from kutui.tui.widgets.detail import rotations_text
 
 

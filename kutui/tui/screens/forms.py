@@ -29,7 +29,7 @@ from kutui.model import (
     secret_warning,
     valid_name,
 )
-from kutui.model import api_url_problem as _url_problem
+from kutui.ops.accounts import url_problem
 from kutui.secret import Secret
 
 ResultT = TypeVar("ResultT")
@@ -128,11 +128,10 @@ class KeyFormResult:
 
 
 def api_url_problem(url: str) -> str | None:
-    """The rule every command uses (``kutui.model.api_url_problem``), worded for the form."""
+    """The rule and words every command uses (``kutui.ops.accounts.url_problem``)."""
     if not url:
         return "the API URL is required"
-    problem = _url_problem(url)
-    return f"the API URL {problem}" if problem else None
+    return url_problem(url)
 
 
 def name_problem(what: str, name: str, taken: Collection[str] = ()) -> str | None:

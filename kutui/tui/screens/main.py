@@ -5,28 +5,24 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Tree
 
 from kutui.checks.runner import CheckEvent, CheckTarget
 from kutui.model import ApiKey, Status
-from kutui.store.learn import apply_to_key
-from kutui.tui import flows
+from kutui.ops import checks
+from kutui.tui.screens.key_actions import KeyActions
 from kutui.tui.widgets.account_tree import ROOT, AccountTree, NodeRef
 from kutui.tui.widgets.check_progress import CheckProgress
 from kutui.tui.widgets.detail import KeyDetail
 from kutui.tui.widgets.keys_table import KeysTable
 from kutui.tui.widgets.overview import Overview
-
-if TYPE_CHECKING:
-    from kutui.tui.app import KutuiApp
 
 CHECK_GROUP = "checks"
 #: Results are drawn at most this often (seconds): 10,000 results stay a few hundred redraws.
@@ -35,7 +31,7 @@ FLUSH_EVERY = 0.1
 DEBOUNCE_ABOVE = 2000
 
 
-class MainScreen(Screen[None]):
+class MainScreen(KeyActions):
     BINDING_GROUP_TITLE = "Main screen"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -151,10 +147,6 @@ class MainScreen(Screen[None]):
         self._node_timer: Timer | None = None
         self._last_progress: tuple[int, int, int, int] = (0, 0, 0, 0)
         self.ready = False
-
-    @property
-    def kapp(self) -> KutuiApp:
-        return cast("KutuiApp", self.app)
 
     # ------------------------------------------------------------------ layout
 
@@ -285,34 +277,8 @@ class MainScreen(Screen[None]):
     def action_focus_table(self) -> None:
         self.table.focus()
 
-    # ------------------------------------------------------------------ flows
-
-    def action_note(self) -> None:
-        flows.edit_note(self)
-
-    def action_edit_note(self) -> None:
-        flows.edit_note_in_editor(self)
-
-    def action_reveal(self) -> None:
-        flows.reveal(self)
-
-    def action_copy(self, what: str) -> None:
-        flows.copy(self, what)
-
-    def action_add(self) -> None:
-        flows.add_key(self)
-
-    def action_add_node(self) -> None:
-        flows.add_account_or_sub(self)
-
-    def action_edit(self) -> None:
-        flows.edit_selected(self)
-
-    def action_remove(self) -> None:
-        flows.remove_selected(self)
-
-    def action_import_subs(self) -> None:
-        flows.import_subaccounts(self)
+    # ------------------------------------------------------------------ rotation
+    # (notes, reveal/copy, add/edit/remove and import: kutui/tui/screens/key_actions.py)
 
     def action_rotate(self) -> None:
         from kutui.tui.screens.rotation import RotationScreen
@@ -404,9 +370,10 @@ class MainScreen(Screen[None]):
         if not keys:
             self.notify("There are no keys to check here.", severity="warning")
             return
-        targets = app.check_targets(keys)
-        if targets is None:
+        if app.vault is None:
+            self.notify("Unlock the vault first (ctrl+l, or restart kutui).", severity="warning")
             return
+        targets = checks.targets(app.registry, keys, app.vault.data)
         self.run_worker(
             self._run_checks(targets, what),
             name=f"check {what}",
@@ -484,12 +451,12 @@ class MainScreen(Screen[None]):
             key = app.key_by_id(event.target.key_id)
             if key is None:
                 continue
-            apply_to_key(app.registry, key, event.result)
-            app.record_result(key.id, event.result)
+            if not app.state.learn(key, event.result):
+                continue  # unchecked (no secret stored): nothing learned, nothing counted
             changed.append(key)
             if event.result.status is Status.OK:
                 ok += 1
-            else:
+            elif checks.failing(event.result.status):
                 failing += 1
         last = events[-1]
         self._last_progress = (last.done, last.total, ok, failing)

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Static
 
 from kutui.errors import KutuiError
+from kutui.ops import rotations
 from kutui.rotation import session as rs
 from kutui.rotation.checklist import Checklist, Flow, Step, StepKind, StepStatus
 from kutui.rotation.engine import ManualInput
@@ -131,17 +132,17 @@ class RotationScreen(Screen[None]):
         table.add_columns("", "Step", "Status", "Done at")
         try:
             key = rs.find_key(self.home, self.key_id)
-            self._locks.enter_context(self.store.key_lock(key.id))
-            ctx = rs.context_for(
-                self.home, self.store, self.vault, self.pool, key, verify_delays=self.verify_delays
+            self._locks.enter_context(rotations.key_lock(self.home, key.id))
+            self.session = rotations.open_session(
+                self.home,
+                self.vault,
+                self.pool,
+                key.id,
+                rotation_id=self.rotation_id,
+                now=self.clock,
+                verify_delays=self.verify_delays,
+                on_save=self._saved,
             )
-            if self.clock is not None:
-                ctx.now = self.clock
-            ctx.on_save = self._saved
-            if self.store.open_for_key(key.id) is not None:
-                self.session = rs.resume(ctx, key.id)
-            else:
-                self.session = rs.start(ctx, key, rotation_id=self.rotation_id)
         except KutuiError as exc:
             self.problem = str(exc)
         self.refresh_view()
@@ -405,7 +406,7 @@ class RotationScreen(Screen[None]):
         self._set_busy(True)
         message = ""
         try:
-            message = await session.abort(reason)
+            message = (await rotations.abort(session, reason)).summary
         except KutuiError as exc:
             message = str(exc)
         finally:

@@ -1,0 +1,77 @@
+"""The TUI's state, owned by the app: the registry and its index, each key's recent history and
+rotations, the open vault, and the check results not yet saved.
+
+Screens read it (through ``KutuiApp.state``); it changes in three ways only: a fresh read of the
+home (``loaded``), a check result (``learn``, the rule of ``kutui.store.learn``), and the vault
+opening or locking. Writes to the home go through ``kutui.ops`` in the app's workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kutui.model import ApiKey, CheckResult, Registry, Status
+from kutui.rotation.checklist import Checklist
+from kutui.store.history import History, HistoryEntry
+from kutui.store.learn import apply_to_key
+
+if TYPE_CHECKING:
+    from kutui.store.vault import Vault
+
+#: Results kept per key on screen (kutui.db keeps more: docs/storage.md).
+HISTORY_LENGTH = 20
+
+
+@dataclass
+class TuiState:
+    registry: Registry = field(default_factory=Registry)
+    history: History = field(default_factory=dict)
+    #: key id -> its rotations, oldest first
+    rotations: dict[str, list[Checklist]] = field(default_factory=dict)
+    vault: Vault | None = None
+    loaded: bool = False
+    #: Every result not yet in kutui.db, in order: two runs before one save are two entries.
+    unsaved: list[tuple[str, CheckResult]] = field(default_factory=list)
+    _by_id: dict[str, ApiKey] = field(default_factory=dict, repr=False)
+
+    def key_by_id(self, key_id: str) -> ApiKey | None:
+        return self._by_id.get(key_id)
+
+    def set_registry(self, registry: Registry) -> None:
+        self.registry = registry
+        self._by_id = {k.id: k for k in registry.keys}
+        self.loaded = True
+
+    def loaded_from(
+        self, registry: Registry, history: History, rotations: dict[str, list[Checklist]]
+    ) -> None:
+        self.history, self.rotations = history, rotations
+        self.set_registry(registry)
+
+    def record(self, key_id: str, result: CheckResult) -> bool:
+        """Queue a result for saving and add it to the key's history on screen; an unchecked
+        result (no request sent) is neither, as kutui.db's ``record_results`` skips it."""
+        if result.status is Status.UNCHECKED:
+            return False
+        history = self.history.setdefault(key_id, [])
+        history.append(HistoryEntry.of(result))
+        del history[:-HISTORY_LENGTH]
+        self.unsaved.append((key_id, result))
+        return True
+
+    def learn(self, key: ApiKey, result: CheckResult) -> bool:
+        """What a result teaches the key on screen (``kutui.store.learn``), recorded for saving.
+        False when it teaches nothing (unchecked)."""
+        if not apply_to_key(self.registry, key, result):
+            return False
+        return self.record(key.id, result)
+
+    def take_unsaved(self) -> list[tuple[str, CheckResult]]:
+        batch, self.unsaved = self.unsaved, []
+        return batch
+
+    def lock(self) -> None:
+        if self.vault is not None:
+            self.vault.close()
+            self.vault = None
