@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kutui.secret import Secret
-    from kutui.store.home import Home
 
 
 def register(subparsers: Any) -> None:
@@ -28,10 +27,10 @@ def register(subparsers: Any) -> None:
 
 
 def example_config() -> bytes:
-    """config.example.toml as shipped in the package (kutui/data/)."""
-    from importlib.resources import files
+    """config.example.toml as shipped in the package (``kutui.ops.setup``)."""
+    from kutui.ops.setup import example_config as shipped
 
-    return files("kutui").joinpath("data", "config.example.toml").read_bytes()
+    return shipped()
 
 
 def _new_passphrase(args: argparse.Namespace, *, keyring_ok: bool) -> Secret | None:
@@ -56,40 +55,14 @@ def _new_passphrase(args: argparse.Namespace, *, keyring_ok: bool) -> Secret | N
     return ask_new_passphrase("New vault passphrase")
 
 
-def _write_files(home: Home) -> list[str]:
-    from kutui.store.files import atomic_write, ensure_private_dir, locked
-
-    done: list[str] = []
-    for directory in (*home.paths.all_dirs(), home.paths.themes_dir):
-        ensure_private_dir(directory)
-    with locked(home.paths.config):
-        if not home.paths.config.exists() and not home.paths.config.is_symlink():
-            atomic_write(home.paths.config, example_config())
-            done.append(f"wrote {home.paths.config} (every setting commented; edit to taste)")
-    if not home.paths.db.exists():
-        with home.store():  # an old home's accounts.toml is migrated here
-            pass
-        if home.paths.db.exists():
-            done.append(f"created {home.paths.db}")
-    return done
-
-
 def run_init(args: argparse.Namespace) -> int:
-    import os
-
     from kutui.commands.common import load_home, notice, warn
-    from kutui.errors import UnlockError, VaultError
+    from kutui.errors import UnlockError
+    from kutui.ops import setup
     from kutui.store import keyring_unlock
-    from kutui.store.kdf import params_from_config
-    from kutui.store.vault import Vault
 
     home = load_home(args)  # a bad existing config.toml stops here, before anything is written
-    if home.vault_exists():
-        raise VaultError(
-            home.paths.vault,
-            "already exists; kutui init never replaces a vault",
-            hint="use 'kutui vault passwd' to change its passphrase",
-        )
+    setup.refuse_existing_vault(home)
     settings = home.config.vault
     keyring_ok = False
     if settings.unlock != "passphrase":
@@ -110,40 +83,12 @@ def run_init(args: argparse.Namespace) -> int:
             "the vault needs a passphrase",
             hint="run on a terminal to be asked, or give --passphrase-file FILE",
         )
-    for line in _write_files(home):
+    for line in setup.write_files(home):
         notice(line)
-    kdf = params_from_config(
-        settings.kdf,
-        settings.argon2_memory_mib,
-        settings.argon2_iterations,
-        settings.argon2_lanes,
-        settings.scrypt_log_n,
-    )
-    timeout = settings.keyring_timeout_seconds
-    # Keyring only: the stanza must exist before its key can be filed under the vault's UUID.
-    kek = os.urandom(32) if keyring_ok and passphrase is None else None
-    vault = Vault.create(
-        home.paths.vault,
-        passphrase=passphrase,
-        kdf=kdf,
-        keyring_kek=kek,
-        backups=settings.backups,
-    )
-    with_keyring = False
-    if kek is not None:
-        why = keyring_unlock.store_kek(vault.uuid, kek, timeout=timeout)
-        if why is not None:
-            vault.close()
-            home.paths.vault.unlink()  # empty and unopenable: nothing is lost
-            raise UnlockError(f"the OS keyring refused the vault key ({why}); no vault created")
-        with_keyring = True
-    elif keyring_ok:
-        # With a passphrase: store the key first, then add the stanza (nothing half-done).
-        why = keyring_unlock.enroll_keyring(vault, timeout=timeout)
-        if why is not None:
-            warn(f"the OS keyring refused the vault key ({why}); the passphrase unlocks the vault")
-        with_keyring = why is None
-    home.note_vault_generation(vault)
+    made = setup.create_vault(home, passphrase, keyring_ok=keyring_ok)
+    for line in made.warnings:
+        warn(line)
+    with_keyring = made.with_keyring
     ways = " and ".join(
         w for w, on in (("the OS keyring", with_keyring), ("your passphrase", passphrase)) if on
     )

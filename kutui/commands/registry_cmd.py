@@ -70,22 +70,14 @@ def _read_text(path: Path) -> str:
 
 def run_import_registry(args: argparse.Namespace) -> int:
     from kutui.commands.common import load_home, notice
-    from kutui.store.registry_export import Format, import_registry
+    from kutui.ops.registry import import_registry
+    from kutui.store.registry_export import Format
 
     path = Path(args.file).expanduser()
     fmt: Format = args.format or ("json" if path.suffix.lower() == ".json" else "toml")
     text = _read_text(path)
-    home = load_home(args)
-    with home.store() as store:
-        before = {k.id for k in store.snapshot().keys}
-        registry = import_registry(store, text, fmt, source=path)
-    removed = len(before - {k.id for k in registry.keys})
-    notice(
-        f"imported {len(registry.accounts)} account(s) and {len(registry.keys)} key(s) from {path}"
-    )
-    if removed:
-        notice(
-            f"removed {removed} key(s) {path.name} does not list; their credentials stay in "
-            "the vault ('kutui key list --orphans' lists them)"
-        )
+    change = import_registry(load_home(args), text, fmt, source=path)
+    notice(change.summary)
+    for line in change.notices:
+        notice(line)
     return 0

@@ -56,8 +56,8 @@ def run_passwd(args: argparse.Namespace) -> int:
 
     from kutui.commands.common import ask_new_passphrase, is_tty, load_home, notice, open_vault
     from kutui.errors import UsageError
+    from kutui.ops.vault import change_passphrase
     from kutui.store.home import read_passphrase_file
-    from kutui.store.kdf import params_from_config
 
     home = load_home(args)
     if args.new_passphrase_file:
@@ -69,22 +69,7 @@ def run_passwd(args: argparse.Namespace) -> int:
     vault = open_vault(args, home)
     if new is None:
         new = ask_new_passphrase("New vault passphrase")
-    settings = home.config.vault
-    kdf = params_from_config(
-        settings.kdf,
-        settings.argon2_memory_mib,
-        settings.argon2_iterations,
-        settings.argon2_lanes,
-        settings.scrypt_log_n,
-    )
-    vault.set_passphrase(new, kdf, keyring_kek=_keyring_kek(home, vault))
-    home.note_vault_generation(vault)
-    ways = (
-        "the new passphrase and the OS keyring"
-        if vault.has_keyring_stanza
-        else "the new passphrase"
-    )
-    notice(f"{vault.path} is re-encrypted under a fresh data key; it opens with {ways}")
+    notice(change_passphrase(home, vault, new, _keyring_kek(home, vault)).summary)
     _offer_backup_removal(vault, remove=args.remove_backups)
     return 0
 
@@ -103,7 +88,8 @@ def _offer_backup_removal(vault: Vault, *, remove: bool) -> None:
         answer = input(f"{what}. Delete them now? [y/N] ")
         remove = answer.strip().lower() in ("y", "yes")
     if remove:
-        removed = vault.remove_backups()
-        notice(f"deleted {len(removed)} backup(s) that opened with the old passphrase")
+        from kutui.ops.vault import remove_backups
+
+        notice(remove_backups(vault).summary)
     else:
         notice(f"{what}; if the old one leaked, delete them: rm {vault.path}.bak.*")
