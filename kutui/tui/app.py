@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
@@ -37,12 +37,13 @@ from kutui.store.config import Config
 from kutui.store.history import History
 from kutui.tui import crash
 from kutui.tui.commands import KutuiCommands
+from kutui.tui.keymap import known_binding_ids, usable
 from kutui.tui.messages import Changed, JobFailed, RegistryLoaded, ResultsSaved, VaultOpened
 from kutui.tui.screens.main import CHECK_GROUP, MainScreen
 from kutui.tui.state import TuiState
 from kutui.tui.themes import (
-    DEFAULT_THEME,
     KUTUI_VARIABLE_DEFAULTS,
+    choose_theme,
     load_themes,
     problems_message,
 )
@@ -266,31 +267,18 @@ class KutuiApp(App[int]):
         except KutuiError as exc:
             self.problems.append(str(exc))
             remembered = ""
-        wanted = remembered or self.config.ui.theme
-        self._apply_theme(wanted)
+        name, problem = choose_theme(self.available_themes, remembered or self.config.ui.theme)
+        if problem:
+            self.problems.append(problem)
+        self.theme = name
         self._saved_theme = self.theme
         self._theme_ready = True
 
-    def _apply_theme(self, wanted: str) -> None:
-        if wanted in self.available_themes:
-            self.theme = wanted
-            return
-        self.problems.append(
-            f"Theme {wanted!r} is not known; using {DEFAULT_THEME}. "
-            f"Known themes: {', '.join(sorted(self.available_themes))}"
-        )
-        self.theme = DEFAULT_THEME
-
     def _setup_keymap(self) -> None:
-        keymap = dict(self.config.keymap)
-        unknown = sorted(set(keymap) - known_binding_ids())
-        if unknown:
-            self.problems.append(
-                "Unknown binding id(s) in [keymap] of config.toml: "
-                + ", ".join(unknown)
-                + " (see the help screen, ? or F1, for the ids)"
-            )
-        self.set_keymap({k: v for k, v in keymap.items() if k not in unknown})
+        keymap, problem = usable(self.config.keymap, known_binding_ids(type(self)))
+        if problem:
+            self.problems.append(problem)
+        self.set_keymap(keymap)
 
     def _theme_changed(self, theme: Theme) -> None:
         self.theme_colors = {**KUTUI_VARIABLE_DEFAULTS, **self.theme_variables}
@@ -561,43 +549,6 @@ class KutuiApp(App[int]):
 
     def _fatal_error(self) -> None:
         crash.fatal_error(self)
-
-
-def known_binding_ids() -> set[str]:
-    """Every binding id a user may rebind in ``[keymap]``."""
-    from kutui.tui.widgets.account_tree import AccountTree
-    from kutui.tui.widgets.keys_table import KeysTable
-
-    classes: list[type[Any]] = [KutuiApp, MainScreen, KeysTable, AccountTree]
-    classes.extend(_optional_screen_classes())
-    ids: set[str] = set()
-    for cls in classes:
-        for binding in getattr(cls, "BINDINGS", []):
-            if isinstance(binding, Binding) and binding.id:
-                ids.add(binding.id)
-    return ids
-
-
-def _optional_screen_classes() -> Iterable[type[Any]]:
-    import importlib
-
-    names = {
-        "confirm": "ConfirmModal",
-        "unlock": "UnlockScreen",
-        "notes": "NotesEditor",
-        "reveal": "RevealScreen",
-        "help": "HelpScreen",
-        "rotation": "RotationScreen",
-        "error": "ErrorModal",
-    }
-    for module, name in names.items():
-        try:
-            mod = importlib.import_module(f"kutui.tui.screens.{module}")
-        except ImportError:
-            continue
-        cls = getattr(mod, name, None)
-        if isinstance(cls, type):
-            yield cls
 
 
 class _Quiet(Message):

@@ -151,3 +151,14 @@ def problems_message(failed: list[ConfigError]) -> str:
     lines = [f"Failed to load {len(failed)} {noun}:"]
     lines.extend(f"• {err}" for err in failed)
     return "\n".join(lines)
+
+
+def choose_theme(available: Iterable[str], wanted: str) -> tuple[str, str]:
+    """(the theme to use, "" or why ``wanted`` is not it): an unknown name falls back to
+    ``DEFAULT_THEME``, naming the known ones."""
+    known = sorted(available)
+    if wanted in known:
+        return wanted, ""
+    return DEFAULT_THEME, (
+        f"Theme {wanted!r} is not known; using {DEFAULT_THEME}. Known themes: {', '.join(known)}"
+    )
