@@ -9,8 +9,8 @@ not counted as failing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from kutui.errors import KeyNotFound, UsageError
 from kutui.model import ApiKey, CheckResult, KeyRef, Registry, Status
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
     from kutui.checks.runner import CheckEvent, CheckTarget
     from kutui.clock import Clock
+    from kutui.kucoin.client import ClientPool
+    from kutui.store.config import ChecksConfig
     from kutui.store.home import Home
     from kutui.store.vault import VaultData
 
@@ -76,20 +78,61 @@ def save_results(home: Home, batch: Iterable[tuple[str, CheckResult]]) -> int:
     return home.record_results(batch)
 
 
+class Checker(Protocol):
+    """``kutui.checks.runner.run_checks``'s shape (tests give the TUI a fake one)."""
+
+    def __call__(
+        self,
+        targets: Sequence[CheckTarget],
+        *,
+        pool: ClientPool,
+        concurrency: int = ...,
+        timeout: float = ...,
+        retries: int = ...,
+        max_rate_wait: float = ...,
+        clock: Clock | None = ...,
+    ) -> AsyncIterator[CheckEvent]: ...
+
+
+def run(
+    settings: ChecksConfig,
+    check_targets: Sequence[CheckTarget],
+    *,
+    pool: ClientPool,
+    concurrency: int | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - per request, passed to the engine
+    clock: Clock | None = None,
+    checker: Checker | None = None,
+) -> AsyncIterator[CheckEvent]:
+    """The check run both front ends stream: config.toml's ``[checks]`` (concurrency, timeout,
+    retries, rate wait) unless overridden; events as keys complete. Cancel by closing it."""
+    from kutui.checks import runner
+
+    engine: Checker = checker if checker is not None else runner.run_checks
+    return engine(
+        check_targets,
+        pool=pool,
+        concurrency=concurrency or settings.concurrency,
+        timeout=timeout or settings.timeout_seconds,
+        retries=settings.retries,
+        max_rate_wait=settings.max_rate_wait_seconds,
+        clock=clock,
+    )
+
+
 async def check_and_save(
     home: Home,
     check_targets: list[CheckTarget],
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    concurrency: int,
-    timeout: float,  # noqa: ASYNC109 - per request, passed to the engine
+    concurrency: int | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - per request, passed to the engine
     on_event: Callable[[CheckEvent], None] | None = None,
     clock: Clock | None = None,
 ) -> dict[str, CheckResult]:
     """Run the checks, save each batch of results (``ResultSaver``), return key id -> result.
     What was learned is kept after a cancel or Ctrl-C too."""
     from kutui.checks.results import ResultSaver
-    from kutui.checks.runner import run_checks
     from kutui.kucoin.client import ClientPool
 
     settings = home.config.checks
@@ -98,18 +141,17 @@ async def check_and_save(
     # The engine owns retries (its own round for unreachable keys, pacing for 429s).
     pool = ClientPool(
         transport=transport,
-        timeout=timeout,
+        timeout=timeout or settings.timeout_seconds,
         max_retries=0,
         clock=clock.ms if clock is not None else None,
     )
     try:
-        async for event in run_checks(
+        async for event in run(
+            settings,
             check_targets,
             pool=pool,
             concurrency=concurrency,
             timeout=timeout,
-            retries=settings.retries,
-            max_rate_wait=settings.max_rate_wait_seconds,
             clock=clock,
         ):
             results[event.target.key_id] = event.result

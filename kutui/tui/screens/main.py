@@ -391,14 +391,8 @@ class MainScreen(KeyActions):
         pending: list[CheckEvent] = []
         done = 0
         pool = app.make_pool()
-        events = app.checker(
-            targets,
-            pool=pool,
-            concurrency=app.config.checks.concurrency,
-            timeout=app.config.checks.timeout_seconds,
-            retries=app.config.checks.retries,
-            max_rate_wait=app.config.checks.max_rate_wait_seconds,
-            clock=app.clock,
+        events = checks.run(
+            app.config.checks, targets, pool=pool, clock=app.clock, checker=app.checker
         )
         last_flush = time.monotonic()
         cancelled = False
