@@ -158,11 +158,14 @@ def _ask(session: Session, *, yes: bool) -> ManualInput:
         print(step.note)
     needs_credentials = checklist.flow == "master" and step.id == "create"
     if needs_credentials:
+        from kutui.rotation.master_flow import offer_passphrase
+
         if not _interactive():
             raise RotationError(
                 f"step '{step.title}' needs the new credentials typed on a terminal",
                 hint=f"run 'kutui rotate {checklist.key_ref} --resume' on a terminal",
             )
+        print(offer_passphrase())
         return ManualInput(
             api_key=secret_prompt("New API key"),
             api_secret=secret_prompt("New API secret"),

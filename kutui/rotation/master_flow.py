@@ -39,7 +39,8 @@ CREATE_INSTRUCTIONS = """\
 2. Open API Management (profile menu).
 3. Click Create API and choose an API for API trading.
 4. Name the key (for example {remark}).
-5. Set a new API passphrase: 7 to 32 characters, no spaces, not your login or trading password.
+5. Set a new API passphrase: 7 to 32 characters, no spaces, not your login or trading password
+   (kutui offers a random one with this step; `kutui passphrase` prints another).
 6. Choose the same permissions: {permissions}.
 7. IP restriction: {ips}.
 8. Generate the key and pass the security check.
@@ -94,6 +95,22 @@ STEPS: tuple[tuple[str, str, StepKind, str], ...] = (
         "Remove the old credentials (PREVIOUS) from the vault.",
     ),
 )
+
+
+def offer_passphrase() -> str:
+    """The line a front end shows with the ``create`` step: a fresh random passphrase for KuCoin's
+    form (``kutui.model.generate_passphrase``, as sub-key rotation uses).
+
+    Shown, never stored: step instructions are saved with the checklist (kutui/rotation/store.py)
+    and this may become the new key's passphrase, so each showing generates a new one and the
+    passphrase reaches the vault only when the user types it back with the new key.
+    """
+    from kutui.model import generate_passphrase
+
+    return (
+        f"Suggested API passphrase (not saved; copy it into KuCoin's form): "
+        f"{generate_passphrase().reveal()}"
+    )
 
 
 async def master_plan_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
