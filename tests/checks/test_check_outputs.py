@@ -141,6 +141,20 @@ def test_a_textfile_outside_the_collector_naming_rule_is_refused_before_the_run(
     assert sh.home.registry().keys[1].last_check is None  # nothing was checked
 
 
+def test_a_textfile_that_cannot_be_written_is_reported_and_keeps_the_exit_code(
+    fleet_home: tuple[Simulator, SimHome, list[FleetKey]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sim, sh, _ = fleet_home
+    blocked = tmp_path / "kutui.prom"
+    blocked.mkdir()  # a directory where the file should go: the rename fails
+    assert run(sim, sh, "check", "--all", "--prometheus", str(blocked)) == 1
+    assert f"kutui: warning: could not write {blocked}: " in capsys.readouterr().err
+    assert sh.home.registry().keys[1].last_check is not None  # the results were still saved
+    assert list(tmp_path.glob(".kutui-*")) == []
+
+
 # --------------------------------------------------------------------------- notify
 
 
@@ -188,13 +202,18 @@ def test_one_notification_names_the_failing_keys_with_their_fix_and_no_secret(
 
 
 def test_a_dead_sink_is_reported_and_keeps_the_exit_code(
-    fleet_home: tuple[Simulator, SimHome, list[FleetKey]], capsys: pytest.CaptureFixture[str]
+    fleet_home: tuple[Simulator, SimHome, list[FleetKey]],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level("INFO")
     sim, sh, _ = fleet_home
     url = f"json://127.0.0.1:{dead_port()}/hook"
     assert run(sim, sh, "check", "--all", "--notify", url) == 1
     err = capsys.readouterr().err
     assert f"kutui: warning: could not send the notification to {url}" in err
+    # Apprise's own log lines (they may quote a host or a token) stay quiet without --debug
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("apprise")] == []
     with http_sink(status=500) as sink:
         assert run(sim, sh, "check", "--all", "--notify", sink.url("json")) == 1
     assert "could not send the notification" in capsys.readouterr().err
