@@ -123,7 +123,6 @@ def test_lint_runs_the_layer_check() -> None:
         ["locate", "config"],
         ["passphrase"],
         ["completion", "bash"],
-        ["__complete", "--", "check", ""],
     ],
 )
 def test_headless_commands_never_import_textual(argv: list[str], tmp_path: Path) -> None:

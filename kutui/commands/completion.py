@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 SHELLS = ("bash", "zsh", "fish")
@@ -86,10 +86,6 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("shell", choices=SHELLS)
     parser.set_defaults(func=run_completion)
-    # No help= : argparse then lists it nowhere (usage, --help), but it still parses.
-    hidden = subparsers.add_parser("__complete", add_help=False)
-    hidden.add_argument("words", nargs=argparse.REMAINDER)
-    hidden.set_defaults(func=run_complete)
 
 
 def run_completion(args: argparse.Namespace) -> int:
@@ -97,13 +93,16 @@ def run_completion(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_complete(args: argparse.Namespace) -> int:
-    from kutui.cli import build_parser
-
-    words = list(args.words)
-    if words[:1] == ["--"]:
-        words = words[1:]
-    for line in candidates(build_parser(), words or [""], home=args.home):
+def run_complete(argv: list[str], build_parser: Callable[[], argparse.ArgumentParser]) -> int:
+    """``kutui __complete -- WORD...``: ``kutui.cli.main`` sends it here before argparse (so it is
+    in no listing, and costs no logging set-up), with its parser builder (this module does not
+    import cli.py, which imports it): one candidate per line, never an error."""
+    words = argv[1:] if argv[:1] == ["--"] else argv
+    try:
+        found = candidates(build_parser(), words or [""], home=None)
+    except Exception:  # noqa: BLE001 - a completion bug must not print into the user's prompt
+        found = []
+    for line in found:
         print(line)
     return 0
 

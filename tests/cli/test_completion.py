@@ -89,10 +89,26 @@ def test_the_hidden_helper_is_not_listed_and_needs_no_vault(
 ) -> None:
     assert main(["--help"]) == 0
     assert "__complete" not in capsys.readouterr().out
-    assert main(["--home", str(home), "__complete", "--", "key", "remove", "main/"]) == 0
+    assert main(["nosuch"]) == 2
+    assert "__complete" not in capsys.readouterr().err
+    assert main(["__complete", "--", "--home", str(home), "key", "remove", "main/"]) == 0
     out = capsys.readouterr()
     assert out.out.split() == ["main/trading", "main/bots/grid", "main/bots/dca"]
     assert out.err == ""
+
+
+def test_the_helper_never_imports_textual(home: Path) -> None:
+    code = (
+        "import sys\n"
+        "from kutui.cli import main\n"
+        f"main(['__complete', '--', '--home', {str(home)!r}, 'check', ''])\n"
+        "assert 'textual' not in sys.modules, 'textual was imported'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "main/bots/grid" in done.stdout.split()
 
 
 def test_file_options_ask_the_shell_for_file_names(home: Path) -> None:
