@@ -5,6 +5,10 @@ and every sub-account's) or a sub-account (``ACCOUNT/SUB``). On a terminal, a li
 goes to stderr and a table sorted by severity, with each failing key's explanation and fix, to
 stdout. ``--json`` prints one JSON document on stdout and nothing else (schema in docs/checks.md).
 
+``--prometheus FILE``, ``--notify URL`` and ``--ping URL`` report the run elsewhere too
+(``kutui.checks.outputs``; README.md, "Monitoring and alerts"): checked before the run, and their
+failures are warnings that never change the exit code.
+
 Exit codes: 0 every checked key is ``ok``; 1 any checked key is not; 2 usage, config or vault
 errors. Keys without a stored secret are listed as ``unchecked`` and do not change the exit code.
 

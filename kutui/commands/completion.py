@@ -52,18 +52,21 @@ _kutui() {
         compadd -Q -- "${out[@]}"
     fi
 }
-if [[ ${zsh_eval_context[-1]-} == eval || ${zsh_eval_context[-1]-} == toplevel ]]; then
-    (( $+functions[compdef] )) && compdef _kutui kutui
-else
+# Autoloaded from $fpath the file is _kutui's body; eval'd, it defines _kutui and registers it.
+if [[ ${funcstack[1]-} == _kutui ]]; then
     _kutui "$@"
+else
+    compdef _kutui kutui
 fi
 """
 
 FISH = r"""# kutui fish completion: kutui completion fish > ~/.config/fish/completions/kutui.fish
 function __kutui_complete
-    set -l words (commandline -opc) (commandline -ct)
+    set -l words (commandline -opc)
     set -e words[1]
-    set -l out (command kutui __complete -- $words 2>/dev/null)
+    # Quoted: an empty current token is still one (empty) word, the one being completed.
+    set -l cur (commandline -ct)
+    set -l out (command kutui __complete -- $words "$cur" 2>/dev/null)
     if test "$out[1]" = "@files"
         __fish_complete_path (commandline -ct)
         return

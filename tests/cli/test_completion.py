@@ -48,12 +48,7 @@ def bash_complete(home: Path, tmp_path: Path, *words: str) -> list[str]:
         "_kutui\n"
         'printf "%s\\n" "${COMPREPLY[@]}"\n'
     )
-    env = {
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "HOME": str(tmp_path),
-        "KUTUI_HOME": str(home),
-        "LANG": "C.UTF-8",
-    }
+    env = _shell_env(home, tmp_path)
     ran = subprocess.run(
         [shutil.which("bash") or "/bin/bash", "--norc", "--noprofile", "-c", program],
         capture_output=True,
@@ -82,6 +77,65 @@ def test_bash_completes_subcommands_options_and_key_references(home: Path, tmp_p
     empty = tmp_path / "empty"
     assert bash_complete(home, tmp_path, "kutui", "--home", str(empty), "rotate", "") == []
     assert not empty.exists()  # completing never creates a home
+
+
+def _shell_env(home: Path, tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": str(tmp_path),
+        "KUTUI_HOME": str(home),
+        "LANG": "C.UTF-8",
+    }
+
+
+# zsh and fish without a terminal: their completion builtins are stubbed to print what the script
+# hands them (compadd's words; commandline's tokens), the rest is the real script and helper.
+ZSH_PROGRAM = """
+compdef() { :; }
+compadd() { while [[ $1 != -- ]]; do shift; done; shift; printf '%s\\n' "$@"; }
+_files() { echo FILES; }
+source {script}
+words=(kutui ch); CURRENT=2; _kutui
+words=(kutui rotate main/b); CURRENT=3; _kutui
+words=(kutui check --prometheus ''); CURRENT=4; _kutui
+"""
+FISH_PROGRAM = """
+function commandline
+    if contains -- -ct $argv; printf '%s\\n' $cur; else; printf '%s\\n' $line; end
+end
+source {script}
+set -g line kutui; set -g cur ch; __kutui_complete
+set -g line kutui rotate; set -g cur main/b; __kutui_complete
+set -g line kutui completion; set -g cur ''; __kutui_complete
+"""
+
+
+@pytest.mark.parametrize(
+    ("shell", "program", "expected"),
+    [
+        ("zsh", ZSH_PROGRAM, ["check", "main/bots/grid", "main/bots/dca", "FILES"]),
+        ("fish", FISH_PROGRAM, ["check", "main/bots/grid", "main/bots/dca", "bash", "zsh", "fish"]),
+    ],
+)
+def test_zsh_and_fish_scripts_complete_too(
+    shell: str, program: str, expected: list[str], home: Path, tmp_path: Path
+) -> None:
+    path = shutil.which(shell)
+    if path is None:
+        pytest.skip(f"{shell} is not installed (bash, always tested, carries the contract)")
+    script = tmp_path / f"kutui.{shell}"
+    script.write_text(SCRIPTS[shell])
+    argv = [path, "-f", "-c"] if shell == "zsh" else [path, "--no-config", "-c"]
+    ran = subprocess.run(
+        [*argv, program.replace("{script}", str(script))],
+        capture_output=True,
+        text=True,
+        env=_shell_env(home, tmp_path),
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == expected
 
 
 def test_the_hidden_helper_is_not_listed_and_needs_no_vault(
