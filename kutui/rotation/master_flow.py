@@ -39,8 +39,7 @@ CREATE_INSTRUCTIONS = """\
 2. Open API Management (profile menu).
 3. Click Create API and choose an API for API trading.
 4. Name the key (for example {remark}).
-5. Set a new API passphrase: 7 to 32 characters, no spaces, not your login or trading password
-   (kutui offers a random one with this step; `kutui passphrase` prints another).
+5. Set a new API passphrase: 7 to 32 characters, no spaces, not your login or trading password.
 6. Choose the same permissions: {permissions}.
 7. IP restriction: {ips}.
 8. Generate the key and pass the security check.
