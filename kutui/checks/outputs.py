@@ -9,6 +9,7 @@ returns the problems as lines for stderr: a dead sink or a full disk never chang
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ class RunOutputs:
                 )
             if not path.parent.is_dir():
                 raise UsageError(f"--prometheus {path}: directory {path.parent} does not exist")
+            if not os.access(path.parent, os.W_OK | os.X_OK):
+                raise UsageError(
+                    f"--prometheus {path}: directory {path.parent} is not writable by this user",
+                    hint="give this user write access to the collector's directory",
+                )
         urls = tuple(dict.fromkeys([*config.notify.urls, *notify]))
         if urls:
             from kutui.checks.notify import check_urls

@@ -301,10 +301,11 @@ def run_check(
             raise UsageError(f"--ping {problem}")
     try:
         return _run_check(args, transport)
-    except KutuiError as exc:
-        if ping:
-            stopped = f"kutui check stopped: exit {exc.exit_code}"
-            for line in RunOutputs(ping_url=ping).ping(stopped, exit_code=exc.exit_code):
+    except Exception as exc:
+        if ping:  # a run that ends on an error is a failed run, even a bug (exit 70, kutui.cli)
+            code = exc.exit_code if isinstance(exc, KutuiError) else 70
+            stopped = f"kutui check stopped: exit {code}"
+            for line in RunOutputs(ping_url=ping).ping(stopped, exit_code=code):
                 warn(line)
         raise
 

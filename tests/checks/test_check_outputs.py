@@ -5,6 +5,7 @@ ping; a dead sink never changes the exit code (README.md, "Monitoring and alerts
 from __future__ import annotations
 
 import json
+import os
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -138,6 +139,11 @@ def test_a_textfile_outside_the_collector_naming_rule_is_refused_before_the_run(
     assert "must end in .prom" in capsys.readouterr().err
     assert main(sh.argv("check", "--all", "--prometheus", str(tmp_path / "no" / "k.prom"))) == 2
     assert "does not exist" in capsys.readouterr().err
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert main(sh.argv("check", "--all", "--prometheus", str(locked / "k.prom"))) == 2
+        assert "is not writable by this user" in capsys.readouterr().err
     assert sh.home.registry().keys[1].last_check is None  # nothing was checked
 
 
@@ -292,6 +298,24 @@ def test_the_dead_man_ping_says_success_or_failure(
         f"kutui check: {len(healthy)} key(s): {len(healthy)} ok; exit 0"
     )
     assert sink.received[2].body.decode() == "kutui check stopped: exit 2"
+
+
+def test_a_bug_during_the_run_is_pinged_as_a_failure(
+    fleet_home: tuple[Simulator, SimHome, list[FleetKey]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kutui.checks import runner
+
+    sim, sh, _ = fleet_home
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(runner, "build_targets", broken)
+    with http_sink() as sink:
+        assert main(sh.argv("check", "--all", "--ping", sink.url("http", "/p"))) == 70
+    assert [(r.path, r.body) for r in sink.received] == [
+        ("/p/fail", b"kutui check stopped: exit 70")
+    ]
 
 
 def test_a_dead_ping_target_keeps_the_exit_code(
