@@ -15,7 +15,7 @@ from kutui.model import ApiKey, CheckResult, KeyRef, Status
 # Registry names are validated (model.valid_name), but the renderer must not rely on it: quotes,
 # backslashes, newlines and non-ASCII are escaped or passed as the format says.
 NAMES = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
     min_size=1,
     max_size=12,
 )
