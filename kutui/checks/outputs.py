@@ -9,14 +9,15 @@ returns the problems as lines for stderr: a dead sink or a full disk never chang
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from kutui.errors import UsageError
+from kutui.errors import KutuiError, UsageError
 from kutui.model import ApiKey, CheckResult, Registry
 from kutui.store.config import Config
 
@@ -114,6 +115,33 @@ class RunOutputs:
 
         problem = ping(self.ping_url, success=exit_code == 0, summary=text)
         return [problem] if problem else []
+
+
+#: The exit code of a bug (``kutui.cli.EXIT_INTERNAL``, EX_SOFTWARE): what the ping reports for one.
+EXIT_INTERNAL = 70
+
+
+@contextlib.contextmanager
+def failures_pinged(ping_url: str | None, warn: Callable[[str], None]) -> Iterator[None]:
+    """Around a whole run: a bad ``ping_url`` is a ``UsageError`` at once; an error that ends the
+    run later (a usage, config or vault error, or a bug) is pinged to ``URL/fail`` before it
+    propagates, so cron's dead-man switch hears of it. KeyboardInterrupt is the user's: no ping."""
+    if ping_url:
+        from kutui.checks.ping import ping_url_problem
+
+        problem = ping_url_problem(ping_url)
+        if problem:
+            raise UsageError(f"--ping {problem}")
+    try:
+        yield
+    except Exception as exc:
+        if ping_url:
+            code = exc.exit_code if isinstance(exc, KutuiError) else EXIT_INTERNAL
+            for line in RunOutputs(ping_url=ping_url).ping(
+                f"kutui check stopped: exit {code}", exit_code=code
+            ):
+                warn(line)
+        raise
 
 
 def summary(rows: Sequence[tuple[ApiKey, CheckResult]], exit_code: int) -> str:

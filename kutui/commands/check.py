@@ -3,7 +3,7 @@
 REF is a key (``ACCOUNT/LABEL``, ``ACCOUNT/SUB/LABEL``), an account (``ACCOUNT``: its master keys
 and every sub-account's) or a sub-account (``ACCOUNT/SUB``). On a terminal, a live progress line
 goes to stderr and a table sorted by severity, with each failing key's explanation and fix, to
-stdout. ``--json`` prints one JSON document on stdout and nothing else (schema in docs/checks.md).
+stdout. ``--json`` prints one JSON document on stdout and nothing else (schema in docs/json.md).
 
 ``--prometheus FILE``, ``--notify URL`` and ``--ping URL`` report the run elsewhere too
 (``kutui.checks.outputs``; README.md, "Monitoring and alerts"): checked before the run, and their
@@ -287,27 +287,12 @@ async def check_keys(
 def run_check(
     args: argparse.Namespace, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> int:
-    from kutui.checks.outputs import RunOutputs
+    from kutui.checks.outputs import failures_pinged
     from kutui.commands.common import warn
-    from kutui.errors import KutuiError
 
-    ping = getattr(args, "ping", None)
-    if ping:  # checked first: every later error is then pinged as a failure
-        from kutui.checks.ping import ping_url_problem
-        from kutui.errors import UsageError
-
-        problem = ping_url_problem(ping)
-        if problem:
-            raise UsageError(f"--ping {problem}")
-    try:
+    # --ping is checked first: every later error, even a bug, is then pinged as a failure.
+    with failures_pinged(getattr(args, "ping", None), warn):
         return _run_check(args, transport)
-    except Exception as exc:
-        if ping:  # a run that ends on an error is a failed run, even a bug (exit 70, kutui.cli)
-            code = exc.exit_code if isinstance(exc, KutuiError) else 70
-            stopped = f"kutui check stopped: exit {code}"
-            for line in RunOutputs(ping_url=ping).ping(stopped, exit_code=code):
-                warn(line)
-        raise
 
 
 def _run_check(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
