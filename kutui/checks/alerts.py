@@ -22,8 +22,9 @@ from kutui.kucoin.diagnosis import ADVICE
 from kutui.model import ApiKey, CheckResult, KeyRef, Status
 from kutui.store.config import Config
 
-#: How many keys a message names before it summarises the rest ("and 12 more").
-MAX_NAMED = 50
+#: How many alerts a message names before it summarises the rest ("and 12 more"): 20 keep it
+#: within one chat message (Telegram's limit is 4,096 characters; Apprise sends it as it is).
+MAX_NAMED = 20
 
 
 @dataclass(frozen=True)
