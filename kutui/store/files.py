@@ -85,14 +85,34 @@ def atomic_write(
     callable is called only once the new data is safely on disk, so a write that fails (ENOSPC,
     EIO) has not yet made room for the backup by shifting older ones.
     """
-    directory = ensure_private_dir(path.parent)
+    _replace(ensure_private_dir(path.parent), path, data, FILE_MODE, backup_to)
+
+
+def atomic_publish(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically for another program to read (mode 0644): a
+    node_exporter textfile, which holds no secret. The directory is the reader's (often
+    another user's, mode 0755 or 0775), so it must exist and is used as it is."""
+    directory = path.parent
+    if not directory.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such directory", str(directory))
+    _replace(directory, path, data, mode, None)
+
+
+def _replace(
+    directory: Path,
+    path: Path,
+    data: bytes,
+    mode: int,
+    backup_to: Path | Callable[[], Path | None] | None,
+) -> None:
+    """The atomic recipe (module docstring): temp file beside ``path``, fsync, rename, fsync."""
     fd, tmp_name = tempfile.mkstemp(
         prefix=f"{TEMP_PREFIX}{path.name}.", suffix=TEMP_SUFFIX, dir=directory
     )
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
+            os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
