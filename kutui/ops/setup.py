@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kutui.errors import UnlockError, VaultError
+from kutui.store.vault import Vault
 
 if TYPE_CHECKING:
     from kutui.secret import Secret
     from kutui.store.home import Home
-    from kutui.store.vault import Vault
 
 
 def example_config() -> bytes:
@@ -62,7 +62,6 @@ def create_vault(home: Home, passphrase: Secret | None, *, keyring_ok: bool) -> 
     """A new, empty vault unlocked by ``passphrase`` and (``keyring_ok``) the OS keyring."""
     from kutui.store import keyring_unlock
     from kutui.store.kdf import params_from_config
-    from kutui.store.vault import Vault
 
     refuse_existing_vault(home)
     settings = home.config.vault

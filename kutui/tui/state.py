@@ -9,15 +9,12 @@ opening or locking. Writes to the home go through ``kutui.ops`` in the app's wor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from kutui.model import ApiKey, CheckResult, Registry, Status
 from kutui.rotation.checklist import Checklist
 from kutui.store.history import History, HistoryEntry
 from kutui.store.learn import apply_to_key
-
-if TYPE_CHECKING:
-    from kutui.store.vault import Vault
+from kutui.store.vault import Vault
 
 #: Results kept per key on screen (kutui.db keeps more: docs/storage.md).
 HISTORY_LENGTH = 20
