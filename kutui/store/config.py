@@ -61,6 +61,22 @@ class KucoinConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """Where keys and the registry live (docs/storage.md, "OpenBao"): this host (local) or a
+    KV v2 mount of an OpenBao / Vault server shared by a team (openbao)."""
+
+    kind: str = "local"  # local | openbao
+    addr: str = ""  # https://host:8200; http only to loopback
+    mount: str = "secret"
+    prefix: str = "kutui"
+    token_file: str = ""  # "" = $BAO_TOKEN, $VAULT_TOKEN, else ~/.vault-token
+    ca_file: str = ""  # "" = the system's CA bundle
+    role_id: str = ""  # AppRole (unattended hosts): with secret_id_file
+    secret_id_file: str = ""
+    lease_seconds: int = 900  # how long a rotation's lease holds without a renewal
+
+
+@dataclass(frozen=True)
 class Config:
     ui: UiConfig = field(default_factory=UiConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
@@ -68,6 +84,7 @@ class Config:
     vault: VaultConfig = field(default_factory=VaultConfig)
     kucoin: KucoinConfig = field(default_factory=KucoinConfig)
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
+    store: StoreConfig = field(default_factory=StoreConfig)
 
 
 # --------------------------------------------------------------------------- loading
@@ -78,6 +95,7 @@ SECTIONS: dict[str, type] = {
     "rotation": RotationConfig,
     "vault": VaultConfig,
     "kucoin": KucoinConfig,
+    "store": StoreConfig,
 }
 
 UNLOCK_MODES = ("auto", "keyring", "passphrase")
@@ -107,6 +125,21 @@ def _one_of(*choices: str) -> Callable[[Any], str | None]:
     return check
 
 
+STORE_KINDS = ("local", "openbao")
+
+
+def _store_addr(value: Any) -> str | None:
+    """"" (not set: only a local store) or an origin kutui may send a token to: the same rule
+    as the KuCoin API URL (https, plain http only to loopback)."""
+    return None if value == "" else api_url_problem(value)
+
+
+def _kv_path(value: Any) -> str | None:
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}(/[A-Za-z0-9][A-Za-z0-9._-]{0,63}){0,3}", value):
+        return None
+    return "must be a path of 1 to 4 names (letters, digits, '.', '_' or '-') joined by '/'"
+
+
 def _theme_name(value: Any) -> str | None:
     if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
         return None
@@ -134,6 +167,11 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "vault.backups": _int_range(0, 10),
     "vault.keyring_timeout_seconds": _float_range(0.5, 60),
     "kucoin.api_url": api_url_problem,
+    "store.kind": _one_of(*STORE_KINDS),
+    "store.addr": _store_addr,
+    "store.mount": _kv_path,
+    "store.prefix": _kv_path,
+    "store.lease_seconds": _int_range(10, 86400),
 }
 
 
@@ -222,6 +260,10 @@ def _check_kdf_cost(path: Path, config: Config) -> None:
     problem = cap_problem(params)
     if problem:
         raise ConfigError(path, problem, key="vault.argon2_iterations")
+    if config.store.kind == "openbao" and not config.store.addr:
+        raise ConfigError(path, 'is needed when store.kind is "openbao"', key="store.addr")
+    if bool(config.store.role_id) != bool(config.store.secret_id_file):
+        raise ConfigError(path, "AppRole needs both role_id and secret_id_file", key="store.role_id")
 
 
 def load_config(path: Path) -> Config:
