@@ -381,7 +381,11 @@ class Home:
         (``open_vault``); killed before it, the record is a key without a secret, which
         ``kutui key add`` fills in and ``kutui key remove`` removes."""
         self._note_adding(ids, True)
-        added = set(self.update_registry(register))
+        try:
+            added = set(self.update_registry(register))
+        except BaseException:  # nothing was registered: nothing for an unlock to adopt
+            self._note_adding(ids, False)
+            raise
         try:
             stored = vault.update(store)
         except BaseException:

@@ -132,8 +132,11 @@ def make_home(
     return make
 
 
+Runner = Callable[..., Result]
+
+
 @pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Runner:
     """``kutui --home HOME ARGV...`` in this process (stdin is not a terminal)."""
 
     def go(home: BaoHome, *argv: str, stdin: str = "") -> Result:
