@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kutui.commands.demo",
     "kutui.commands.locate",
     "kutui.commands.doctor",
+    "kutui.commands.migrate_cmd",
 )
 #: Run when no subcommand is given: ``run_tui(args) -> int`` in this module.
 DEFAULT_MODULE = "kutui.commands.tui"

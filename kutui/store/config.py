@@ -277,3 +277,33 @@ def load_config(path: Path) -> Config:
     except OSError as exc:
         raise ConfigError(path, f"cannot be read ({exc.strerror})") from None
     return parse_config(path, data)
+
+
+STORE_KEYS = tuple(f.name for f in fields(StoreConfig))
+
+
+def with_store(path: Path, text: str, values: dict[str, Any]) -> bytes:
+    """config.toml's text with ``[store]`` set to ``values`` (``kutui migrate`` switches the
+    store: the one change kutui makes to this file). Other sections, comments and the
+    commented-out examples are kept; the result is validated before it is returned."""
+    import tomli_w
+
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "[store]"), None)
+    block = tomli_w.dumps(values).splitlines()
+    if start is None:
+        lines += ["", "[store]", *block]
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+            len(lines),
+        )
+        keep = [
+            line
+            for line in lines[start + 1 : end]
+            if not re.match(rf"\s*({'|'.join(STORE_KEYS)})\s*=", line)
+        ]
+        lines = [*lines[: start + 1], *block, *keep, *lines[end:]]
+    data = ("\n".join(lines) + "\n").encode()
+    parse_config(path, data)
+    return data

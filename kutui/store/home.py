@@ -141,7 +141,13 @@ class Home:
         if self.is_shared:
             from kutui.store.openbao.store import register_rotations_dir
 
-            register_rotations_dir(str(paths.rotations_dir), self.shared)
+            me = weakref.ref(self)  # the registration must not keep this Home alive
+
+            def shared() -> SharedStore | None:
+                home = me()
+                return home.shared() if home is not None else None
+
+            register_rotations_dir(str(paths.rotations_dir), shared)
 
     def __repr__(self) -> str:
         return f"Home({self.paths.data_dir})"

@@ -130,10 +130,10 @@ class SharedStore:
 
 #: Homes on openbao, by their rotations directory: ``kutui.rotation.store.RotationStore`` is
 #: built from that directory alone, by every front end; it finds its shared store here.
-_BY_ROTATIONS_DIR: dict[str, Callable[[], SharedStore]] = {}
+_BY_ROTATIONS_DIR: dict[str, Callable[[], SharedStore | None]] = {}
 
 
-def register_rotations_dir(directory: str, store: Callable[[], SharedStore]) -> None:
+def register_rotations_dir(directory: str, store: Callable[[], SharedStore | None]) -> None:
     _BY_ROTATIONS_DIR[directory] = store
 
 
