@@ -54,20 +54,21 @@ def make_home(root: Path, kind: str, server: DevServer) -> None:
     (root / "config.toml").write_text(f'[vault]\nunlock = "passphrase"\n{store}')
     (root / "config.toml").chmod(0o600)
     if kind == "local":
-        Vault.create(root / "vault.kv1", passphrase=Secret(PASSPHRASE), kdf=TINY_KDF, allow_weak=True)
+        Vault.create(
+            root / "vault.kv1", passphrase=Secret(PASSPHRASE), kdf=TINY_KDF, allow_weak=True
+        )
 
 
 def add_all(home: Home, targets: list[CheckTarget], url: str) -> float:
     vault = home.open_vault(passphrase=Secret(PASSPHRASE))
     start = time.perf_counter()
     for target in targets:
-        assert target.credential is not None
-        cred = target.credential
 
         def register(registry: Registry, target: CheckTarget = target) -> list[str]:
             if registry.account(target.ref.account) is None:
                 registry.accounts.append(Account(target.ref.account, api_url=url))
-            fingerprint = cred.api_key.reveal()[-4:]
+            assert target.credential is not None
+            fingerprint = target.credential.api_key.reveal()[-4:]
             registry.keys.append(ApiKey(target.key_id, target.ref, fingerprint=fingerprint))
             return [target.key_id]
 

@@ -219,7 +219,7 @@ def _init_shared(args: argparse.Namespace, home: Home) -> int:
         if home.paths.config.exists() and not home.is_shared:
             raise ConfigError(
                 home.paths.config,
-                "exists and does not say [store] kind = \"openbao\"; nothing was changed",
+                'exists and does not say [store] kind = "openbao"; nothing was changed',
                 hint=f'add [store] kind = "openbao" and addr = "{values["addr"]}" to it by hand',
             )
         for line in _write_files(home, values):

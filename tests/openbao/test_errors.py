@@ -148,7 +148,10 @@ def test_a_path_holding_something_else_is_left_alone(
     bao_server: DevServer, make_home: MakeHome, run: Runner, prefix: str
 ) -> None:
     home = make_home("ops")
-    assert bao_server.bao("kv", "put", f"secret/{prefix}/main/bot1", "db_password=hunter2").returncode == 0
+    assert (
+        bao_server.bao("kv", "put", f"secret/{prefix}/main/bot1", "db_password=hunter2").returncode
+        == 0
+    )
     result = run(home, "key", "add", "main/bot1", stdin=stdin_for(creds(1)))
     assert result.code == 2
     assert "holds a secret that is not a kutui key" in one_line(result.err)

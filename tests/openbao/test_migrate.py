@@ -8,11 +8,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kutui.clock import current
-from kutui.model import CheckResult, Slot, Status
+from kutui.model import CheckResult, Status
 from kutui.secret import Secret
 from kutui.store.home import Home
 from kutui.store.kdf import KdfParams
@@ -34,9 +35,20 @@ def local_home(make_home: MakeHome, name: str = "home") -> tuple[BaoHome, Path]:
     pw = home.root.parent / f"{name}-pw"
     pw.write_text(VAULT_PW + "\n")
     pw.chmod(0o600)
-    Vault.create(home.root / "vault.kv1", passphrase=Secret(VAULT_PW), kdf=TINY_KDF, allow_weak=True)
+    Vault.create(
+        home.root / "vault.kv1", passphrase=Secret(VAULT_PW), kdf=TINY_KDF, allow_weak=True
+    )
     for n, ref in enumerate(REFS):
-        added = home.kutui("--passphrase-file", str(pw), "key", "add", ref, "--note", f"n{n}", stdin=stdin_for(creds(n)))
+        added = home.kutui(
+            "--passphrase-file",
+            str(pw),
+            "key",
+            "add",
+            ref,
+            "--note",
+            f"n{n}",
+            stdin=stdin_for(creds(n)),
+        )
         assert added.returncode == 0, added.stderr
     loaded = Home.load(home.root)
     loaded.record_results(
@@ -63,14 +75,19 @@ def state_of(home: BaoHome, pw: Path) -> tuple[list[str], dict[str, list[str]], 
         "values = {}\n"
         "for key in registry.keys:\n"
         "    c = vault.data.get(key.id, Slot.CURRENT)\n"
-        "    values[str(key.ref)] = [c.api_key.reveal(), c.api_secret.reveal(), c.passphrase.reveal()]\n"
+        "    values[str(key.ref)] = [\n"
+        "        c.api_key.reveal(), c.api_secret.reveal(), c.passphrase.reveal()]\n"
         "listed = sorted(f'{k.ref} {k.note.text} {k.fingerprint}' for k in registry.keys)\n"
         "history = sum(len(home.history(k.id)) for k in registry.keys)\n"
         "print(json.dumps([listed, values, history]))\n"
     )
     got = subprocess.run(
         [sys.executable, "-c", code, str(home.root), str(pw)],
-        capture_output=True, text=True, env=home.env(), timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=home.env(),
+        timeout=60,
+        check=False,
     )
     assert got.returncode == 0, got.stderr
     listed, values, history = json.loads(got.stdout)
@@ -84,22 +101,31 @@ def migrate(home: BaoHome, pw: Path, to: str) -> subprocess.CompletedProcess[str
     return home.kutui(*argv)
 
 
-def on_server(home: BaoHome, path: str) -> dict[str, object] | None:
+def on_server(home: BaoHome, path: str) -> dict[str, Any] | None:
     got = home.server.bao("kv", "get", "-format=json", f"secret/{home.prefix}/{path}")
-    return json.loads(got.stdout)["data"]["data"] if got.returncode == 0 else None  # type: ignore[no-any-return]
+    if got.returncode != 0:
+        return None
+    data: dict[str, Any] = json.loads(got.stdout)["data"]["data"]
+    return data
 
 
-def assert_on_openbao(home: BaoHome, pw: Path, want: tuple[list[str], dict[str, list[str]], int]) -> None:
+def assert_on_openbao(
+    home: BaoHome, pw: Path, want: tuple[list[str], dict[str, list[str]], int]
+) -> None:
     assert 'kind = "openbao"' in (home.root / "config.toml").read_text()
     assert not (home.root / "vault.kv1").exists()
     assert state_of(home, pw) == want
     for ref, values in want[1].items():
         data = on_server(home, ref)
-        assert data is not None and [data["api_key"], data["api_secret"], data["passphrase"]] == values
+        assert (
+            data is not None and [data["api_key"], data["api_secret"], data["passphrase"]] == values
+        )
     assert scan_for(home.root, [v for vs in want[1].values() for v in vs]) == []
 
 
-def assert_local(home: BaoHome, pw: Path, want: tuple[list[str], dict[str, list[str]], int]) -> None:
+def assert_local(
+    home: BaoHome, pw: Path, want: tuple[list[str], dict[str, list[str]], int]
+) -> None:
     assert 'kind = "local"' in (home.root / "config.toml").read_text()
     assert (home.root / "vault.kv1").exists()
     assert state_of(home, pw) == want
@@ -125,7 +151,12 @@ def crash(home: BaoHome, pw: Path, to: str, point: str) -> None:
     if to == "openbao":
         argv += [home.server.addr, home.prefix]
     child = subprocess.run(
-        argv, capture_output=True, text=True, env=home.env(), timeout=120, check=False,
+        argv,
+        capture_output=True,
+        text=True,
+        env=home.env(),
+        timeout=120,
+        check=False,
         cwd=Path(__file__).parents[2],
     )
     assert child.returncode == 77, child.stdout + child.stderr
@@ -133,7 +164,9 @@ def crash(home: BaoHome, pw: Path, to: str, point: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", ["secrets:half", "secrets:done", "registry:done", "config:done"])
-def test_a_migration_killed_half_way_finishes_when_run_again(make_home: MakeHome, point: str) -> None:
+def test_a_migration_killed_half_way_finishes_when_run_again(
+    make_home: MakeHome, point: str
+) -> None:
     home, pw = local_home(make_home)
     before = state_of(home, pw)
     crash(home, pw, "openbao", point)

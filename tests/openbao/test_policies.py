@@ -18,7 +18,8 @@ README = Path(__file__).parents[2] / "README.md"
 def policy(title: str, prefix: str) -> str:
     """The README's ```hcl block whose first line is ``# <title>``, for this test's prefix."""
     blocks = re.findall(r"```hcl\n(.*?)```", README.read_text(), flags=re.S)
-    (found,) = [b for b in blocks if b.startswith(f"# {title}")]
+    found: str
+    (found,) = [str(b) for b in blocks if str(b).startswith(f"# {title}")]
     return found.replace("secret/data/kutui/", f"secret/data/{prefix}/").replace(
         "secret/metadata/kutui/", f"secret/metadata/{prefix}/"
     )
@@ -46,11 +47,15 @@ def test_operator_and_bot_host_policies(
     assert removed.code == 0, removed.err
 
     bot = token_for(bao_server, f"bot-{prefix}", policy("kutui bot host", prefix))
-    got = bao_server.bao("kv", "get", "-format=json", f"secret/{prefix}/main/bot1sub/grid", token=bot)
+    got = bao_server.bao(
+        "kv", "get", "-format=json", f"secret/{prefix}/main/bot1sub/grid", token=bot
+    )
     assert got.returncode == 0, got.stderr
     data = json.loads(got.stdout)["data"]["data"]
     assert (data["api_key"], data["api_secret"], data["passphrase"]) == creds(1)
-    field = bao_server.bao("kv", "get", "-field=api_secret", f"secret/{prefix}/main/bot1sub/grid", token=bot)
+    field = bao_server.bao(
+        "kv", "get", "-field=api_secret", f"secret/{prefix}/main/bot1sub/grid", token=bot
+    )
     assert field.stdout.strip() == creds(1)[1]
     for other in ("main/admin", "_kutui/registry", "main/bot1sub/grid/x"):
         denied = bao_server.bao("kv", "get", f"secret/{prefix}/{other}", token=bot)

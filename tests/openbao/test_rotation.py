@@ -14,10 +14,20 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kutui.model import Account, ApiKey, Credential, KeyRef, PermissionNote, Registry, Slot, SubAccount
+from kutui.model import (
+    Account,
+    ApiKey,
+    Credential,
+    KeyRef,
+    PermissionNote,
+    Registry,
+    Slot,
+    SubAccount,
+)
 from kutui.secret import Secret
 from kutui.store.home import Home
 from kutui.store.vault import VaultData
@@ -78,17 +88,25 @@ def seed(home: BaoHome, url: str) -> None:
     loaded.add_credentials(loaded.open_vault(), {"k-master", "k-bot"}, lambda r: [], fill)
 
 
-def kv(home: BaoHome, path: str, *extra: str) -> dict[str, object] | None:
+def kv(home: BaoHome, path: str, *extra: str) -> dict[str, Any] | None:
     got = home.server.bao("kv", "get", "-format=json", *extra, f"secret/{home.prefix}/{path}")
     if got.returncode != 0:
         return None
-    document: dict[str, object] = json.loads(got.stdout)["data"]
+    document: dict[str, Any] = json.loads(got.stdout)["data"]
     return document
 
 
 def crash_rotation(home: BaoHome, point: str) -> None:
     child = subprocess.run(
-        [sys.executable, "-m", "tests.rotation.crash_child", str(home.root), "/nonexistent", REF, point],
+        [
+            sys.executable,
+            "-m",
+            "tests.rotation.crash_child",
+            str(home.root),
+            "/nonexistent",
+            REF,
+            point,
+        ],
         capture_output=True,
         text=True,
         env=home.env(),
@@ -112,10 +130,10 @@ def test_rotation_leases_the_key_and_leaves_the_old_key_in_the_previous_version(
     crashed_at = time.monotonic()
     current = kv(alice, REF)
     assert current is not None
-    assert current["data"]["api_key"] == OLD[0]  # type: ignore[index]
-    assert current["metadata"]["version"] == 1  # type: ignore[index]
+    assert current["data"]["api_key"] == OLD[0]
+    assert current["metadata"]["version"] == 1
     pending = kv(alice, "_kutui/pending/k-bot")
-    assert pending is not None and pending["data"]["api_key"] != OLD[0]  # type: ignore[index]
+    assert pending is not None and pending["data"]["api_key"] != OLD[0]
 
     # Bob sees the rotation (the checklist is shared) but may not start nor resume it.
     listed = bob.kutui("rotate", "--list")
@@ -133,13 +151,15 @@ def test_rotation_leases_the_key_and_leaves_the_old_key_in_the_previous_version(
 
     current = kv(bob, REF)
     assert current is not None
-    data, version = current["data"], current["metadata"]["version"]  # type: ignore[index]
-    new = Credential(Secret(data["api_key"]), Secret(data["api_secret"]), Secret(data["passphrase"]))  # type: ignore[index]
+    data, version = current["data"], current["metadata"]["version"]
+    new = Credential(
+        Secret(data["api_key"]), Secret(data["api_secret"]), Secret(data["passphrase"])
+    )
     assert new.api_key != old.api_key
     assert asyncio.run(answer(simulator, new)) == "200000"
-    previous = kv(bob, REF, f"-version={int(version) - 1}")  # type: ignore[call-overload]
+    previous = kv(bob, REF, f"-version={int(version) - 1}")
     assert previous is not None
-    assert previous["data"]["api_key"] == OLD[0]  # type: ignore[index]
+    assert previous["data"]["api_key"] == OLD[0]
     assert asyncio.run(answer(simulator, old)) == "400003"  # the old key is gone on KuCoin
     assert asyncio.run(sub_key_ids(simulator)) == [new.api_key.reveal()]
     assert kv(bob, "_kutui/pending/k-bot") is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,10 +29,10 @@ def stdin_for(key: tuple[str, str, str]) -> str:
     return "\n".join(key) + "\n"
 
 
-def kv_get(home: BaoHome, path: str, *extra: str) -> dict[str, object]:
+def kv_get(home: BaoHome, path: str, *extra: str) -> dict[str, Any]:
     got = home.server.bao("kv", "get", "-format=json", *extra, f"secret/{home.prefix}/{path}")
     assert got.returncode == 0, got.stderr
-    document: dict[str, object] = json.loads(got.stdout)
+    document: dict[str, Any] = json.loads(got.stdout)
     return document
 
 
@@ -58,14 +59,21 @@ def test_init_writes_the_store_and_creates_the_shared_registry(
     assert 'kind = "openbao"' in config and f'prefix = "{fresh.prefix}"' in config
     assert not (fresh.root / "vault.kv1").exists()
     registry = kv_get(fresh, "_kutui/registry")
-    assert registry["data"]["data"]["kind"] == "kutui-registry"  # type: ignore[index]
+    assert registry["data"]["data"]["kind"] == "kutui-registry"
     again = fresh.kutui(*argv, "--openbao-prefix", fresh.prefix)
     assert again.returncode == 0 and "joined" in again.stderr
 
 
 def test_two_homes_see_each_others_keys_and_bao_reads_the_fields(make_home: MakeHome) -> None:
     alice, bob = make_home("alice"), make_home("bob")
-    added = alice.kutui("key", "add", "main/bot1", "--note", "grid", stdin=stdin_for((API_KEY, API_SECRET, API_PASSPHRASE)))
+    added = alice.kutui(
+        "key",
+        "add",
+        "main/bot1",
+        "--note",
+        "grid",
+        stdin=stdin_for((API_KEY, API_SECRET, API_PASSPHRASE)),
+    )
     assert added.returncode == 0, added.stderr
     other = creds(7)
     added = bob.kutui("key", "add", "main/sub1/bot2", stdin=stdin_for(other))
@@ -75,14 +83,14 @@ def test_two_homes_see_each_others_keys_and_bao_reads_the_fields(make_home: Make
         assert listed.returncode == 0, listed.stderr
         assert "main/bot1" in listed.stdout and "main/sub1/bot2" in listed.stdout
         assert "grid" in listed.stdout
-    master = kv_get(bob, "main/bot1")["data"]["data"]  # type: ignore[index]
+    master = kv_get(bob, "main/bot1")["data"]["data"]
     assert {k: master[k] for k in ("api_key", "api_secret", "passphrase", "api_version")} == {
         "api_key": API_KEY,
         "api_secret": API_SECRET,
         "passphrase": API_PASSPHRASE,
         "api_version": 3,
     }
-    sub = kv_get(alice, "main/sub1/bot2")["data"]["data"]  # type: ignore[index]
+    sub = kv_get(alice, "main/sub1/bot2")["data"]["data"]
     assert (sub["api_key"], sub["api_secret"], sub["passphrase"]) == other
     # The shared registry names the same key ids as the secrets carry.
     key = Home.load(alice.root).registry().key(KeyRef("main", "sub1", "bot2"))
@@ -129,13 +137,15 @@ def test_twenty_concurrent_adds_from_two_homes_lose_nothing(make_home: MakeHome)
             cred = vault.data.get(key.id)
             assert cred is not None and cred.api_key.reveal() == creds(n)[0]
     for n in range(20):
-        data = kv_get(homes[0], f"acct{n % 3}/bot{n}")["data"]["data"]  # type: ignore[index]
+        data = kv_get(homes[0], f"acct{n % 3}/bot{n}")["data"]["data"]
         assert data["api_secret"] == creds(n)[1]
     values = [v for n in range(20) for v in creds(n)]
     assert scan_for(homes[0].root, values) == [] and scan_for(homes[1].root, values) == []
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     account=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,20}", fullmatch=True),
     label=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,20}", fullmatch=True),
@@ -146,7 +156,7 @@ def test_any_valid_name_lands_at_its_documented_path(
     home = make_home("names")
     added = run(home, "key", "add", f"{account}/{label}", stdin=stdin_for(creds(1)))
     assert added.code == 0, added.err
-    data = kv_get(home, f"{account}/{label}")["data"]["data"]  # type: ignore[index]
+    data = kv_get(home, f"{account}/{label}")["data"]["data"]
     assert data["api_key"] == creds(1)[0]
     removed = run(home, "key", "remove", f"{account}/{label}", "--yes")
     assert removed.code == 0, removed.err

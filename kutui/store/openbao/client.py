@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 TOKEN_VARIABLES = ("BAO_TOKEN", "VAULT_TOKEN")
-DEFAULT_TOKEN_FILE = "~/.vault-token"
+DEFAULT_TOKEN_FILE = "~/.vault-token"  # noqa: S105  # nosec B105  # a file name
 TIMEOUT_SECONDS = 10.0
 
 
@@ -74,7 +74,7 @@ class Entry:
 
 def _hvac() -> Any:
     try:
-        import hvac  # type: ignore[import-untyped]
+        import hvac
     except ModuleNotFoundError:
         raise OpenBaoError(
             'store.kind is "openbao" but the hvac package is not installed',
@@ -303,7 +303,7 @@ def retrying(fn: Callable[[], T], attempts: int = ATTEMPTS) -> T:
             return fn()
         except CasConflict as exc:
             last = exc
-            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311 - jitter only
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # noqa: S311  # nosec B311  # jitter only
     raise OpenBaoError(
         f"{last.message} {attempts} times in a row; nothing more was written",
         hint="try again",

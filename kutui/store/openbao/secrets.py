@@ -248,7 +248,9 @@ class BaoVault(Vault):
                 self.conn.delete(state.path)
                 state.version = 0
             else:
-                state.version = self.conn.write(state.path, to_fields(key_id, cur_new), state.version)
+                state.version = self.conn.write(
+                    state.path, to_fields(key_id, cur_new), state.version
+                )
         elif new.get(Slot.PREVIOUS) != old.get(Slot.PREVIOUS):
             self._require_history(key_id, state, prev_new, old)
         pend_old, pend_new = old.get(Slot.PENDING), new.get(Slot.PENDING)
