@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ class DevServer:
     log: Path
     env: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def ca_file(self) -> Path:
+        return self.log.parent / "tls" / "vault-ca.pem"
+
     def bao(
         self, *argv: str, token: str | None = None, stdin: str = ""
     ) -> subprocess.CompletedProcess[str]:
@@ -45,6 +50,8 @@ class DevServer:
         env.update(
             BAO_ADDR=self.addr, BAO_TOKEN=token or self.root_token, HOME=str(self.log.parent)
         )
+        if self.ca_file.exists():
+            env["BAO_CACERT"] = str(self.ca_file)
         return subprocess.run(
             [bao_binary(), *argv],
             input=stdin,
@@ -65,8 +72,9 @@ class DevServer:
                 self.process.wait(timeout=10)
 
 
-def start_dev_server(workdir: Path, *, timeout: float = 30.0) -> DevServer:
-    """Start it and wait until it answers unsealed; RuntimeError (with its log) otherwise."""
+def start_dev_server(workdir: Path, *, timeout: float = 30.0, tls: bool = False) -> DevServer:
+    """Start it and wait until it answers unsealed; RuntimeError (with its log) otherwise.
+    ``tls``: https with a CA of its own (``DevServer.ca_file``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     token = "kutui-test-" + secrets.token_hex(12)
     port = free_port()
@@ -82,20 +90,29 @@ def start_dev_server(workdir: Path, *, timeout: float = 30.0) -> DevServer:
                 f"-dev-root-token-id={token}",
                 f"-dev-listen-address=127.0.0.1:{port}",
                 "-dev-no-store-token",
+                *([f"-dev-tls-cert-dir={workdir / 'tls'}", "-dev-tls"] if tls else []),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
             cwd=workdir,
         )
-    addr = f"http://127.0.0.1:{port}"
+    if tls:
+        (workdir / "tls").mkdir(exist_ok=True)
+    addr = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     server = DevServer(addr, token, process, log)
+    ca_file = workdir / "tls" / "vault-ca.pem"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
         try:
-            answer = httpx.get(f"{addr}/v1/sys/health", timeout=1.0)
+            if tls and not ca_file.exists():
+                raise httpx.ConnectError("no CA yet")
+            verify: bool | ssl.SSLContext = (
+                ssl.create_default_context(cafile=str(ca_file)) if tls else True
+            )
+            answer = httpx.get(f"{addr}/v1/sys/health", timeout=1.0, verify=verify)
             if answer.status_code == 200:
                 return server
         except httpx.HTTPError:

@@ -140,7 +140,8 @@ class Connection:
             client = self._new_client(None)
             with self.calls("auth/approle/login", "log in with AppRole"):
                 answer = client.auth.approle.login(
-                    role_id=self.settings.role_id, secret_id=secret_id.reveal()
+                    role_id=self.settings.role_id,
+                    secret_id=secret_id.reveal(),
                 )
             return Secret(str(answer["auth"]["client_token"]))
         token = find_token(self.settings)
