@@ -8,6 +8,7 @@ session's OpenBao tests instead of skipping them.
 from __future__ import annotations
 
 import io
+import signal
 import os
 import subprocess
 import sys
@@ -147,3 +148,26 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return Result(code, out, err)
 
     return go
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[str]:
+    """``kutui simulate`` with a master (uid 1001) and its sub-account bot1sub (uid 2001)."""
+    state = tmp_path / "sim.toml"
+    from tests.rotation.test_cli import STATE
+
+    state.write_text(STATE)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kutui", "simulate", "--state", str(state), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)

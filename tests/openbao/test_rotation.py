@@ -38,26 +38,6 @@ LEASE_SECONDS = 10
 REF = "main/bot1sub/grid"
 
 
-@pytest.fixture
-def simulator(tmp_path: Path) -> Iterator[str]:
-    state = tmp_path / "sim.toml"
-    state.write_text(STATE)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kutui", "simulate", "--state", str(state), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), url
-        yield url
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=10)
-
-
 def seed(home: BaoHome, url: str) -> None:
     def add(registry: Registry) -> None:
         registry.accounts.append(

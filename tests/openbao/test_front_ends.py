@@ -1,0 +1,44 @@
+"""The front ends on an OpenBao home behave as on a local one: ``kutui check`` records what it
+learned in the shared registry and its history in this host's kutui.db; the TUI opens without
+a passphrase (the token is the unlock) and lists the shared keys."""
+
+from __future__ import annotations
+
+from kutui.store.home import Home
+from kutui.tui.app import KutuiApp
+from kutui.tui.widgets.keys_table import KeysTable
+from tests.openbao.conftest import MakeHome, Runner
+from tests.openbao.test_rotation import seed
+
+
+def test_check_learns_for_everyone_and_keeps_history_per_host(
+    make_home: MakeHome, run: Runner, simulator: str
+) -> None:
+    alice, bob = make_home("alice"), make_home("bob")
+    seed(alice, simulator)
+    checked = run(alice, "check", "--all")
+    assert checked.code == 0, checked.out + checked.err
+    listed = run(bob, "key", "list")
+    assert listed.code == 0
+    lines = [line for line in listed.out.splitlines() if line.startswith("main/")]
+    assert len(lines) == 2 and all(line.split()[3] == "ok" for line in lines), listed.out
+    a, b = Home.load(alice.root), Home.load(bob.root)
+    assert [len(a.history(k)) for k in ("k-master", "k-bot")] == [1, 1]
+    assert b.histories() == {}
+    a.close()
+    b.close()
+
+
+async def test_tui_lists_the_shared_keys_without_a_passphrase(
+    make_home: MakeHome, simulator: str
+) -> None:
+    home = make_home("tui")
+    seed(home, simulator)
+    app = KutuiApp(Home.load(home.root), watch_tty=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        main = app.main
+        assert main is not None and main.ready
+        assert app.vault is not None
+        assert main.query_one(KeysTable).row_count == 2
