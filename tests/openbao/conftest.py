@@ -8,8 +8,8 @@ session's OpenBao tests instead of skipping them.
 from __future__ import annotations
 
 import io
-import signal
 import os
+import signal
 import subprocess
 import sys
 import uuid

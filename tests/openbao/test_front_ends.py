@@ -42,3 +42,15 @@ async def test_tui_lists_the_shared_keys_without_a_passphrase(
         assert main is not None and main.ready
         assert app.vault is not None
         assert main.query_one(KeysTable).row_count == 2
+
+
+def test_doctor_reports_the_shared_store(make_home: MakeHome, run: Runner) -> None:
+    from tests.openbao.test_shared import creds, stdin_for
+
+    home = make_home("doctor")
+    assert run(home, "key", "add", "main/bot1", stdin=stdin_for(creds(1))).code == 0
+    result = run(home, "doctor")
+    assert "vault.kv1 does not exist" not in result.out
+    store = [line for line in result.out.splitlines() if line.split()[1:2] == ["store"]]
+    assert store and store[0].startswith("OK") and "1 key(s)" in store[0], result.out
+    assert "1 credential(s) readable" in result.out

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,7 @@ from kutui.secret import Secret
 from kutui.store.home import Home
 from kutui.store.vault import VaultData
 from tests.openbao.conftest import BaoHome, MakeHome
-from tests.rotation.test_cli import MASTER, OLD, STATE, answer, sub_key_ids
+from tests.rotation.test_cli import MASTER, OLD, answer, sub_key_ids
 
 LEASE_SECONDS = 10
 REF = "main/bot1sub/grid"
