@@ -4,6 +4,8 @@ a passphrase (the token is the unlock) and lists the shared keys."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kutui.store.home import Home
 from kutui.tui.app import KutuiApp
 from kutui.tui.widgets.keys_table import KeysTable
@@ -54,3 +56,15 @@ def test_doctor_reports_the_shared_store(make_home: MakeHome, run: Runner) -> No
     store = [line for line in result.out.splitlines() if line.split()[1:2] == ["store"]]
     assert store and store[0].startswith("OK") and "1 key(s)" in store[0], result.out
     assert "1 credential(s) readable" in result.out
+
+
+def test_one_factory_serves_both_stores(make_home: MakeHome, tmp_path: Path) -> None:
+    from kutui.ops.stores import KeyStore, open_store, store_kind
+
+    shared: KeyStore = open_store(make_home("shared").root)
+    local_root = tmp_path / "local"
+    local_root.mkdir(mode=0o700)
+    local: KeyStore = open_store(local_root)
+    assert (store_kind(shared), store_kind(local)) == ("openbao", "local")
+    assert shared.vault_exists() and not local.vault_exists()
+    assert shared.registry().keys == [] and local.registry().keys == []

@@ -162,3 +162,32 @@ def test_any_valid_name_lands_at_its_documented_path(
     assert removed.code == 0, removed.err
     gone = home.server.bao("kv", "get", f"secret/{home.prefix}/{account}/{label}")
     assert gone.returncode != 0
+
+
+def test_renaming_an_account_moves_its_keys_secrets(make_home: MakeHome) -> None:
+    from kutui.model import Registry
+
+    home = make_home("rename")
+    added = home.kutui("key", "add", "main/sub1/bot1", stdin=stdin_for(creds(3)))
+    assert added.returncode == 0, added.stderr
+    loaded = Home.load(home.root)
+
+    def rename(registry: Registry) -> None:  # what the TUI's rename does
+        account = registry.account("main")
+        assert account is not None
+        account.name = "prod"
+        for key in registry.keys:
+            key.ref = KeyRef("prod", key.ref.sub, key.ref.label)
+
+    loaded.update_registry(rename)
+    moved = kv_get(home, "prod/sub1/bot1")["data"]["data"]
+    assert moved["api_key"] == creds(3)[0]
+    gone = home.server.bao("kv", "get", f"secret/{home.prefix}/main/sub1/bot1")
+    assert gone.returncode != 0
+    listed = home.kutui("key", "list")
+    assert "prod/sub1/bot1" in listed.stdout
+    key = loaded.registry().key(KeyRef("prod", "sub1", "bot1"))
+    assert key is not None
+    cred = loaded.open_vault().data.get(key.id)
+    assert cred is not None and cred.api_secret.reveal() == creds(3)[1]
+    loaded.close()
