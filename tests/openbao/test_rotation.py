@@ -147,3 +147,26 @@ def test_rotation_leases_the_key_and_leaves_the_old_key_in_the_previous_version(
         assert set(slots) == {Slot.CURRENT}
         assert slots[Slot.CURRENT].api_secret == new.api_secret
     assert bob.kutui("rotate", "--list").stdout.strip() == "no open rotations"
+
+
+@pytest.mark.slow
+def test_abort_after_the_promote_puts_the_old_key_back(make_home: MakeHome, simulator: str) -> None:
+    alice = make_home("alice", extra=f"lease_seconds = {LEASE_SECONDS}\n")
+    bob = make_home("bob")
+    seed(alice, simulator)
+    crash_rotation(alice, "revoke-old:running")  # promoted: the new key is CURRENT
+    crashed_at = time.monotonic()
+    promoted = kv(alice, REF)
+    assert promoted is not None and promoted["data"]["api_key"] != OLD[0]
+    assert promoted["metadata"]["version"] == 2
+    time.sleep(max(0.0, LEASE_SECONDS + 1 - (time.monotonic() - crashed_at)))
+    aborted = bob.kutui("rotate", REF, "--abort")
+    assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+    old = Credential(Secret(OLD[0]), Secret(OLD[1]), Secret(OLD[2]))
+    current = kv(bob, REF)
+    assert current is not None and current["data"]["api_key"] == OLD[0]
+    assert current["metadata"]["version"] == 3  # history: old, new, old again
+    assert asyncio.run(answer(simulator, old)) == "200000"
+    slots = Home.load(alice.root).open_vault().data.slots("k-bot")
+    assert set(slots) == {Slot.CURRENT} and slots[Slot.CURRENT].api_key == old.api_key
+    assert kv(bob, "_kutui/pending/k-bot") is None
