@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,17 @@ def test_plain_http_to_a_remote_server_is_refused(make_home: MakeHome, run: Runn
     assert result.code == 2
     line = one_line(result.err)
     assert "store.addr" in line and "plain http to a remote host" in line
+
+
+def test_expired_token(bao_server: DevServer, make_home: MakeHome, run: Runner) -> None:
+    made = bao_server.bao("token", "create", "-format=json", "-policy=root", "-ttl=3s")
+    assert made.returncode == 0, made.stderr
+    token = json.loads(made.stdout)["auth"]["client_token"]
+    home = make_home("expiring", token=token)
+    assert run(home, "key", "list").code == 0
+    before = fingerprint(home.root)
+    time.sleep(4)
+    result = run(home, "key", "list")
+    assert result.code == 2
+    assert "the token is refused (expired or revoked)" in one_line(result.err)
+    assert fingerprint(home.root) == before
