@@ -169,7 +169,9 @@ class Connection:
         import requests
 
         exc_mod = self._hvac.exceptions
-        where = f"{self.settings.addr}: {self.settings.mount}/{path}"
+        # A path under auth/ is the server's, not the mount's.
+        inside = path if path.startswith("auth/") else f"{self.settings.mount}/{path}"
+        where = f"{self.settings.addr}: {inside}"
         try:
             yield
         except exc_mod.VaultDown:
