@@ -191,3 +191,22 @@ def test_renaming_an_account_moves_its_keys_secrets(make_home: MakeHome) -> None
     cred = loaded.open_vault().data.get(key.id)
     assert cred is not None and cred.api_secret.reveal() == creds(3)[1]
     loaded.close()
+
+
+def test_a_large_registry_is_stored_compressed_and_reads_back(make_home: MakeHome) -> None:
+    from kutui.model import Account, ApiKey, Registry
+    from kutui.store.openbao import registry as shared_registry
+
+    home = Home.load(make_home("large").root)
+
+    def fill(registry: Registry) -> None:
+        registry.accounts.append(Account("main"))
+        registry.keys += [ApiKey(f"id{n:05d}", KeyRef("main", "", f"bot{n}")) for n in range(3000)]
+
+    home.update_registry(fill)
+    stored = home.shared().conn.read(shared_registry.SharedRegistry(home.shared().conn).path)
+    assert stored is not None and "registry_zlib" in stored.data
+    assert len(str(stored.data["registry_zlib"])) < shared_registry.PLAIN_MAX * 4
+    keys = home.registry().keys
+    assert len(keys) == 3000 and keys[-1].ref == KeyRef("main", "", "bot2999")
+    home.close()

@@ -8,6 +8,9 @@ check each key carries here is what any host learned last.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +26,10 @@ T = TypeVar("T")
 
 SCHEMA = "1"
 KIND = "kutui-registry"
+#: Past this size the text is stored zlib-compressed (base64): a raft-backed server refuses an
+#: entry over 1 MiB by default (``max_entry_size``), about 4,000 keys of text; compressed,
+#: tens of thousands fit.
+PLAIN_MAX = 64 * 1024
 
 
 class SharedRegistry:
@@ -41,7 +48,9 @@ class SharedRegistry:
         return self._parse(entry), entry.version
 
     def _parse(self, entry: Entry) -> Registry:
-        data = entry.data
+        data = dict(entry.data)
+        if isinstance(data.get("registry_zlib"), str):
+            data["registry"] = _inflate(str(data["registry_zlib"]))
         if data.get("kind") != KIND or not isinstance(data.get("registry"), str):
             raise OpenBaoError(
                 f"openbao {self.conn.settings.addr}: {self.conn.settings.mount}/{self.path} "
@@ -62,7 +71,12 @@ class SharedRegistry:
         return self.read()[0]
 
     def write(self, registry: Registry, cas: int) -> int:
-        doc = {"kind": KIND, "schema": SCHEMA, "registry": dump_registry(registry).decode()}
+        text = dump_registry(registry)
+        doc = {"kind": KIND, "schema": SCHEMA}
+        if len(text) <= PLAIN_MAX:
+            doc["registry"] = text.decode()
+        else:
+            doc["registry_zlib"] = base64.b64encode(zlib.compress(text, 6)).decode()
         return self.conn.write(self.path, doc, cas)
 
     def update(
@@ -103,3 +117,11 @@ class SharedRegistry:
             return True
 
         return retrying(create)
+
+
+def _inflate(text: str) -> str | None:
+    """The compressed registry's text, or None (then reported as not a kutui registry)."""
+    try:
+        return zlib.decompress(base64.b64decode(text, validate=True)).decode()
+    except (binascii.Error, zlib.error, UnicodeDecodeError):
+        return None
