@@ -68,3 +68,22 @@ def test_one_factory_serves_both_stores(make_home: MakeHome, tmp_path: Path) -> 
     assert (store_kind(shared), store_kind(local)) == ("openbao", "local")
     assert shared.vault_exists() and not local.vault_exists()
     assert shared.registry().keys == [] and local.registry().keys == []
+
+
+def test_registry_export_and_import_use_the_shared_registry(
+    make_home: MakeHome, run: Runner, tmp_path: Path
+) -> None:
+    from tests.openbao.test_shared import creds, stdin_for
+
+    alice, bob = make_home("alice"), make_home("bob")
+    assert (
+        run(alice, "key", "add", "main/bot1", "--note", "old", stdin=stdin_for(creds(1))).code == 0
+    )
+    exported = run(bob, "export")
+    assert exported.code == 0 and "bot1" in exported.out, exported.err
+    edited = tmp_path / "registry.toml"
+    edited.write_text(exported.out.replace('"old"', '"new note"'))
+    imported = run(bob, "import-registry", str(edited))
+    assert imported.code == 0, imported.err
+    listed = run(alice, "key", "list")
+    assert "new note" in listed.out
