@@ -220,7 +220,8 @@ def _init_shared(args: argparse.Namespace, home: Home) -> int:
             raise ConfigError(
                 home.paths.config,
                 'exists and does not say [store] kind = "openbao"; nothing was changed',
-                hint=f'add [store] kind = "openbao" and addr = "{values["addr"]}" to it by hand',
+                hint=f"to move this home's keys there: kutui migrate --to openbao "
+                f"--openbao-addr {values['addr']}",
             )
         for line in _write_files(home, values):
             notice(line)
