@@ -210,3 +210,19 @@ def test_a_large_registry_is_stored_compressed_and_reads_back(make_home: MakeHom
     keys = home.registry().keys
     assert len(keys) == 3000 and keys[-1].ref == KeyRef("main", "", "bot2999")
     home.close()
+
+
+def test_init_store_openbao_never_rewrites_a_local_homes_config(
+    make_home: MakeHome, tmp_path: Path
+) -> None:
+    template = make_home("template")
+    local = BaoHome(tmp_path / "local", template.server, template.prefix, template.token)
+    local.root.mkdir(mode=0o700)
+    config = local.root / "config.toml"
+    config.write_text('[vault]\nunlock = "passphrase"\n')
+    config.chmod(0o600)
+    result = local.kutui("init", "--store", "openbao", "--openbao-addr", local.server.addr)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "kutui migrate --to openbao" in lines[0]
+    assert config.read_text() == '[vault]\nunlock = "passphrase"\n'
