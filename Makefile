@@ -48,6 +48,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/yardstick.py
 	$(BIN)/python bench/openbao.py
+	$(BIN)/python bench/completion.py
 
 ## snapshots-update: accept new snapshots (review snapshot_report.html first)
 snapshots-update: $(VENV)/.installed-test

@@ -36,6 +36,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kutui.commands.locate",
     "kutui.commands.doctor",
     "kutui.commands.migrate_cmd",
+    "kutui.commands.passphrase",
+    "kutui.commands.completion",
 )
 #: Run when no subcommand is given: ``run_tui(args) -> int`` in this module.
 DEFAULT_MODULE = "kutui.commands.tui"
@@ -134,6 +136,11 @@ def _silence_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from kutui.errors import KutuiError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["__complete"]:  # the shell completion helper, on every Tab: no parse, no log
+        from kutui.commands.completion import run_complete
+
+        return run_complete(argv[1:], build_parser)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

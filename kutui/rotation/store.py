@@ -40,6 +40,7 @@ from kutui.store.files import (
 )
 from kutui.store.openbao.lease import Lease
 from kutui.store.openbao.store import SharedStore
+from kutui.text import clean_text
 
 _STEP_FIELDS = {
     "id",
@@ -155,8 +156,9 @@ class _Reader:
         return value
 
     def text(self, key: str, default: str = "", *, required: bool = False) -> str:
+        # The file may have been edited by hand; what it says reaches the screen (kutui/text.py).
         value: str = self._get(key, str, default, required)
-        return value
+        return clean_text(value, multiline=True)
 
     def integer(
         self, key: str, default: int | None = None, *, required: bool = False
@@ -174,7 +176,7 @@ class _Reader:
         value: list[Any] = self._get(key, list, [], False)
         if not all(isinstance(v, str) for v in value):
             raise ChecklistError(self.path, "must be a list of strings", key=self.where(key))
-        return tuple(value)
+        return tuple(clean_text(v) for v in value)
 
     def choice(self, key: str, enum: type[Any], *, required: bool = True) -> Any:
         raw = self.text(key, required=required)

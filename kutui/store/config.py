@@ -77,12 +77,20 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
+class NotifyConfig:
+    # Apprise URLs `kutui check` alerts (README.md, "Monitoring and alerts"); they may hold a
+    # chat service's token, which kutui never prints.
+    urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     ui: UiConfig = field(default_factory=UiConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     rotation: RotationConfig = field(default_factory=RotationConfig)
     vault: VaultConfig = field(default_factory=VaultConfig)
     kucoin: KucoinConfig = field(default_factory=KucoinConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
     store: StoreConfig = field(default_factory=StoreConfig)
 
@@ -96,6 +104,7 @@ SECTIONS: dict[str, type] = {
     "vault": VaultConfig,
     "kucoin": KucoinConfig,
     "store": StoreConfig,
+    "notify": NotifyConfig,
 }
 
 UNLOCK_MODES = ("auto", "keyring", "passphrase")
@@ -148,6 +157,16 @@ def _theme_name(value: Any) -> str | None:
     return "must be a theme name (letters, digits, '.', '_' or '-')"
 
 
+def _notify_urls(value: Any) -> str | None:
+    if len(value) > 20:
+        return "must list at most 20 URLs"
+    for url in value:
+        # The value is never quoted back: a URL may carry a token.
+        if not url or not is_clean(url) or any(ch.isspace() for ch in url) or "://" not in url:
+            return "must be Apprise URLs (service://...), without spaces or control characters"
+    return None
+
+
 #: Value rules by key path; every numeric setting has a range.
 RULES: dict[str, Callable[[Any], str | None]] = {
     "ui.theme": _theme_name,
@@ -174,6 +193,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "store.mount": _kv_path,
     "store.prefix": _kv_path,
     "store.lease_seconds": _int_range(10, 86400),
+    "notify.urls": _notify_urls,
 }
 
 
@@ -182,6 +202,10 @@ _WANTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
     "float": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
     "str": ("a string", lambda v: isinstance(v, str)),
+    "tuple[str, ...]": (
+        "an array of strings",
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    ),
 }
 
 
@@ -211,7 +235,11 @@ def _load_section(path: Path, name: str, cls: type, table: Any) -> Any:
             problem = RULES[key_path](value)
         if problem:
             raise ConfigError(path, problem, key=key_path)
-        values[key] = float(value) if known[key].type in ("float", float) else value
+        if known[key].type in ("float", float):
+            value = float(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[key] = value
     return cls(**values)
 
 

@@ -17,16 +17,15 @@ writers queue at the start instead of one failing half way through with SQLITE_B
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import sqlite3
 import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from kutui.errors import LockTimeout, RegistryError, UnsafeFileError
+from kutui.errors import LockTimeout, RegistryError
 from kutui.paths import DB_NAME as DB_NAME
-from kutui.store.files import FILE_MODE, ensure_private_dir
+from kutui.store.files import FILE_MODE, ensure_private_dir, open_owned
 
 #: ``PRAGMA application_id`` ("kutu"): tells a kutui database from another program's.
 APPLICATION_ID = 0x6B757475
@@ -112,19 +111,10 @@ def create_private(path: Path) -> None:
     """Create ``path`` 0600 if absent; refuse a symlink, a non-file or another user's file."""
     ensure_private_dir(path.parent)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        fd, st = open_owned(path, os.O_RDWR | os.O_CREAT, doing="open", not_regular=RegistryError)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise UnsafeFileError(path, "is a symbolic link; refusing to open it") from None
         raise RegistryError(path, f"cannot be opened ({exc.strerror or exc})") from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise RegistryError(path, "is not a regular file")
-        if st.st_uid != os.getuid():
-            raise UnsafeFileError(
-                path, f"is owned by uid {st.st_uid}, not by you; refusing to open it"
-            )
         if stat.S_IMODE(st.st_mode) != FILE_MODE:
             os.fchmod(fd, FILE_MODE)
     finally:
