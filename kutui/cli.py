@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kutui.commands.demo",
     "kutui.commands.locate",
     "kutui.commands.doctor",
+    "kutui.commands.migrate_cmd",
     "kutui.commands.passphrase",
     "kutui.commands.completion",
 )

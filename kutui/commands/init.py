@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kutui.secret import Secret
+    from kutui.store.home import Home
 
 
 def register(subparsers: Any) -> None:
@@ -23,7 +24,42 @@ def register(subparsers: Any) -> None:
         "unlocked by the OS keyring when one works and by a passphrase (from --passphrase-file, "
         "$CREDENTIALS_DIRECTORY/kutui-passphrase or asked twice on the terminal).",
     )
+    parser.add_argument(
+        "--store",
+        choices=("local", "openbao"),
+        default="local",
+        help="where keys live: this host's encrypted vault (default), or an OpenBao / Vault "
+        "server shared by a team (README, Teams)",
+    )
+    parser.add_argument("--openbao-addr", metavar="URL", help="the server, https://host:8200")
+    parser.add_argument("--openbao-mount", metavar="MOUNT", default="secret", help="KV v2 mount")
+    parser.add_argument("--openbao-prefix", metavar="PREFIX", default="kutui", help="path prefix")
+    parser.add_argument(
+        "--openbao-token-file",
+        metavar="FILE",
+        help="read the token from FILE (default: $BAO_TOKEN, $VAULT_TOKEN, ~/.vault-token)",
+    )
+    parser.add_argument("--openbao-ca-file", metavar="FILE", help="CA bundle for the server")
     parser.set_defaults(func=run_init)
+
+
+def store_section(args: argparse.Namespace) -> dict[str, str]:
+    """config.toml's ``[store]`` values from ``--store openbao`` and its options."""
+    from kutui.errors import UsageError
+
+    if not args.openbao_addr:
+        raise UsageError("--store openbao needs --openbao-addr URL")
+    values = {
+        "kind": "openbao",
+        "addr": args.openbao_addr,
+        "mount": args.openbao_mount,
+        "prefix": args.openbao_prefix,
+    }
+    if args.openbao_token_file:
+        values["token_file"] = args.openbao_token_file
+    if args.openbao_ca_file:
+        values["ca_file"] = args.openbao_ca_file
+    return values
 
 
 def example_config() -> bytes:
@@ -62,6 +98,8 @@ def run_init(args: argparse.Namespace) -> int:
     from kutui.store import keyring_unlock
 
     home = load_home(args)  # a bad existing config.toml stops here, before anything is written
+    if getattr(args, "store", "local") == "openbao" or home.is_shared:
+        return _init_shared(args, home)
     setup.refuse_existing_vault(home)
     settings = home.config.vault
     keyring_ok = False
@@ -99,4 +137,18 @@ def run_init(args: argparse.Namespace) -> int:
             "lost. Add a recovery passphrase with 'kutui vault passwd'"
         )
     notice("next: 'kutui key add ACCOUNT/LABEL' or 'kutui key import FILE'")
+    return 0
+
+
+def _init_shared(args: argparse.Namespace, home: Home) -> int:
+    """``--store openbao``: config.toml names the server; kutui.db keeps this host's check
+    history; the shared registry is created on the server if it is not there yet."""
+    from kutui.commands.common import notice
+    from kutui.ops import setup
+
+    values = store_section(args) if getattr(args, "store", "local") == "openbao" else None
+    change = setup.init_shared(home, values)
+    for line in (*change.notices, change.summary):
+        notice(line)
+    notice("next: 'kutui key add ACCOUNT/LABEL' or 'kutui migrate --to openbao' on a local home")
     return 0

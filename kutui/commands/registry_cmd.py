@@ -49,8 +49,13 @@ def run_export(args: argparse.Namespace) -> int:
     from kutui.store.registry_export import export_registry
 
     home = load_home(args)
-    with home.store() as store:
-        text = export_registry(store, args.format, checks=not args.no_checks)
+    if home.is_shared:  # the registry is on OpenBao; kutui.db holds this host's history only
+        from kutui.store.registry_export import export_text
+
+        text = export_text(home.registry(), args.format, checks=not args.no_checks)
+    else:
+        with home.store() as store:
+            text = export_registry(store, args.format, checks=not args.no_checks)
     sys.stdout.write(text)
     return 0
 

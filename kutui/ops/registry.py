@@ -15,11 +15,16 @@ if TYPE_CHECKING:
 
 
 def import_registry(home: Home, text: str, fmt: Format, *, source: Path) -> Change:
+    from kutui.store.registry_export import import_into
     from kutui.store.registry_export import import_registry as replace_with
 
-    with home.store() as store:
-        before = {k.id for k in store.snapshot().keys}
-        registry = replace_with(store, text, fmt, source=source)
+    if home.is_shared:  # the registry is on OpenBao; kutui.db holds this host's history only
+        before = {k.id for k in home.registry().keys}
+        registry = import_into(home.update_registry, text, fmt, source=source)
+    else:
+        with home.store() as store:
+            before = {k.id for k in store.snapshot().keys}
+            registry = replace_with(store, text, fmt, source=source)
     removed = len(before - {k.id for k in registry.keys})
     notices = (
         (

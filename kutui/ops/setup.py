@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kutui.errors import UnlockError, VaultError
+from kutui.ops.change import Change
 from kutui.store.vault import Vault
 
 if TYPE_CHECKING:
@@ -32,8 +33,20 @@ def refuse_existing_vault(home: Home) -> None:
         )
 
 
-def write_files(home: Home) -> list[str]:
-    """Directories (0700), config.toml if missing, kutui.db if missing; one line per file made."""
+def config_with_store(example: bytes, values: dict[str, str]) -> bytes:
+    """The example with ``values`` set under its ``[store]`` header (one table, as TOML wants)."""
+    import tomli_w
+
+    header = b"\n[store]\n"
+    lines = tomli_w.dumps(values).encode()
+    if header not in example:
+        return example + header + lines
+    return example.replace(header, header + lines, 1)
+
+
+def write_files(home: Home, store: dict[str, str] | None = None) -> list[str]:
+    """Directories (0700), config.toml if missing (with ``store`` as its ``[store]`` table),
+    kutui.db if missing; one line per file made."""
     from kutui.store.files import atomic_write, ensure_private_dir, locked
 
     done: list[str] = []
@@ -41,7 +54,8 @@ def write_files(home: Home) -> list[str]:
         ensure_private_dir(directory)
     with locked(home.paths.config):
         if not home.paths.config.exists() and not home.paths.config.is_symlink():
-            atomic_write(home.paths.config, example_config())
+            text = example_config()
+            atomic_write(home.paths.config, config_with_store(text, store) if store else text)
             done.append(f"wrote {home.paths.config} (every setting commented; edit to taste)")
     if not home.paths.db.exists():
         with home.store():  # an old home's accounts.toml is migrated here
@@ -100,3 +114,31 @@ def create_vault(home: Home, passphrase: Secret | None, *, keyring_ok: bool) -> 
         made.with_keyring = why is None
     home.note_vault_generation(vault)
     return made
+
+
+def init_shared(home: Home, store: dict[str, str] | None) -> Change:
+    """``kutui init --store openbao`` (``store``: the ``[store]`` values), or ``init`` on a home
+    whose config.toml already names the server (``store`` None): the local files, then the
+    shared registry on the server if it is not there yet."""
+    from kutui.errors import ConfigError
+    from kutui.store.config import load_config
+    from kutui.store.home import Home
+
+    if store is not None:
+        if home.paths.config.exists() and not home.is_shared:
+            raise ConfigError(
+                home.paths.config,
+                'exists and does not say [store] kind = "openbao"; nothing was changed',
+                hint=f"to move this home's keys there: kutui migrate --to openbao "
+                f"--openbao-addr {store['addr']}",
+            )
+        made = write_files(home, store)
+        home = Home(home.paths, load_config(home.paths.config))
+    else:
+        made = write_files(home)
+    shared = home.shared()
+    created = shared.init()
+    where = shared.settings.where
+    return Change(
+        f"{'created the shared registry on' if created else 'joined'} {where}", notices=tuple(made)
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,11 @@ def _without_checks(registry: Registry) -> Registry:
 
 
 def export_registry(store: RegistryStore, fmt: Format = "toml", *, checks: bool = True) -> str:
-    registry = store.snapshot()
+    return export_text(store.snapshot(), fmt, checks=checks)
+
+
+def export_text(registry: Registry, fmt: Format = "toml", *, checks: bool = True) -> str:
+    """``registry`` as ``kutui registry export`` prints it (any store's registry)."""
     if not checks:
         registry = _without_checks(registry)
     text = dump_registry(registry).decode("utf-8")
@@ -86,6 +91,29 @@ def parse_export(text: str, fmt: Format, *, source: Path) -> Registry:
     except (TypeError, ValueError) as exc:  # null values, mixed arrays: not a registry
         raise RegistryError(source, f"is not a kutui registry export ({exc})") from None
     return parse_registry(source, as_toml.encode("utf-8"))
+
+
+def import_into(
+    update: Callable[[Callable[[Registry], None]], None],
+    text: str,
+    fmt: Format = "toml",
+    *,
+    source: Path | None = None,
+) -> Registry:
+    """``import_registry`` for a store reached through ``update_registry`` (OpenBao): the
+    same rules, one check-and-set write."""
+    registry = parse_export(text, fmt, source=source or Path(f"<import.{fmt}>"))
+
+    def replace_all(held: Registry) -> None:
+        for key in registry.keys:
+            if key.last_check is None:
+                old = held.key_by_id(key.id)
+                key.last_check = old.last_check if old is not None else None
+        held.accounts[:] = registry.accounts
+        held.keys[:] = registry.keys
+
+    update(replace_all)
+    return registry
 
 
 def import_registry(
