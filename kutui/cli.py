@@ -35,6 +35,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kutui.commands.demo",
     "kutui.commands.locate",
     "kutui.commands.doctor",
+    "kutui.commands.consumer",
+    "kutui.commands.exec_cmd",
 )
 #: Run when no subcommand is given: ``run_tui(args) -> int`` in this module.
 DEFAULT_MODULE = "kutui.commands.tui"

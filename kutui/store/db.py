@@ -95,6 +95,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Small facts about the database itself (where it was migrated from).
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    (
+        # A key's consumers (README.md, "Consumers"). No foreign key to keys: replace_registry
+        # empties and refills keys, which a cascade would turn into losing every consumer;
+        # delete_key removes a key's consumers itself.
+        """CREATE TABLE consumers (
+            key_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            username TEXT NOT NULL DEFAULT '',
+            reload TEXT NOT NULL DEFAULT '',
+            env_prefix TEXT NOT NULL DEFAULT 'KUCOIN_API',
+            delivered_at TEXT,
+            delivered_fingerprint TEXT NOT NULL DEFAULT '',
+            delivery_status TEXT NOT NULL DEFAULT '',
+            delivery_detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (key_id, name)
+        )""",
+        # The notes' free-text consumers become manual consumers (the note keeps its list, so
+        # an old export still reads the same).
+        """INSERT OR IGNORE INTO consumers (key_id, name, seq, kind)
+            SELECT keys.id, trim(j.value), keys.seq * 1000 + j.key, 'manual'
+            FROM keys, json_each(keys.note_consumers) AS j
+            WHERE j.type = 'text' AND trim(j.value) <> '' AND instr(j.value, '/') = 0
+                AND length(trim(j.value)) <= 64""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

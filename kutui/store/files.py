@@ -77,13 +77,18 @@ def fsync_dir(path: Path) -> None:
 
 
 def atomic_write(
-    path: Path, data: bytes, *, backup_to: Path | Callable[[], Path | None] | None = None
+    path: Path,
+    data: bytes,
+    *,
+    backup_to: Path | Callable[[], Path | None] | None = None,
+    group: int | None = None,
 ) -> None:
     """Replace ``path`` with ``data`` atomically, mode 0600.
 
     ``backup_to``: hard-link the current file there first (the vault keeps old generations). A
     callable is called only once the new data is safely on disk, so a write that fails (ENOSPC,
     EIO) has not yet made room for the backup by shifting older ones.
+    ``group``: the new file's group (a consumer's file keeps the group it had).
     """
     directory = ensure_private_dir(path.parent)
     fd, tmp_name = tempfile.mkstemp(
@@ -93,6 +98,8 @@ def atomic_write(
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), FILE_MODE)
+            if group is not None and group != os.getegid():
+                os.fchown(handle.fileno(), -1, group)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from kutui.model import ApiKey, CheckResult, Registry
+from kutui.model import ApiKey, CheckResult, Consumer, Delivery, Registry
 from kutui.paths import Paths
 from kutui.secret import Secret
 from kutui.store.config import Config, load_config
@@ -241,6 +241,27 @@ class Home:
             return {}
         with self.store() as store:
             return store.histories()
+
+    # ----------------------------------------------------------------------- consumers
+
+    def consumers(self, key_id: str | None = None) -> list[Consumer]:
+        """A key's consumers (README.md, "Consumers"), every key's with ``None``."""
+        if self._no_database():
+            return []
+        with self.store() as store:
+            return store.consumers(key_id)
+
+    def put_consumer(self, consumer: Consumer) -> None:
+        with self.store() as store, store.write() as tx:
+            tx.put_consumer(consumer)
+
+    def remove_consumer(self, key_id: str, name: str) -> bool:
+        with self.store() as store, store.write() as tx:
+            return tx.delete_consumer(key_id, name)
+
+    def record_delivery(self, key_id: str, name: str, delivery: Delivery) -> bool:
+        with self.store() as store, store.write() as tx:
+            return tx.record_delivery(key_id, name, delivery)
 
     # ----------------------------------------------------------------------- app state
 

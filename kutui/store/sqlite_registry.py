@@ -31,6 +31,10 @@ from kutui.model import (
     Account,
     ApiKey,
     CheckResult,
+    Consumer,
+    ConsumerKind,
+    Delivery,
+    DeliveryStatus,
     KeyRef,
     PermissionNote,
     Registry,
@@ -38,6 +42,7 @@ from kutui.model import (
     Status,
     SubAccount,
     api_url_problem,
+    consumer_problem,
     valid_name,
 )
 from kutui.store.db import DEFAULT_TIMEOUT, Database, db_path
@@ -174,6 +179,36 @@ def _key_from(row: Sequence[Any]) -> ApiKey:
     )
 
 
+_CONSUMER_COLUMNS = (
+    "key_id, name, kind, target, username, reload, env_prefix, delivered_at, "
+    "delivered_fingerprint, delivery_status, delivery_detail"
+)
+
+
+def _consumer_from(row: Sequence[Any]) -> Consumer:
+    delivery = None
+    if row[7] is not None and row[9]:
+        delivery = Delivery(datetime.fromisoformat(row[7]), row[8], DeliveryStatus(row[9]), row[10])
+    return Consumer(
+        key_id=row[0],
+        name=row[1],
+        kind=ConsumerKind(row[2]),
+        target=row[3],
+        user=row[4],
+        reload=row[5],
+        env_prefix=row[6],
+        last_delivery=delivery,
+    )
+
+
+#: The notes' consumers as manual consumers (the same rule as the schema step in db.py).
+_ADOPT_NOTE_CONSUMERS = """INSERT OR IGNORE INTO consumers (key_id, name, seq, kind)
+    SELECT keys.id, trim(j.value), keys.seq * 1000 + j.key, 'manual'
+    FROM keys, json_each(keys.note_consumers) AS j
+    WHERE j.type = 'text' AND trim(j.value) <> '' AND instr(j.value, '/') = 0
+        AND length(trim(j.value)) <= 64"""
+
+
 def _history_from(row: Sequence[Any]) -> HistoryEntry:
     return HistoryEntry(datetime.fromisoformat(row[0]), _STATUS[row[1]], row[2], row[3], row[4])
 
@@ -275,6 +310,16 @@ class _Reads:
                 (key_id,),
             )
             return [_history_from(row) for row in rows]
+
+    def consumers(self, key_id: str | None = None) -> list[Consumer]:
+        """A key's consumers in the order they were added (every key's with ``None``)."""
+        where, args = ("WHERE key_id = ?", (key_id,)) if key_id is not None else ("", ())
+        with self._conn() as conn:
+            rows = conn.execute(
+                f"SELECT {_CONSUMER_COLUMNS} FROM consumers {where} ORDER BY seq, name",  # noqa: S608  # nosec B608
+                args,
+            )
+            return [_consumer_from(row) for row in rows]
 
     def meta(self, name: str) -> str | None:
         with self._conn() as conn:
@@ -456,6 +501,7 @@ class RegistryTransaction(_Reads):
     def delete_key(self, key_id: str) -> bool:
         """Remove the key and its history; False when no key has this id."""
         self.conn.execute("DELETE FROM history WHERE key_id = ?", (key_id,))
+        self.conn.execute("DELETE FROM consumers WHERE key_id = ?", (key_id,))
         return self.conn.execute("DELETE FROM keys WHERE id = ?", (key_id,)).rowcount > 0
 
     def set_note(self, key_id: str, note: PermissionNote) -> None:
@@ -465,6 +511,61 @@ class RegistryTransaction(_Reads):
         )
         if cursor.rowcount == 0:
             raise KeyNotFound(f"no key with id {key_id!r}")
+
+    # ----------------------------------------------------------------- consumers
+
+    def put_consumer(self, consumer: Consumer) -> None:
+        """Add the consumer, or change the one of that key with that name (its place is kept;
+        its last delivery too, unless ``consumer`` carries one)."""
+        problem = consumer_problem(consumer)
+        if problem:
+            raise UsageError(problem)
+        if self.key_by_id(consumer.key_id) is None:
+            raise KeyNotFound(f"no key with id {consumer.key_id!r}")
+        self.conn.execute(
+            "INSERT INTO consumers (key_id, name, seq, kind, target, username, reload, env_prefix)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_id, name) DO UPDATE SET "
+            "kind = excluded.kind, target = excluded.target, username = excluded.username, "
+            "reload = excluded.reload, env_prefix = excluded.env_prefix",
+            (
+                consumer.key_id,
+                consumer.name,
+                _next_seq(self.conn, "consumers"),
+                consumer.kind.value,
+                consumer.target,
+                consumer.user,
+                consumer.reload,
+                consumer.env_prefix,
+            ),
+        )
+        if consumer.last_delivery is not None:
+            self.record_delivery(consumer.key_id, consumer.name, consumer.last_delivery)
+
+    def delete_consumer(self, key_id: str, name: str) -> bool:
+        cursor = self.conn.execute(
+            "DELETE FROM consumers WHERE key_id = ? AND name = ?", (key_id, name)
+        )
+        return cursor.rowcount > 0
+
+    def record_delivery(self, key_id: str, name: str, delivery: Delivery) -> bool:
+        """Remember the consumer's last delivery; False when it is gone."""
+        cursor = self.conn.execute(
+            "UPDATE consumers SET delivered_at = ?, delivered_fingerprint = ?, "
+            "delivery_status = ?, delivery_detail = ? WHERE key_id = ? AND name = ?",
+            (
+                delivery.at.isoformat(),
+                delivery.fingerprint,
+                delivery.status.value,
+                delivery.detail,
+                key_id,
+                name,
+            ),
+        )
+        return cursor.rowcount > 0
+
+    def adopt_note_consumers(self) -> None:
+        """Every note's free-text consumers become manual consumers (kept ones stay as they are)."""
+        self.conn.execute(_ADOPT_NOTE_CONSUMERS)
 
     # ----------------------------------------------------------------- check results
 
@@ -597,6 +698,7 @@ class RegistryTransaction(_Reads):
             self.put_account(account)
         for key in registry.keys:
             self.put_key(key)
+        self.adopt_note_consumers()
 
     def update(self, fn: Callable[[Registry], T]) -> T:
         """Apply ``fn`` to the registry as this transaction sees it, then write only what it

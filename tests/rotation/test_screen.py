@@ -106,6 +106,12 @@ async def test_pilot_sub_rotation_end_to_end(world: World) -> None:
         assert world.vault.data.get(SUB_ID, Slot.CURRENT) == old  # not promoted yet
         await pilot.press("d")
         await settle(pilot)
+        # Before the delete: the question names both keys; d confirms it.
+        assert "Delete the old key" in text_of(app, "#rot-step-title")
+        assert "Mark done (d) confirms" in text_of(app, "#rot-note")
+        assert await world.works(old)
+        await pilot.press("d")
+        await settle(pilot)
         assert "Rotation finished" in text_of(app, "#rot-step-title")
     world.restart()
     slots = world.vault.data.slots(SUB_ID)
