@@ -115,12 +115,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (key_id, name)
         )""",
         # The notes' free-text consumers become manual consumers (the note keeps its list, so
-        # an old export still reads the same).
+        # an old export still reads the same). Only names of printable ASCII but "/", without
+        # outer spaces, here; any other name the consumer rule (kutui.model) accepts is picked
+        # up from the note when it is used (kutui.rotation.engine.consumers_for).
         """INSERT OR IGNORE INTO consumers (key_id, name, seq, kind)
-            SELECT keys.id, trim(j.value), keys.seq * 1000 + j.key, 'manual'
+            SELECT keys.id, j.value, keys.seq * 1000 + j.key, 'manual'
             FROM keys, json_each(keys.note_consumers) AS j
-            WHERE j.type = 'text' AND trim(j.value) <> '' AND instr(j.value, '/') = 0
-                AND length(trim(j.value)) <= 64""",
+            WHERE j.type = 'text' AND length(j.value) BETWEEN 1 AND 64
+                AND trim(j.value) = j.value AND j.value NOT GLOB '*[^ -.0-~]*'""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -201,12 +201,7 @@ def _consumer_from(row: Sequence[Any]) -> Consumer:
     )
 
 
-#: The notes' consumers as manual consumers (the same rule as the schema step in db.py).
-_ADOPT_NOTE_CONSUMERS = """INSERT OR IGNORE INTO consumers (key_id, name, seq, kind)
-    SELECT keys.id, trim(j.value), keys.seq * 1000 + j.key, 'manual'
-    FROM keys, json_each(keys.note_consumers) AS j
-    WHERE j.type = 'text' AND trim(j.value) <> '' AND instr(j.value, '/') = 0
-        AND length(trim(j.value)) <= 64"""
+
 
 
 def _history_from(row: Sequence[Any]) -> HistoryEntry:
@@ -564,8 +559,15 @@ class RegistryTransaction(_Reads):
         return cursor.rowcount > 0
 
     def adopt_note_consumers(self) -> None:
-        """Every note's free-text consumers become manual consumers (kept ones stay as they are)."""
-        self.conn.execute(_ADOPT_NOTE_CONSUMERS)
+        """Every note's free-text consumers become manual consumers (kept ones stay as they are;
+        a name the consumer rule refuses stays in the note only)."""
+        held = {(c.key_id, c.name) for c in self.consumers()}
+        for key in self._keys(self.conn, "WHERE note_consumers <> '[]'"):
+            for name in dict.fromkeys(key.note.consumers):
+                consumer = Consumer(key.id, name, ConsumerKind.MANUAL)
+                if (key.id, name) not in held and consumer_problem(consumer) is None:
+                    self.put_consumer(consumer)
+                    held.add((key.id, name))
 
     # ----------------------------------------------------------------- check results
 
