@@ -23,10 +23,33 @@ def register(subparsers: Any) -> None:
         "KUCOIN_APIKEY, KUCOIN_SECRET, KUCOIN_PASSWORD.",
     )
     parser.add_argument("ref", metavar="REF")
-    parser.add_argument("--format", choices=("env", "freqtrade", "ccxt"), default="env")
-    parser.add_argument("--prefix", default="KUCOIN_API", help="env format: the names' prefix")
+    _options(parser)
+    # Everything after REF: options, then "--" and the command (its own options included).
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS...")
     parser.set_defaults(func=run_exec)
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("env", "freqtrade", "ccxt"), default="env")
+    parser.add_argument("--prefix", default="KUCOIN_API", help="env format: the names' prefix")
+
+
+def _split(args: argparse.Namespace) -> list[str]:
+    """The command after "--"; options between REF and "--" are read into ``args``."""
+    from kutui.errors import UsageError
+
+    rest = list(args.command)
+    if "--" not in rest:  # argparse drops a "--" that follows REF at once
+        return rest
+    cut = rest.index("--")
+    if cut:
+        extra = argparse.ArgumentParser(prog="kutui exec", add_help=False, exit_on_error=False)
+        _options(extra)
+        try:
+            extra.parse_args(rest[:cut], namespace=args)
+        except (argparse.ArgumentError, SystemExit):
+            raise UsageError(f"cannot read the options {' '.join(rest[:cut])!r}") from None
+    return rest[cut + 1 :]
 
 
 def run_exec(args: argparse.Namespace) -> int:
@@ -38,9 +61,7 @@ def run_exec(args: argparse.Namespace) -> int:
     from kutui.model import Consumer, ConsumerKind, consumer_problem
     from kutui.ops.consumers import slot_credential
 
-    command = list(args.command)
-    if command and command[0] == "--":
-        command = command[1:]
+    command = _split(args)
     if not command:
         raise UsageError("name the command to run after --: kutui exec REF -- CMD ARGS...")
     probe = Consumer("-", "exec", ConsumerKind.ENVFILE, target="/", env_prefix=args.prefix)

@@ -201,9 +201,6 @@ def _consumer_from(row: Sequence[Any]) -> Consumer:
     )
 
 
-
-
-
 def _history_from(row: Sequence[Any]) -> HistoryEntry:
     return HistoryEntry(datetime.fromisoformat(row[0]), _STATUS[row[1]], row[2], row[3], row[4])
 

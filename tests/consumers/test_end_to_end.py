@@ -28,7 +28,13 @@ ENV_BEFORE = (
 FREQTRADE_BEFORE = {
     "max_open_trades": 3,
     "stake_currency": "USDT",
-    "exchange": {"name": "kucoin", "key": "", "secret": "", "password": "", "pair_whitelist": ["BTC/USDT"]},
+    "exchange": {
+        "name": "kucoin",
+        "key": "",
+        "secret": "",
+        "password": "",
+        "pair_whitelist": ["BTC/USDT"],
+    },
     "dry_run": False,
 }
 PASSIVBOT_BEFORE = {
@@ -60,7 +66,9 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
 def held(path: Path, kind: str) -> tuple[str, str, str]:
     if kind == "envfile":
         lines = dict(
-            line.split("=", 1) for line in path.read_text().splitlines() if line.startswith("KUCOIN")
+            line.split("=", 1)
+            for line in path.read_text().splitlines()
+            if line.startswith("KUCOIN")
         )
         return lines["KUCOIN_API_KEY"], lines["KUCOIN_API_SECRET"], lines["KUCOIN_API_PASSPHRASE"]
     doc = json.loads(path.read_text())

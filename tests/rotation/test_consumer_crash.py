@@ -40,7 +40,9 @@ def declare(world: World, bots: Path) -> list[Consumer]:
     consumers = [
         Consumer(SUB_ID, "env", ConsumerKind.ENVFILE, target=str(bots / "grid.env")),
         Consumer(SUB_ID, "ft", ConsumerKind.FREQTRADE, target=str(bots / "cfg.json")),
-        Consumer(SUB_ID, "pb", ConsumerKind.PASSIVBOT, target=str(bots / "api-keys.json"), user="u1"),
+        Consumer(
+            SUB_ID, "pb", ConsumerKind.PASSIVBOT, target=str(bots / "api-keys.json"), user="u1"
+        ),
     ]
     for consumer in consumers:
         world.home.put_consumer(consumer)
@@ -242,7 +244,13 @@ async def test_another_exchanges_entry_is_refused(tmp_path: Path, kind: str) -> 
     doc = {"exchange": {"name": "binance"}} if kind == "freqtrade" else {"u1": {"exchange": "okx"}}
     path.write_text(json.dumps(doc))
     world.home.put_consumer(
-        Consumer(SUB_ID, "c", ConsumerKind(kind), target=str(path), user="u1" if kind == "passivbot" else "")
+        Consumer(
+            SUB_ID,
+            "c",
+            ConsumerKind(kind),
+            target=str(path),
+            user="u1" if kind == "passivbot" else "",
+        )
     )
     session = rs.start(world.context(), world.key(), rotation_id=RID)
     step = await session.run()
