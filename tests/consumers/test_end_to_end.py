@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ ENV_BEFORE = (
     "\n"
     "LOG_LEVEL=info  # not a comment for systemd, kept as it is\n"
 )
-FREQTRADE_BEFORE = {
+FREQTRADE_BEFORE: dict[str, Any] = {
     "max_open_trades": 3,
     "stake_currency": "USDT",
     "exchange": {
@@ -124,8 +125,8 @@ def test_deliver_then_rotate_with_yes_puts_one_working_new_key_everywhere(
 
     # Everything else in each file is as it was: other lines and comments, other keys in order.
     after = env.read_text().splitlines()
-    assert [l for l in after if not l.startswith("KUCOIN_API_")] == [
-        l for l in ENV_BEFORE.splitlines() if not l.startswith("KUCOIN_API_")
+    assert [line for line in after if not line.startswith("KUCOIN_API_")] == [
+        line for line in ENV_BEFORE.splitlines() if not line.startswith("KUCOIN_API_")
     ]
     assert after.index(f"KUCOIN_API_KEY={values[0]}") == 2  # replaced where it was
     doc = json.loads(freqtrade.read_text())

@@ -67,7 +67,8 @@ class CrashingLog:
 
 class Chaos:
     def __init__(self, crash_at: int) -> None:
-        self.crash_at, self.count, self.labels = crash_at, 0, []  # type: list[str]
+        self.crash_at, self.count = crash_at, 0
+        self.labels: list[str] = []
 
     def tick(self, label: str) -> None:
         self.labels.append(label)
