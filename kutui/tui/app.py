@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from kutui.clock import Clock, current
 from kutui.errors import KutuiError, UnlockError
-from kutui.model import ApiKey, CheckResult, Registry
+from kutui.model import ApiKey, CheckResult, Consumer, Registry
 from kutui.redact import redact
 from kutui.rotation.checklist import Checklist
 from kutui.rotation.store import RotationStore
@@ -135,6 +135,7 @@ class KutuiApp(App[int]):
         self._by_id: dict[str, ApiKey] = {}
         self.history: History = {}
         self.rotations: dict[str, list[Checklist]] = {}  # key id -> its rotations, oldest first
+        self.consumers: dict[str, list[Consumer]] = {}  # key id -> its consumer records
         #: Every result not yet in kutui.db, in order: two runs before one save are two entries.
         self._unsaved: list[tuple[str, CheckResult]] = []
         self._saving = False
@@ -333,8 +334,8 @@ class KutuiApp(App[int]):
     def load_registry(self) -> None:
         home = self.home
 
-        def load() -> tuple[Registry, History, dict[str, list[Checklist]]]:
-            return home.registry(), home.histories(), _rotations_by_key(home)
+        def load() -> tuple[Registry, History, dict[str, list[Checklist]], list[Consumer]]:
+            return home.registry(), home.histories(), _rotations_by_key(home), home.consumers()
 
         self.run_worker(load, thread=True, name="load-registry", group="load", exit_on_error=False)
 
@@ -362,9 +363,12 @@ class KutuiApp(App[int]):
             return  # modal screens handle their own workers (unlock, import, rotation)
         if event.state is WorkerState.SUCCESS:
             if worker.name == "load-registry" and isinstance(worker.result, tuple):
-                registry, history, rotations = worker.result
+                registry, history, rotations, consumers = worker.result
                 self.history = history
                 self.rotations = rotations
+                self.consumers = {}
+                for consumer in consumers:
+                    self.consumers.setdefault(consumer.key_id, []).append(consumer)
                 self.set_registry(registry)
             elif worker.name == "open-vault":
                 if worker.result is None:

@@ -238,6 +238,7 @@ class MainScreen(Screen[None]):
             colors=app.theme_colors,
             history=app.history.get(key.id, []),
             rotations=app.rotations.get(key.id, []),
+            consumers=app.consumers.get(key.id, []),
         )
 
     @property
