@@ -105,8 +105,8 @@ def test_env_values_that_env_files_cannot_carry_are_refused() -> None:
         env_render("", NAMES, (*VALUES[:2], "has$dollar"))
 
 
-def envfile(path: Path, **kw: str) -> Consumer:
-    return Consumer("k", "c", ConsumerKind.ENVFILE, target=str(path), **kw)
+def envfile(path: Path, reload: str = "") -> Consumer:
+    return Consumer("k", "c", ConsumerKind.ENVFILE, target=str(path), reload=reload)
 
 
 def test_a_delivery_is_atomic_private_and_keeps_the_group(tmp_path: Path) -> None:

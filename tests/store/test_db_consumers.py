@@ -23,7 +23,7 @@ from kutui.model import (
     now_utc,
 )
 from kutui.store.db import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, db_path, run_statements
-from kutui.store.registry_export import export_registry, import_registry
+from kutui.store.registry_export import Format, export_registry, import_registry
 from kutui.store.sqlite_registry import RegistryStore
 
 
@@ -37,7 +37,8 @@ def old_database(data_dir: Path, consumers: list[object]) -> None:
         "INSERT INTO accounts (name, seq, api_url) VALUES ('main', 1, 'https://api.kucoin.com')"
     )
     conn.execute(
-        "INSERT INTO keys (id, seq, account, label, note_consumers) VALUES ('k1', 1, 'main', 'bot', ?)",
+        "INSERT INTO keys (id, seq, account, label, note_consumers) "
+        "VALUES ('k1', 1, 'main', 'bot', ?)",
         (json.dumps(consumers),),
     )
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -100,11 +101,12 @@ def test_an_export_carries_consumers_and_imports_them_back(tmp_path: Path) -> No
                     reload="systemctl reload ft",
                 )
             )
-        for fmt in ("toml", "json"):
-            text = export_registry(store, fmt)  # type: ignore[arg-type]
+        fmts: tuple[Format, ...] = ("toml", "json")
+        for fmt in fmts:
+            text = export_registry(store, fmt)
             assert "ops-team" in text and "/srv/ft.json" in text
             with RegistryStore.open(tmp_path / f"b-{fmt}") as target:
-                import_registry(target, text, fmt)  # type: ignore[arg-type]
+                import_registry(target, text, fmt)
                 got = [(c.name, c.kind, c.target, c.reload) for c in target.consumers("k1")]
                 assert got == [
                     ("ops-team", ConsumerKind.MANUAL, "", ""),
