@@ -31,6 +31,7 @@ from kutui.tui.screens.forms import SecretInput
 
 if TYPE_CHECKING:
     from kutui.kucoin.client import ClientPool
+    from kutui.model import Credential
     from kutui.store.home import Home
     from kutui.store.vault import Vault
 
@@ -71,6 +72,21 @@ class RotationScreen(Screen[None]):
         Binding("s", "skip", "Skip", id="rotation.skip"),
         Binding("a", "abort", "Abort", id="rotation.abort"),
         Binding("v", "reveal_pending", "Reveal new key", id="rotation.reveal_pending"),
+        Binding("y", "copy_pending('api_key')", "Copy new key", id="rotation.copy_pending"),
+        Binding(
+            "Y",
+            "copy_pending('api_secret')",
+            "Copy new secret",
+            id="rotation.copy_pending_secret",
+            show=False,
+        ),
+        Binding(
+            "P",
+            "copy_pending('passphrase')",
+            "Copy new passphrase",
+            id="rotation.copy_pending_passphrase",
+            show=False,
+        ),
         Binding("escape", "close", "Close", id="rotation.close"),
     ]
 
@@ -323,15 +339,38 @@ class RotationScreen(Screen[None]):
             return
         self._work(ManualInput(confirm=True))
 
-    def action_reveal_pending(self) -> None:
-        """The new (PENDING) key, masked until r: to switch a manual consumer by hand."""
+    def _pending(self) -> Credential | None:
         from kutui.model import Slot
-        from kutui.tui.screens.reveal import RevealScreen
 
         checklist = self.checklist
         cred = self.vault.data.get(checklist.key_id, Slot.PENDING) if checklist else None
-        if checklist is None or cred is None or not cred.api_key:
+        if cred is None or not cred.api_key:
             self.refresh_view("There is no new key to show yet (it exists after Create).")
+            return None
+        return cred
+
+    def action_copy_pending(self, what: str) -> None:
+        """Copy the new key's API key (at once), secret or passphrase (after a confirm), as the
+        main screen's y / Y / P do for the current key."""
+        cred, checklist = self._pending(), self.checklist
+        clipboard = getattr(self.app, "clipboard_guard", None)
+        if cred is None or checklist is None or clipboard is None:
+            return
+        label = f"{checklist.key_ref} (new key)"
+        if what == "api_key":
+            clipboard.copy_api_key(cred.api_key, label=label)
+        elif what == "api_secret":
+            clipboard.copy_with_confirm(cred.api_secret, what="API secret", label=label)
+        else:
+            clipboard.copy_with_confirm(cred.passphrase, what="API passphrase", label=label)
+
+    def action_reveal_pending(self) -> None:
+        """The new (PENDING) key, masked until r: to switch a manual consumer by hand."""
+        from kutui.tui.screens.reveal import RevealScreen
+
+        checklist = self.checklist
+        cred = self._pending()
+        if checklist is None or cred is None:
             return
         self.app.push_screen(
             RevealScreen(
