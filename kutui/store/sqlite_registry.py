@@ -497,6 +497,9 @@ class RegistryTransaction(_Reads):
         return self.conn.execute("DELETE FROM keys WHERE id = ?", (key_id,)).rowcount > 0
 
     def set_note(self, key_id: str, note: PermissionNote) -> None:
+        held = self.key_by_id(key_id)
+        if held is not None:
+            self._sync_note_consumers(key_id, held.note.consumers, note.consumers)
         cursor = self.conn.execute(
             "UPDATE keys SET note_text = ?, note_expected = ?, note_consumers = ? WHERE id = ?",
             (note.text, _texts(note.expected_permissions), _texts(note.consumers), key_id),
@@ -554,6 +557,25 @@ class RegistryTransaction(_Reads):
             ),
         )
         return cursor.rowcount > 0
+
+    def _sync_note_consumers(
+        self, key_id: str, before: Sequence[str], after: Sequence[str]
+    ) -> None:
+        """The note's names and the key's manual consumers stay in step: a name taken out of
+        the note (the TUI's note editor) removes its manual consumer, a name added adds one."""
+        if tuple(before) == tuple(after):
+            return
+        for name in set(before) - set(after):
+            self.conn.execute(
+                "DELETE FROM consumers WHERE key_id = ? AND name = ? AND kind = 'manual'",
+                (key_id, name),
+            )
+        held = {c.name for c in self.consumers(key_id)}
+        for name in dict.fromkeys(after):
+            consumer = Consumer(key_id, name, ConsumerKind.MANUAL)
+            if name not in held and consumer_problem(consumer) is None:
+                self.put_consumer(consumer)
+                held.add(name)
 
     def adopt_note_consumers(self) -> None:
         """Every note's free-text consumers become manual consumers (kept ones stay as they are;
@@ -729,8 +751,13 @@ class RegistryTransaction(_Reads):
             if old.get(account.name) != account:
                 self.put_account(account)
         for key in after.keys:
-            if rows.get(key.id) != _key_row(key):
+            row = _key_row(key)
+            old_row = rows.get(key.id)
+            if old_row != row:
                 self.put_key(key)
+                if old_row is None or old_row[16] != row[16]:  # note_consumers
+                    noted = _parse_texts(str(old_row[16])) if old_row is not None else ()
+                    self._sync_note_consumers(key.id, noted, key.note.consumers)
         new = {a.name: a for a in after.accounts}
         for account in before:
             if account.name not in new:

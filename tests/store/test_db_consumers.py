@@ -121,3 +121,25 @@ def test_a_bad_consumer_in_an_import_changes_nothing(tmp_path: Path) -> None:
         with pytest.raises(RegistryError, match=r"consumers\[0\]\.kind"):
             import_registry(store, bad, "toml")
         assert [c.name for c in store.consumers("k1")] == ["ops-team"]
+
+
+def test_the_note_and_its_manual_consumers_stay_in_step(tmp_path: Path) -> None:
+    """The TUI's note editor changes the note's list: its manual consumers follow."""
+    with store_with_key(tmp_path) as store:
+        with store.write() as tx:
+            tx.put_consumer(Consumer("k1", "env", ConsumerKind.ENVFILE, target="/srv/bot.env"))
+
+        def edit(registry: Registry) -> None:
+            key = registry.key_by_id("k1")
+            assert key is not None
+            key.note.consumers = ("laptop",)
+
+        with store.write() as tx:
+            tx.update(edit)
+        assert [(c.name, c.kind) for c in store.consumers("k1")] == [
+            ("env", ConsumerKind.ENVFILE),
+            ("laptop", ConsumerKind.MANUAL),
+        ]
+        with store.write() as tx:
+            tx.set_note("k1", PermissionNote("", (), ()))
+        assert [c.name for c in store.consumers("k1")] == ["env"]
