@@ -198,6 +198,11 @@ def _ask(session: Session, *, yes: bool, switched: list[str] | None = None) -> M
             "the plan stopped: nothing was created",
             hint="rerun with --drop-permission NAME to accept, or --abort",
         )
+    if step.id == "switch-consumers" and step.status == "failed":
+        raise RotationError(
+            "a consumer could not be given the new key; the old key still works",
+            hint=f"fix it, then 'kutui rotate {ref} --resume' (or --abort)",
+        )
     if step.id == "switch-consumers" and checklist.consumers:
         left = [c for c in checklist.consumers if c not in checklist.consumers_switched]
         named = [c for c in left if c in (switched or [])]

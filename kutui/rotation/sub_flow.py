@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import string
 
-from kutui.consumers.deliver import deliver_recorded, tick
+from kutui.consumers.deliver import TargetProblem, deliver_recorded, read_target, tick
 from kutui.errors import KucoinError, RotationError
 from kutui.model import (
     SUB_KEY_PERMISSIONS,
@@ -746,7 +746,10 @@ def _deliver_old_back(engine: Engine) -> list[str]:
             continue
         last = record.last_delivery
         reached = name in ck.consumers_switched or (
-            last is not None and last.fingerprint == ck.new_fingerprint and ck.new_fingerprint
+            last is not None
+            and bool(ck.new_fingerprint)
+            and last.fingerprint == ck.new_fingerprint
+            and (last.status is not DeliveryStatus.FAILED or _holds(record, ck.new_fingerprint))
         )
         if not reached:
             continue
@@ -763,6 +766,18 @@ def _deliver_old_back(engine: Engine) -> list[str]:
         ck.consumers_switched = ()
         engine.save("switch-consumers:undone")
     return messages
+
+
+def _holds(consumer: Consumer, key_fingerprint: str) -> bool:
+    """Whether a consumer whose delivery failed holds the new key all the same (a write whose
+    read-back failed): a file that cannot even be read never got it."""
+    if not consumer.kind.is_file:
+        return False
+    try:
+        values = read_target(consumer)
+    except TargetProblem:
+        return False
+    return values is not None and str(values[0]).endswith(key_fingerprint)
 
 
 def _demote_if_promoted(engine: Engine) -> None:

@@ -84,3 +84,26 @@ def test_key_show_hides_values_unless_revealed_to_a_terminal(setup: Setup) -> No
     assert (doc["api_key"], doc["api_secret"], doc["passphrase"]) == OLD
     pending = setup.kutui("key", "show", REF, "--pending")
     assert pending.returncode == 2 and "no new (PENDING) key" in pending.stderr
+
+
+def test_a_refused_target_stops_rotate_yes_with_the_reason(setup: Setup, tmp_path: Path) -> None:
+    """--yes confirms only what kutui verified: a target it could not write stops the rotation
+    before anything is deleted (here before anything is even sent: the simulator is not there)."""
+    real = tmp_path / "real.env"
+    real.write_text("A=1\n")
+    (tmp_path / "link.env").symlink_to(real)
+    setup.kutui("consumer", "remove", REF, "grid-bot")
+    setup.kutui(
+        "consumer",
+        "add",
+        REF,
+        "--name",
+        "env",
+        "--kind",
+        "envfile",
+        "--path",
+        str(tmp_path / "link.env"),
+    )
+    done = setup.kutui("deliver", REF)
+    assert done.returncode == 1 and "symbolic link" in done.stdout
+    assert real.read_text() == "A=1\n"

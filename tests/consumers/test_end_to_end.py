@@ -148,3 +148,24 @@ def test_deliver_then_rotate_with_yes_puts_one_working_new_key_everywhere(
     )
     for value in (*OLD, *values):
         assert value not in output
+
+
+def test_a_target_kutui_cannot_write_stops_rotate_yes_before_the_delete(
+    setup: Setup, tmp_path: Path
+) -> None:
+    real = tmp_path / "real.env"
+    real.write_text("A=1\n")
+    (tmp_path / "link.env").symlink_to(real)
+    setup.kutui("consumer", "remove", REF, "grid-bot")
+    link = str(tmp_path / "link.env")
+    setup.kutui("consumer", "add", REF, "--name", "env", "--kind", "envfile", "--path", link)
+    rotated = setup.kutui("rotate", REF, "--yes")
+    assert rotated.returncode == 2, rotated.stdout + rotated.stderr
+    assert "symbolic link" in rotated.stdout and "old key still works" in rotated.stderr
+    old = Credential(Secret(OLD[0]), Secret(OLD[1]), Secret(OLD[2]))
+    assert asyncio.run(answer(setup.url, old)) == "200000"
+    assert setup.vault().data.get("k-bot", Slot.CURRENT) == old
+    assert real.read_text() == "A=1\n"
+    aborted = setup.kutui("rotate", REF, "--abort")
+    assert aborted.returncode == 0, aborted.stderr
+    assert asyncio.run(answer(setup.url, old)) == "200000"
