@@ -747,14 +747,27 @@ def _deliver_old_back(engine: Engine) -> list[str]:
         last = record.last_delivery
         reached = name in ck.consumers_switched or (
             last is not None
-            and bool(ck.new_fingerprint)
-            and last.fingerprint == ck.new_fingerprint
-            and (last.status is not DeliveryStatus.FAILED or _holds(record, ck.new_fingerprint))
+            and (
+                last.status is DeliveryStatus.DELIVERING  # interrupted: it may hold either key
+                or (
+                    bool(ck.new_fingerprint)
+                    and last.fingerprint == ck.new_fingerprint
+                    and (
+                        last.status is not DeliveryStatus.FAILED
+                        or _holds(record, ck.new_fingerprint)
+                    )
+                )
+            )
         )
         if not reached:
             continue
         if old is None:
             raise RotationError(f"the old key is not in the vault; {name} cannot get it back")
+        if name in ck.consumers_switched:
+            # Saved before the write: a resume after a crash here delivers the new key again.
+            ck.consumers_switched = tuple(c for c in ck.consumers_switched if c != name)
+            _reopen(engine, "switch-consumers")
+            engine.save("switch-consumers:undoing")
         outcome = deliver_recorded(port, record, old, engine.ctx.now)
         if outcome.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.RELOAD_FAILED):
             raise RotationError(
@@ -766,6 +779,16 @@ def _deliver_old_back(engine: Engine) -> list[str]:
         ck.consumers_switched = ()
         engine.save("switch-consumers:undone")
     return messages
+
+
+def _reopen(engine: Engine, step_id: str) -> None:
+    """An abort undid this step: a resume after a crash in the abort runs it again."""
+    step = engine.checklist.step(step_id)
+    if step.status.closed:
+        step.status = StepStatus.PENDING
+        step.done_at = None
+        step.evidence = ""
+        engine.checklist.refresh_current()
 
 
 def _holds(consumer: Consumer, key_fingerprint: str) -> bool:
@@ -796,6 +819,8 @@ def _demote_if_promoted(engine: Engine) -> None:
         return True
 
     if engine.ctx.vault.update(demote):
+        _reopen(engine, "promote")
+        engine.save("promote:undone")
 
         def record(registry: Registry) -> None:
             key = registry.key_by_id(engine.key_id)

@@ -257,3 +257,55 @@ async def test_another_exchanges_entry_is_refused(tmp_path: Path, kind: str) -> 
     step = await session.run()
     assert step is not None and step.status == "failed" and "not kucoin" in step.note
     assert json.loads(path.read_text()) == doc
+
+
+async def to_delete_question(world: World, consumers: list[Consumer]) -> None:
+    session = rs.start(world.context(), world.key(), rotation_id=RID)
+    step = await session.run()
+    assert step is not None and step.id == "revoke-old"
+
+
+async def abort_with_crash(world: World, chaos: Chaos) -> bool:
+    """Abort; True when it crashed on the way."""
+    world.restart()
+    ctx = world.context(on_save=chaos.tick)
+    ctx.consumers = CrashingLog(world, chaos)
+    try:
+        await rs.resume(ctx, SUB_ID).abort("crash test")
+    except Crash:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("then", ["abort", "resume"])
+async def test_a_crash_during_an_abort_leaves_every_consumer_a_working_key(
+    tmp_path: Path, then: str
+) -> None:
+    clean = make_world(tmp_path / "clean", consumers=())
+    await to_delete_question(clean, declare(clean, tmp_path / "clean-bots"))
+    chaos = Chaos(0)
+    assert not await abort_with_crash(clean, chaos)
+    for n in range(1, len(chaos.labels) + 1):
+        world = make_world(tmp_path / f"h{n}", consumers=())
+        consumers = declare(world, tmp_path / f"b{n}")
+        await to_delete_question(world, consumers)
+        assert await abort_with_crash(world, Chaos(n)), n
+        world.restart()
+        await every_consumer_holds_a_working_key(world, consumers)
+        old = world.old.credential()
+        values = (old.api_key.reveal(), old.api_secret.reveal(), old.passphrase.reveal())
+        if world.store.open_for_key(SUB_ID) is None:  # died after the abort was saved
+            assert world.store.load(RID).state is State.ABORTED
+            assert all(read_target(c) == values for c in consumers), n
+            continue
+        if then == "abort":
+            assert not await abort_with_crash(world, Chaos(0))
+            assert all(read_target(c) == values for c in consumers), n
+            assert await world.works(old)
+        else:
+            ctx = world.context()
+            session = rs.resume(ctx, SUB_ID)
+            step = await session.run()
+            while step is not None:
+                step = await session.submit(ManualInput(confirm=True))
+            await finished_everywhere(world, consumers)
