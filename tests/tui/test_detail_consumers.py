@@ -50,3 +50,44 @@ async def test_the_detail_pane_shows_a_keys_consumers(tmp_path: Path) -> None:
         shown: Any = app.main.query_one(KeyDetail).query_one("#detail-rotations", Static)
         text = str(shown.render())
         assert "consumer grid-env (envfile" in text and "delivered …aaaa" in text
+
+
+async def test_consumers_are_added_and_removed_from_the_tui(tmp_path: Path) -> None:
+    from textual.widgets import Button, Input, Select
+
+    from kutui.tui.screens.consumers import ConsumersScreen
+
+    world = make_world(tmp_path / "home", consumers=())
+    app = KutuiApp(world.home, vault=world.vault, watch_tty=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        app.push_screen(ConsumersScreen(world.home, world.key()))
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#consumer-name", Input).value = "grid-env"
+        screen.query_one("#consumer-kind", Select).value = "passivbot"
+        screen.query_one("#consumer-target", Input).value = str(tmp_path / "api-keys.json")
+        screen.query_one("#consumer-add", Button).press()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        message = str(screen.query_one("#consumers-message", Static).render())
+        assert "needs --user" in message and world.home.consumers(SUB_ID) == []
+        screen.query_one("#consumer-kind", Select).value = "envfile"
+        screen.query_one("#consumer-target", Input).value = str(tmp_path / "grid.env")
+        screen.query_one("#consumer-add", Button).press()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        message = str(screen.query_one("#consumers-message", Static).render())
+        assert [c.name for c in world.home.consumers(SUB_ID)] == ["grid-env"], message
+        assert "consumer grid-env (envfile" in str(
+            screen.query_one("#consumers-list", Static).render()
+        )
+        screen.query_one("#consumer-remove", Button).press()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert world.home.consumers(SUB_ID) == []

@@ -294,6 +294,18 @@ class MainScreen(Screen[None]):
     def action_edit_note(self) -> None:
         flows.edit_note_in_editor(self)
 
+    def action_consumers(self) -> None:
+        """The selected key's consumers (command palette): add or remove one."""
+        from kutui.tui.screens.consumers import ConsumersScreen
+
+        key = self.selected_key
+        if key is None:
+            self.notify("Select a key first.", severity="warning")
+            return
+        self.app.push_screen(
+            ConsumersScreen(self.kapp.home, key), lambda _: self.kapp.load_registry()
+        )
+
     def action_reveal(self) -> None:
         flows.reveal(self)
 

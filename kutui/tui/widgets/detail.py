@@ -136,11 +136,14 @@ def rotations_text(rotations: Sequence[Checklist]) -> Text:
     return text
 
 
-def consumers_text(consumers: Sequence[Consumer]) -> Text:
-    """Each consumer record and its last delivery (kutui consumer list says the same)."""
+def consumers_text(consumers: Sequence[Consumer], noted: Sequence[str] = ()) -> Text:
+    """Each consumer record and its last delivery (kutui consumer list says the same). A manual
+    consumer the note names (``noted``) and never ticked is left out: the note shows it."""
     text = Text(end="")
     for consumer in consumers:
         last = consumer.last_delivery
+        if not consumer.kind.automatic and consumer.name in noted and last is None:
+            continue
         when = (
             f"{last.status} …{clean_text(last.fingerprint)} on {last.at:%Y-%m-%d %H:%M}"
             if last is not None
@@ -195,7 +198,7 @@ class KeyDetail(VerticalScroll):
         self.query_one("#detail-history", Static).update(history_text(history, now, colors))
         # The consumers head the rotations section: a rotation is what delivers to them.
         self.query_one("#detail-rotations", Static).update(
-            consumers_text(consumers) + rotations_text(rotations)
+            consumers_text(consumers, key.note.consumers) + rotations_text(rotations)
         )
 
     def show_nothing(self, message: str) -> None:
