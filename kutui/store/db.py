@@ -114,6 +114,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             delivery_detail TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (key_id, name)
         )""",
+        # put_consumer numbers a new row max(seq) + 1: indexed, a 10,000-key import stays linear.
+        "CREATE INDEX consumers_seq ON consumers (seq)",
         # The notes' free-text consumers become manual consumers (the note keeps its list, so
         # an old export still reads the same). Only names of printable ASCII but "/", without
         # outer spaces, here; any other name the consumer rule (kutui.model) accepts is picked
