@@ -195,6 +195,8 @@ def run_deliver(args: argparse.Namespace) -> int:
 
 
 def run_key_show(args: argparse.Namespace) -> int:
+    import sys
+
     from kutui.commands.common import is_tty, load_home, open_vault, print_json
     from kutui.errors import UsageError
     from kutui.ops.consumers import slot_credential
@@ -202,8 +204,6 @@ def run_key_show(args: argparse.Namespace) -> int:
 
     home = load_home(args)
     key = find_key(home, args.ref)
-    import sys
-
     if args.reveal and not args.to_pipe and not is_tty(sys.stdout):
         raise UsageError(
             "stdout is not a terminal: the values were not printed",
