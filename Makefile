@@ -47,6 +47,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/tui.py
 	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/yardstick.py
+	$(BIN)/python bench/openbao.py
+	$(BIN)/python bench/completion.py
 
 ## snapshots-update: accept new snapshots (review snapshot_report.html first)
 snapshots-update: $(VENV)/.installed-test

@@ -35,6 +35,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kutui.commands.demo",
     "kutui.commands.locate",
     "kutui.commands.doctor",
+    "kutui.commands.migrate_cmd",
+    "kutui.commands.passphrase",
+    "kutui.commands.completion",
     "kutui.commands.consumer",
     "kutui.commands.exec_cmd",
 )
@@ -135,6 +138,11 @@ def _silence_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from kutui.errors import KutuiError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["__complete"]:  # the shell completion helper, on every Tab: no parse, no log
+        from kutui.commands.completion import run_complete
+
+        return run_complete(argv[1:], build_parser)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import secrets
+import string
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -496,6 +498,26 @@ def passphrase_problem(passphrase: str) -> str | None:
             "and symbols such as !#%+-=@^_~)"
         )
     return None
+
+
+#: Length of a generated API passphrase: KuCoin's maximum, so it is as strong as allowed.
+PASSPHRASE_LENGTH = 32
+#: Letters, digits and the symbols KuCoin's web form accepts (passphrase_problem's message).
+_PASSPHRASE_ALPHABET = string.ascii_letters + string.digits + "!#%+-=@^_~"
+
+
+def generate_passphrase(length: int = PASSPHRASE_LENGTH) -> Secret:
+    """A random API passphrase to KuCoin's rules (``passphrase_problem``): 7-32 characters, no
+    spaces. The one generator: sub-key rotation, the master-key flow's suggestion and
+    ``kutui passphrase`` all call it."""
+    if not 7 <= length <= 32:
+        raise ValueError("KuCoin passphrases are 7 to 32 characters")
+    while True:
+        value = "".join(secrets.choice(_PASSPHRASE_ALPHABET) for _ in range(length))
+        # Letters and digits both present: some KuCoin forms insist on a mix.
+        mixed = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+        if mixed and passphrase_problem(value) is None:
+            return Secret(value)
 
 
 def _is_nfc(text: str) -> bool:

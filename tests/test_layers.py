@@ -121,6 +121,8 @@ def test_lint_runs_the_layer_check() -> None:
         ["key", "list"],
         ["account", "list"],
         ["locate", "config"],
+        ["passphrase"],
+        ["completion", "bash"],
     ],
 )
 def test_headless_commands_never_import_textual(argv: list[str], tmp_path: Path) -> None:

@@ -3,7 +3,11 @@
 REF is a key (``ACCOUNT/LABEL``, ``ACCOUNT/SUB/LABEL``), an account (``ACCOUNT``: its master keys
 and every sub-account's) or a sub-account (``ACCOUNT/SUB``). On a terminal, a live progress line
 goes to stderr and a table sorted by severity, with each failing key's explanation and fix, to
-stdout. ``--json`` prints one JSON document on stdout and nothing else (schema in docs/checks.md).
+stdout. ``--json`` prints one JSON document on stdout and nothing else (schema in docs/json.md).
+
+``--prometheus FILE``, ``--notify URL`` and ``--ping URL`` report the run elsewhere too
+(``kutui.checks.outputs``; README.md, "Monitoring and alerts"): checked before the run, and their
+failures are warnings that never change the exit code.
 
 Exit codes: 0 every checked key is ``ok``; 1 any checked key is not; 2 usage, config or vault
 errors. Keys without a stored secret are listed as ``unchecked`` and do not change the exit code.
@@ -53,6 +57,27 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--api-url", metavar="URL", help="send every check to this API URL (e.g. a simulator)"
+    )
+    out = parser.add_argument_group(
+        "monitoring (README.md, 'Monitoring and alerts'; a failure here keeps the exit code)"
+    )
+    out.add_argument(
+        "--prometheus",
+        metavar="FILE",
+        help="write the results as a node_exporter textfile (FILE.prom, replaced atomically)",
+    )
+    out.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="send keys not ok, expiring or drifting from their note to this Apprise URL "
+        "(repeatable; adds to config.toml [notify] urls; needs kutui[notify])",
+    )
+    out.add_argument(
+        "--ping",
+        metavar="URL",
+        help="dead-man ping for cron: POST to URL when the run exits 0, to URL/fail otherwise",
     )
     parser.set_defaults(func=run_check)
 
@@ -262,10 +287,20 @@ async def check_keys(
 def run_check(
     args: argparse.Namespace, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> int:
+    from kutui.checks.outputs import failures_pinged
+    from kutui.commands.common import warn
+
+    # --ping is checked first: every later error, even a bug, is then pinged as a failure.
+    with failures_pinged(getattr(args, "ping", None), warn):
+        return _run_check(args, transport)
+
+
+def _run_check(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
     import asyncio
 
+    from kutui.checks.outputs import RunOutputs
     from kutui.checks.runner import build_targets
-    from kutui.commands.common import is_tty, load_home, notice, open_vault, print_json
+    from kutui.commands.common import is_tty, load_home, notice, open_vault, print_json, warn
     from kutui.errors import UsageError
     from kutui.model import Status, api_url_problem, now_utc
 
@@ -282,6 +317,13 @@ def run_check(
         if problem:
             raise UsageError(f"--api-url {problem}")
     home = load_home(args)
+    outputs = RunOutputs.parse(
+        home.config,
+        prometheus=getattr(args, "prometheus", None),
+        notify=getattr(args, "notify", None) or [],
+        ping=getattr(args, "ping", None),
+        debug=bool(getattr(args, "debug", False)),
+    )
     registry = home.registry()
     keys = select_keys(registry, list(args.refs), args.all)
     credentials = None
@@ -310,4 +352,15 @@ def run_check(
     else:
         print_report(rows, time.monotonic() - started, sys.stdout)
     failed = any(r.status not in (Status.OK, Status.UNCHECKED) for _, r in rows)
-    return 1 if failed else 0
+    code = 1 if failed else 0
+    if outputs.wanted:
+        for line in outputs.publish(
+            registry,
+            rows,
+            home.config,
+            finished=now_utc(),
+            duration_s=time.monotonic() - started,
+            exit_code=code,
+        ):
+            warn(line)
+    return code

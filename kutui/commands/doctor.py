@@ -155,6 +155,34 @@ def _vault(paths: Any, out: list[Finding]) -> None:
         )
 
 
+def _shared_store(paths: Any, config: Any, out: list[Finding]) -> None:
+    """``[store] kind = "openbao"``: the server, the registry and every key's secret."""
+    from kutui.errors import KutuiError
+    from kutui.store.entries import OK as ENTRY_OK
+    from kutui.store.entries import entry_states
+    from kutui.store.home import Home
+
+    home = Home(paths, config)
+    try:
+        shared = home.shared()
+        registry = home.registry()
+        vault = home.open_vault()
+    except KutuiError as exc:
+        out.append(Finding(FAIL, "store", str(exc)))
+        return
+    out.append(
+        Finding(
+            OK, "store", f"{shared.settings.where}: {len(registry.keys)} key(s) in the registry"
+        )
+    )
+    states = entry_states(registry, vault.data)
+    good = sum(e.state == ENTRY_OK for e in states)
+    out.append(Finding(OK, "entries", f"{good} credential(s) readable with the token"))
+    for entry in states:
+        if entry.state != ENTRY_OK:
+            out.append(Finding(WARN, "entries", entry.describe()))
+
+
 def _entries(args: argparse.Namespace, paths: Any, config: Any, out: list[Finding]) -> None:
     """Each vault entry's state, when the vault opens; "skipped" (not a failure) otherwise."""
     from kutui.commands.common import interactive_prompt, passphrase_file
@@ -233,8 +261,11 @@ def run_doctor(args: argparse.Namespace) -> int:
     paths, config = _config(args.home, findings)
     _registry(paths, findings)
     _keyring(config, findings)
-    _vault(paths, findings)
-    _entries(args, paths, config, findings)
+    if config.store.kind == "openbao":
+        _shared_store(paths, config, findings)
+    else:
+        _vault(paths, findings)
+        _entries(args, paths, config, findings)
     _modes(paths, findings)
     _clock(findings)
     healthy = not any(f.level in (WARN, FAIL) for f in findings)

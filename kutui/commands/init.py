@@ -24,7 +24,53 @@ def register(subparsers: Any) -> None:
         "unlocked by the OS keyring when one works and by a passphrase (from --passphrase-file, "
         "$CREDENTIALS_DIRECTORY/kutui-passphrase or asked twice on the terminal).",
     )
+    parser.add_argument(
+        "--store",
+        choices=("local", "openbao"),
+        default="local",
+        help="where keys live: this host's encrypted vault (default), or an OpenBao / Vault "
+        "server shared by a team (README, Teams)",
+    )
+    parser.add_argument("--openbao-addr", metavar="URL", help="the server, https://host:8200")
+    parser.add_argument("--openbao-mount", metavar="MOUNT", default="secret", help="KV v2 mount")
+    parser.add_argument("--openbao-prefix", metavar="PREFIX", default="kutui", help="path prefix")
+    parser.add_argument(
+        "--openbao-token-file",
+        metavar="FILE",
+        help="read the token from FILE (default: $BAO_TOKEN, $VAULT_TOKEN, ~/.vault-token)",
+    )
+    parser.add_argument("--openbao-ca-file", metavar="FILE", help="CA bundle for the server")
     parser.set_defaults(func=run_init)
+
+
+def store_section(args: argparse.Namespace) -> dict[str, str]:
+    """config.toml's ``[store]`` values from ``--store openbao`` and its options."""
+    from kutui.errors import UsageError
+
+    if not args.openbao_addr:
+        raise UsageError("--store openbao needs --openbao-addr URL")
+    values = {
+        "kind": "openbao",
+        "addr": args.openbao_addr,
+        "mount": args.openbao_mount,
+        "prefix": args.openbao_prefix,
+    }
+    if args.openbao_token_file:
+        values["token_file"] = args.openbao_token_file
+    if args.openbao_ca_file:
+        values["ca_file"] = args.openbao_ca_file
+    return values
+
+
+def config_with_store(example: bytes, values: dict[str, str]) -> bytes:
+    """The example with ``values`` set under its ``[store]`` header (one table, as TOML wants)."""
+    import tomli_w
+
+    header = b"\n[store]\n"
+    lines = tomli_w.dumps(values).encode()
+    if header not in example:
+        return example + header + lines
+    return example.replace(header, header + lines, 1)
 
 
 def example_config() -> bytes:
@@ -56,7 +102,7 @@ def _new_passphrase(args: argparse.Namespace, *, keyring_ok: bool) -> Secret | N
     return ask_new_passphrase("New vault passphrase")
 
 
-def _write_files(home: Home) -> list[str]:
+def _write_files(home: Home, store: dict[str, str] | None = None) -> list[str]:
     from kutui.store.files import atomic_write, ensure_private_dir, locked
 
     done: list[str] = []
@@ -64,7 +110,8 @@ def _write_files(home: Home) -> list[str]:
         ensure_private_dir(directory)
     with locked(home.paths.config):
         if not home.paths.config.exists() and not home.paths.config.is_symlink():
-            atomic_write(home.paths.config, example_config())
+            text = example_config()
+            atomic_write(home.paths.config, config_with_store(text, store) if store else text)
             done.append(f"wrote {home.paths.config} (every setting commented; edit to taste)")
     if not home.paths.db.exists():
         with home.store():  # an old home's accounts.toml is migrated here
@@ -84,6 +131,8 @@ def run_init(args: argparse.Namespace) -> int:
     from kutui.store.vault import Vault
 
     home = load_home(args)  # a bad existing config.toml stops here, before anything is written
+    if getattr(args, "store", "local") == "openbao" or home.is_shared:
+        return _init_shared(args, home)
     if home.vault_exists():
         raise VaultError(
             home.paths.vault,
@@ -154,4 +203,35 @@ def run_init(args: argparse.Namespace) -> int:
             "lost. Add a recovery passphrase with 'kutui vault passwd'"
         )
     notice("next: 'kutui key add ACCOUNT/LABEL' or 'kutui key import FILE'")
+    return 0
+
+
+def _init_shared(args: argparse.Namespace, home: Home) -> int:
+    """``--store openbao``: config.toml names the server; kutui.db keeps this host's check
+    history; the shared registry is created on the server if it is not there yet."""
+    from kutui.commands.common import notice
+    from kutui.errors import ConfigError
+    from kutui.store.config import load_config
+    from kutui.store.home import Home
+
+    if getattr(args, "store", "local") == "openbao":
+        values = store_section(args)
+        if home.paths.config.exists() and not home.is_shared:
+            raise ConfigError(
+                home.paths.config,
+                'exists and does not say [store] kind = "openbao"; nothing was changed',
+                hint=f"to move this home's keys there: kutui migrate --to openbao "
+                f"--openbao-addr {values['addr']}",
+            )
+        for line in _write_files(home, values):
+            notice(line)
+        home = Home(home.paths, load_config(home.paths.config))
+    else:
+        for line in _write_files(home):
+            notice(line)
+    shared = home.shared()
+    created = shared.init()
+    where = shared.settings.where
+    notice(f"{'created the shared registry on' if created else 'joined'} {where}")
+    notice("next: 'kutui key add ACCOUNT/LABEL' or 'kutui migrate --to openbao' on a local home")
     return 0

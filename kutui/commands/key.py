@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+#: ``kutui key list --json``: ``{"schema": 1, "keys": [...]}`` (kutui/data/schemas/).
+JSON_SCHEMA_VERSION = 1
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "key",
@@ -524,9 +528,14 @@ def run_list(args: argparse.Namespace) -> int:
             raise KeyNotFound(f"no {what}", hint="see 'kutui account list'")
         keys = registry.keys_under(account, sub if sub else None)
     keys = sorted(keys, key=lambda k: k.ref)
+    if args.json:  # kutui/data/schemas/key-list.schema.json
+        from kutui.commands.common import print_json
+
+        print_json({"schema": JSON_SCHEMA_VERSION, "keys": [key_json(k) for k in keys]})
+        return 0
     return _show(
-        args.json,
-        [key_json(k) for k in keys],
+        False,
+        [],
         "no keys yet: add one with 'kutui key add ACCOUNT/LABEL'",
         ["KEY", "FPR", "VER", "STATUS", "ADDED", "NOTE"],
         [

@@ -49,8 +49,13 @@ def run_export(args: argparse.Namespace) -> int:
     from kutui.store.registry_export import export_registry
 
     home = load_home(args)
-    with home.store() as store:
-        text = export_registry(store, args.format, checks=not args.no_checks)
+    if home.is_shared:  # the registry is on OpenBao; kutui.db holds this host's history only
+        from kutui.store.registry_export import export_text
+
+        text = export_text(home.registry(), args.format, checks=not args.no_checks)
+    else:
+        with home.store() as store:
+            text = export_registry(store, args.format, checks=not args.no_checks)
     sys.stdout.write(text)
     return 0
 
@@ -76,9 +81,15 @@ def run_import_registry(args: argparse.Namespace) -> int:
     fmt: Format = args.format or ("json" if path.suffix.lower() == ".json" else "toml")
     text = _read_text(path)
     home = load_home(args)
-    with home.store() as store:
-        before = {k.id for k in store.snapshot().keys}
-        registry = import_registry(store, text, fmt, source=path)
+    if home.is_shared:
+        from kutui.store.registry_export import import_into
+
+        before = {k.id for k in home.registry().keys}
+        registry = import_into(home.update_registry, text, fmt, source=path)
+    else:
+        with home.store() as store:
+            before = {k.id for k in store.snapshot().keys}
+            registry = import_registry(store, text, fmt, source=path)
     removed = len(before - {k.id for k in registry.keys})
     notice(
         f"imported {len(registry.accounts)} account(s) and {len(registry.keys)} key(s) from {path}"

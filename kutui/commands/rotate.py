@@ -10,11 +10,17 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from kutui.commands.common import add_json_flag
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from kutui.rotation.checklist import Checklist
     from kutui.rotation.engine import ManualInput
     from kutui.rotation.session import Session
+
+#: ``kutui rotate --list --json``: ``{"schema": 1, "rotations": [...]}`` (kutui/data/schemas/).
+JSON_SCHEMA_VERSION = 1
 
 
 def register(subparsers: Any) -> None:
@@ -56,6 +62,7 @@ def register(subparsers: Any) -> None:
         "repeatable)",
     )
     parser.add_argument("--list", action="store_true", help="list open rotations")
+    add_json_flag(parser)
     parser.add_argument(
         "--ip-whitelist",
         metavar="IPS",
@@ -73,7 +80,9 @@ def run_rotate(args: argparse.Namespace) -> int:
     home = load_home(args)
     store = RotationStore(home.paths.rotations_dir)
     if args.list:
-        return _list(store)
+        return _list(store, as_json=args.json)
+    if args.json:
+        raise UsageError("--json goes with --list")
     if not args.ref:
         raise UsageError("name the key to rotate (ACCOUNT/LABEL or ACCOUNT/SUB/LABEL), or --list")
     if args.resume and args.abort:
@@ -182,11 +191,14 @@ def _ask(session: Session, *, yes: bool, switched: list[str] | None = None) -> M
         print(step.note)
     needs_credentials = checklist.flow == "master" and step.id == "create"
     if needs_credentials:
+        from kutui.rotation.master_flow import offer_passphrase
+
         if not _interactive():
             raise RotationError(
                 f"step '{step.title}' needs the new credentials typed on a terminal",
                 hint=f"run 'kutui rotate {checklist.key_ref} --resume' on a terminal",
             )
+        print(offer_passphrase())
         return ManualInput(
             api_key=secret_prompt("New API key"),
             api_secret=secret_prompt("New API secret"),
@@ -250,10 +262,33 @@ def _yes_no(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _list(store: Any) -> int:
-    from kutui.commands.common import print_table
+def rotation_json(checklist: Checklist) -> dict[str, Any]:
+    step = checklist.current_step()
+    return {
+        "id": checklist.id,
+        "ref": checklist.key_ref,
+        "key_id": checklist.key_id,
+        "flow": str(checklist.flow),
+        "state": str(checklist.state),
+        "step": step.id if step else None,
+        "step_title": step.title if step else None,
+        "step_status": str(step.status) if step else None,
+        "old_fingerprint": checklist.old_fingerprint,
+        "new_fingerprint": checklist.new_fingerprint,
+        "created_at": checklist.created_at.isoformat(),
+        "updated_at": checklist.updated_at.isoformat(),
+    }
+
+
+def _list(store: Any, *, as_json: bool = False) -> int:
+    from kutui.commands.common import print_json, print_table
 
     rotations = store.list_open()
+    if as_json:
+        print_json(
+            {"schema": JSON_SCHEMA_VERSION, "rotations": [rotation_json(c) for c in rotations]}
+        )
+        return 0
     if not rotations:
         print("no open rotations")
         return 0

@@ -168,6 +168,18 @@ def _integer(data: dict[str, object], name: str, default: int = 0, *, high: int 
     return value
 
 
+def _flag(data: dict[str, object], name: str) -> bool:
+    """A yes/no field: JSON true/false, or the words (``bool("false")`` would read as yes)."""
+    value = data.get(name)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise TypeError(f"{name} is not true or false")
+
+
 def _permissions(data: dict[str, object]) -> tuple[str, ...]:
     return tuple(p.strip() for p in _text(data, "permission").split(",") if p.strip())
 
@@ -497,7 +509,7 @@ class KucoinClient:
             ip_whitelist=_text(data, "ipWhitelist"),
             created_at_ms=_integer(data, "createdAt", high=MAX_TIME_MS),
             uid=_integer(data, "uid"),
-            is_master=bool(data.get("isMaster")),
+            is_master=_flag(data, "isMaster"),
             sub_name=_text(data, "subName"),
         )
 

@@ -1,1 +1,1 @@
-"""The use cases both front ends call (docs/architecture.md, "Layers"): one place per rule."""
+"""The use cases both front ends call (docs/architecture.md, "Layers")."""

@@ -96,6 +96,22 @@ STEPS: tuple[tuple[str, str, StepKind, str], ...] = (
 )
 
 
+def offer_passphrase() -> str:
+    """The line a front end shows with the ``create`` step: a fresh random passphrase for KuCoin's
+    form (``kutui.model.generate_passphrase``, as sub-key rotation uses).
+
+    Shown, never stored: step instructions are saved with the checklist (kutui/rotation/store.py)
+    and this may become the new key's passphrase, so each showing generates a new one and the
+    passphrase reaches the vault only when the user types it back with the new key.
+    """
+    from kutui.model import generate_passphrase
+
+    return (
+        f"Suggested API passphrase (not saved; copy it into KuCoin's form): "
+        f"{generate_passphrase().reveal()}"
+    )
+
+
 async def master_plan_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
     evidence = await plan_step(engine, step, inputs)
     ck = engine.checklist

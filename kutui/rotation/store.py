@@ -38,6 +38,9 @@ from kutui.store.files import (
     locked,
     read_private,
 )
+from kutui.store.openbao.lease import Lease
+from kutui.store.openbao.store import SharedStore
+from kutui.text import clean_text
 
 _STEP_FIELDS = {
     "id",
@@ -157,8 +160,9 @@ class _Reader:
         return value
 
     def text(self, key: str, default: str = "", *, required: bool = False) -> str:
+        # The file may have been edited by hand; what it says reaches the screen (kutui/text.py).
         value: str = self._get(key, str, default, required)
-        return value
+        return clean_text(value, multiline=True)
 
     def integer(
         self, key: str, default: int | None = None, *, required: bool = False
@@ -176,7 +180,7 @@ class _Reader:
         value: list[Any] = self._get(key, list, [], False)
         if not all(isinstance(v, str) for v in value):
             raise ChecklistError(self.path, "must be a list of strings", key=self.where(key))
-        return tuple(value)
+        return tuple(clean_text(v) for v in value)
 
     def choice(self, key: str, enum: type[Any], *, required: bool = True) -> Any:
         raw = self.text(key, required=required)
@@ -288,10 +292,15 @@ def from_toml(path: Path, data: bytes) -> Checklist:
 
 
 class RotationStore:
-    """The ``rotations/`` directory."""
+    """The ``rotations/`` directory; for a home on OpenBao, the shared checklists and leases
+    (``kutui.store.openbao``: another operator sees and resumes them)."""
 
     def __init__(self, directory: Path) -> None:
+        from kutui.store.openbao.store import for_rotations_dir
+
         self.directory = directory
+        self.shared = for_rotations_dir(str(directory))
+        self._leases: dict[str, Lease] = {}
 
     def path_for(self, rotation_id: str) -> Path:
         if not valid_rotation_id(rotation_id):
@@ -299,7 +308,31 @@ class RotationStore:
         return self.directory / f"{rotation_id}.toml"
 
     def load(self, rotation_id: str) -> Checklist:
+        if self.shared is not None:
+            return self._load_shared(self.path_for(rotation_id))
         return self.load_path(self.path_for(rotation_id))
+
+    def _shared_store(self) -> SharedStore:
+        if self.shared is None:
+            raise RotationError("this home keeps its rotations in files, not on OpenBao")
+        return self.shared
+
+    def _load_shared(self, path: Path) -> Checklist:
+        """``path`` names the checklist in messages (``rotations/<id>.toml`` on the server)."""
+        found = self._shared_store().read_rotation(path.stem)
+        if found is None:
+            raise ChecklistError(path, "does not exist")
+        checklist = from_toml(path, found[0].encode())
+        if path.stem != checklist.id:
+            raise ChecklistError(
+                path, f"holds rotation {checklist.id!r}, not {path.stem!r}", key="id"
+            )
+        return checklist
+
+    def _shared_path(self, rotation_id: str) -> Path:
+        settings = self._shared_store().settings
+        self.path_for(rotation_id)  # the id's own check
+        return Path(f"openbao:{settings.mount}/{settings.prefix}/_kutui/rotations/{rotation_id}")
 
     def load_path(self, path: Path) -> Checklist:
         try:
@@ -319,6 +352,9 @@ class RotationStore:
         An existing file that does not parse is left alone (``ChecklistError``): it may be the
         only record of a rotation a newer kutui is running.
         """
+        if self.shared is not None:
+            self._save_shared(checklist)
+            return
         path = self.path_for(checklist.id)
         ensure_private_dir(self.directory)
         with locked(path):
@@ -328,8 +364,30 @@ class RotationStore:
                     raise ChecklistError(path, "belongs to another key", key="key_id")
             atomic_write(path, to_toml(checklist))
 
+    def _save_shared(self, checklist: Checklist) -> None:
+        shared = self._shared_store()
+        lease = self._leases.get(checklist.key_id)
+        if lease is not None:
+            lease.renew()  # a host that lost its lease stops before it writes
+        path = self._shared_path(checklist.id)
+
+        def text(old: str | None) -> str:
+            if old is not None:
+                existing = from_toml(path, old.encode())
+                if existing.key_id != checklist.key_id:
+                    raise ChecklistError(path, "belongs to another key", key="key_id")
+            return to_toml(checklist).decode()
+
+        shared.write_rotation(checklist.id, text, checklist.key_id)
+
     def all(self) -> list[Checklist]:
         """Every readable checklist, oldest first; unreadable files raise."""
+        if self.shared is not None:
+            return [
+                self._load_shared(self._shared_path(rid))
+                for rid in self.shared.rotation_ids()
+                if valid_rotation_id(rid)
+            ]
         if not self.directory.is_dir():
             return []
         return [self.load_path(p) for p in sorted(self.directory.glob("*.toml"))]
@@ -346,7 +404,18 @@ class RotationStore:
 
     @contextlib.contextmanager
     def key_lock(self, key_id: str) -> Iterator[None]:
-        """Held while a process works on a key's rotation; a second one is refused at once."""
+        """Held while a process works on a key's rotation; a second one is refused at once
+        (on OpenBao: the key's lease, held by one host until it ends or expires)."""
+        if self.shared is not None:
+            lease = self.shared.lease(key_id)
+            lease.acquire()
+            self._leases[key_id] = lease
+            try:
+                yield
+            finally:
+                self._leases.pop(key_id, None)
+                lease.release()
+            return
         ensure_private_dir(self.directory)
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key_id)
         lock_path = self.directory / f"key-{safe}.lock"

@@ -8,9 +8,6 @@ manual steps.
 
 from __future__ import annotations
 
-import secrets
-import string
-
 from kutui.consumers.deliver import TargetProblem, deliver_recorded, read_target, tick
 from kutui.errors import KucoinError, RotationError
 from kutui.model import (
@@ -20,7 +17,7 @@ from kutui.model import (
     DeliveryStatus,
     Registry,
     Slot,
-    passphrase_problem,
+    generate_passphrase,
 )
 from kutui.rotation.checklist import Checklist, Flow, Step, StepKind, StepStatus
 from kutui.rotation.engine import (
@@ -39,20 +36,6 @@ from kutui.secret import Secret
 from kutui.store.vault import VaultData
 
 SKIPPABLE = frozenset({"switch-consumers", "purge-previous"})
-PASSPHRASE_LENGTH = 32
-_PASSPHRASE_ALPHABET = string.ascii_letters + string.digits + "!#%+-=@^_~"
-
-
-def generate_passphrase(length: int = PASSPHRASE_LENGTH) -> Secret:
-    """A random API passphrase to KuCoin's rules: 7-32 characters, no spaces."""
-    if not 7 <= length <= 32:
-        raise ValueError("KuCoin passphrases are 7 to 32 characters")
-    while True:
-        value = "".join(secrets.choice(_PASSPHRASE_ALPHABET) for _ in range(length))
-        # Letters and digits both present: some KuCoin forms insist on a mix.
-        mixed = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
-        if mixed and passphrase_problem(value) is None:
-            return Secret(value)
 
 
 def split_ips(text: str) -> list[str]:

@@ -62,13 +62,38 @@ class KucoinConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """Where keys and the registry live (docs/storage.md, "OpenBao"): this host (local) or a
+    KV v2 mount of an OpenBao / Vault server shared by a team (openbao)."""
+
+    kind: str = "local"  # local | openbao
+    addr: str = ""  # https://host:8200; http only to loopback
+    mount: str = "secret"
+    prefix: str = "kutui"
+    token_file: str = ""  # "" = $BAO_TOKEN, $VAULT_TOKEN, else ~/.vault-token
+    ca_file: str = ""  # "" = the system's CA bundle
+    role_id: str = ""  # AppRole (unattended hosts): with secret_id_file
+    secret_id_file: str = ""
+    lease_seconds: int = 900  # how long a rotation's lease holds without a renewal
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    # Apprise URLs `kutui check` alerts (README.md, "Monitoring and alerts"); they may hold a
+    # chat service's token, which kutui never prints.
+    urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     ui: UiConfig = field(default_factory=UiConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     rotation: RotationConfig = field(default_factory=RotationConfig)
     vault: VaultConfig = field(default_factory=VaultConfig)
     kucoin: KucoinConfig = field(default_factory=KucoinConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
+    store: StoreConfig = field(default_factory=StoreConfig)
 
 
 # --------------------------------------------------------------------------- loading
@@ -79,6 +104,8 @@ SECTIONS: dict[str, type] = {
     "rotation": RotationConfig,
     "vault": VaultConfig,
     "kucoin": KucoinConfig,
+    "store": StoreConfig,
+    "notify": NotifyConfig,
 }
 
 UNLOCK_MODES = ("auto", "keyring", "passphrase")
@@ -108,10 +135,37 @@ def _one_of(*choices: str) -> Callable[[Any], str | None]:
     return check
 
 
+STORE_KINDS = ("local", "openbao")
+
+
+def _store_addr(value: Any) -> str | None:
+    """ "" (not set: only a local store) or an origin kutui may send a token to: the same rule
+    as the KuCoin API URL (https, plain http only to loopback)."""
+    return None if value == "" else api_url_problem(value)
+
+
+def _kv_path(value: Any) -> str | None:
+    if re.fullmatch(
+        r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}(/[A-Za-z0-9][A-Za-z0-9._-]{0,63}){0,3}", value
+    ):
+        return None
+    return "must be a path of 1 to 4 names (letters, digits, '.', '_' or '-') joined by '/'"
+
+
 def _theme_name(value: Any) -> str | None:
     if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
         return None
     return "must be a theme name (letters, digits, '.', '_' or '-')"
+
+
+def _notify_urls(value: Any) -> str | None:
+    if len(value) > 20:
+        return "must list at most 20 URLs"
+    for url in value:
+        # The value is never quoted back: a URL may carry a token.
+        if not url or not is_clean(url) or any(ch.isspace() for ch in url) or "://" not in url:
+            return "must be Apprise URLs (service://...), without spaces or control characters"
+    return None
 
 
 #: Value rules by key path; every numeric setting has a range.
@@ -136,6 +190,12 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "vault.backups": _int_range(0, 10),
     "vault.keyring_timeout_seconds": _float_range(0.5, 60),
     "kucoin.api_url": api_url_problem,
+    "store.kind": _one_of(*STORE_KINDS),
+    "store.addr": _store_addr,
+    "store.mount": _kv_path,
+    "store.prefix": _kv_path,
+    "store.lease_seconds": _int_range(10, 86400),
+    "notify.urls": _notify_urls,
 }
 
 
@@ -144,6 +204,10 @@ _WANTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
     "float": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
     "str": ("a string", lambda v: isinstance(v, str)),
+    "tuple[str, ...]": (
+        "an array of strings",
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    ),
 }
 
 
@@ -173,7 +237,11 @@ def _load_section(path: Path, name: str, cls: type, table: Any) -> Any:
             problem = RULES[key_path](value)
         if problem:
             raise ConfigError(path, problem, key=key_path)
-        values[key] = float(value) if known[key].type in ("float", float) else value
+        if known[key].type in ("float", float):
+            value = float(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[key] = value
     return cls(**values)
 
 
@@ -224,6 +292,12 @@ def _check_kdf_cost(path: Path, config: Config) -> None:
     problem = cap_problem(params)
     if problem:
         raise ConfigError(path, problem, key="vault.argon2_iterations")
+    if config.store.kind == "openbao" and not config.store.addr:
+        raise ConfigError(path, 'is needed when store.kind is "openbao"', key="store.addr")
+    if bool(config.store.role_id) != bool(config.store.secret_id_file):
+        raise ConfigError(
+            path, "AppRole needs both role_id and secret_id_file", key="store.role_id"
+        )
 
 
 def load_config(path: Path) -> Config:
@@ -237,3 +311,33 @@ def load_config(path: Path) -> Config:
     except OSError as exc:
         raise ConfigError(path, f"cannot be read ({exc.strerror})") from None
     return parse_config(path, data)
+
+
+STORE_KEYS = tuple(f.name for f in fields(StoreConfig))
+
+
+def with_store(path: Path, text: str, values: dict[str, Any]) -> bytes:
+    """config.toml's text with ``[store]`` set to ``values`` (``kutui migrate`` switches the
+    store: the one change kutui makes to this file). Other sections, comments and the
+    commented-out examples are kept; the result is validated before it is returned."""
+    import tomli_w
+
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "[store]"), None)
+    block = tomli_w.dumps(values).splitlines()
+    if start is None:
+        lines += ["", "[store]", *block]
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+            len(lines),
+        )
+        keep = [
+            line
+            for line in lines[start + 1 : end]
+            if not re.match(rf"\s*({'|'.join(STORE_KEYS)})\s*=", line)
+        ]
+        lines = [*lines[: start + 1], *block, *keep, *lines[end:]]
+    data = ("\n".join(lines) + "\n").encode()
+    parse_config(path, data)
+    return data

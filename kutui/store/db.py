@@ -17,7 +17,6 @@ writers queue at the start instead of one failing half way through with SQLITE_B
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import sqlite3
 import stat
@@ -140,26 +139,34 @@ def _is_locked(exc: sqlite3.OperationalError) -> bool:
 
 
 def create_private(path: Path) -> None:
-    """Create ``path`` 0600 if absent; refuse a symlink, a non-file or another user's file."""
+    """Create ``path`` 0600 if absent; refuse a symlink, a non-file or another user's file.
+
+    An existing file is judged by ``lstat`` and never opened here: closing any descriptor of
+    kutui.db drops every POSIX lock this process's SQLite connections hold on it, after which
+    another process may take the database for unused and delete its write-ahead log under a
+    connection that is still writing (docs/storage.md, "Opening the file")."""
     ensure_private_dir(path.parent)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise UnsafeFileError(path, "is a symbolic link; refusing to open it") from None
-        raise RegistryError(path, f"cannot be opened ({exc.strerror or exc})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise RegistryError(path, "is not a regular file")
-        if st.st_uid != os.getuid():
-            raise UnsafeFileError(
-                path, f"is owned by uid {st.st_uid}, not by you; refusing to open it"
-            )
-        if stat.S_IMODE(st.st_mode) != FILE_MODE:
-            os.fchmod(fd, FILE_MODE)
-    finally:
-        os.close(fd)
+        st = path.lstat()
+    except FileNotFoundError:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        except FileExistsError:  # another process created it first: judge theirs below
+            st = path.lstat()
+        except OSError as exc:
+            raise RegistryError(path, f"cannot be created ({exc.strerror or exc})") from None
+        else:
+            os.fchmod(fd, FILE_MODE)  # mkstemp-like: 0600 whatever the umask
+            os.close(fd)  # no connection to this new file exists yet, so no lock to drop
+            return
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafeFileError(path, "is a symbolic link; refusing to open it")
+    if not stat.S_ISREG(st.st_mode):
+        raise RegistryError(path, "is not a regular file")
+    if st.st_uid != os.getuid():
+        raise UnsafeFileError(path, f"is owned by uid {st.st_uid}, not by you; refusing to open it")
+    if stat.S_IMODE(st.st_mode) != FILE_MODE:
+        path.chmod(FILE_MODE)  # not a symlink (checked above), in a directory only we can write
 
 
 class Database:

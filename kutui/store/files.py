@@ -90,14 +90,35 @@ def atomic_write(
     EIO) has not yet made room for the backup by shifting older ones.
     ``group``: the new file's group (a consumer's file keeps the group it had).
     """
-    directory = ensure_private_dir(path.parent)
+    _replace(ensure_private_dir(path.parent), path, data, FILE_MODE, backup_to, group)
+
+
+def atomic_publish(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically for another program to read (mode 0644): a
+    node_exporter textfile, which holds no secret. The directory is the reader's (often
+    another user's, mode 0755 or 0775), so it must exist and is used as it is."""
+    directory = path.parent
+    if not directory.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such directory", str(directory))
+    _replace(directory, path, data, mode, None, None)
+
+
+def _replace(
+    directory: Path,
+    path: Path,
+    data: bytes,
+    mode: int,
+    backup_to: Path | Callable[[], Path | None] | None,
+    group: int | None,
+) -> None:
+    """The atomic recipe (module docstring): temp file beside ``path``, fsync, rename, fsync."""
     fd, tmp_name = tempfile.mkstemp(
         prefix=f"{TEMP_PREFIX}{path.name}.", suffix=TEMP_SUFFIX, dir=directory
     )
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
+            os.fchmod(handle.fileno(), mode)
             if group is not None and group != os.getegid():
                 os.fchown(handle.fileno(), -1, group)
             handle.write(data)
@@ -168,20 +189,44 @@ def check_private(path: Path) -> list[str]:
     return problems
 
 
-def read_private(path: Path) -> bytes:
-    """Read a kutui file, refusing symlinks and files owned by another user."""
+def open_owned(
+    path: Path,
+    flags: int,
+    *,
+    doing: str = "read",
+    not_regular: type[FileProblem] | None = None,
+) -> tuple[int, os.stat_result]:
+    """Open ``path`` refusing a symlink, a non-regular file and another user's file: the one
+    check behind every private file kutui reads or creates. Returns the descriptor (the
+    caller closes it) and its stat; other ``OSError``s (not found, no permission) propagate
+    for the caller to word, as does a non-regular file unless ``not_regular`` names the error."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UnsafeFileError(path, "is a symbolic link; refusing to read it") from None
+            raise UnsafeFileError(path, f"is a symbolic link; refusing to {doing} it") from None
         raise
-    with os.fdopen(fd, "rb") as handle:
-        st = os.fstat(handle.fileno())
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            if not_regular is None:
+                code = errno.EISDIR if stat.S_ISDIR(st.st_mode) else errno.EINVAL
+                raise OSError(code, os.strerror(code), str(path))
+            raise not_regular(path, "is not a regular file")
         if st.st_uid != os.getuid():
             raise UnsafeFileError(
-                path, f"is owned by uid {st.st_uid}, not by you; refusing to read it"
+                path, f"is owned by uid {st.st_uid}, not by you; refusing to {doing} it"
             )
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def read_private(path: Path) -> bytes:
+    """Read a kutui file, refusing symlinks and files owned by another user."""
+    fd, _ = open_owned(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as handle:
         return handle.read()
 
 

@@ -27,6 +27,7 @@ from kutui.store.state import AppState, read_state, write_state
 if TYPE_CHECKING:  # the vault pulls in cryptography, kutui.db sqlite3: paid for when used
     from kutui.store.history import History, HistoryEntry
     from kutui.store.migrate import MigrationReport
+    from kutui.store.openbao.store import SharedStore
     from kutui.store.sqlite_registry import RegistryStore
     from kutui.store.vault import Vault, VaultData
 
@@ -133,6 +134,20 @@ class Home:
         self._migration_checked = False
         self._migration_lock = threading.Lock()
         weakref.finalize(self, self._stores.close)
+        # config.toml's [store]: "openbao" puts the registry and the credentials on a shared
+        # server (kutui.store.openbao); connected on first use.
+        self._shared: SharedStore | None = None
+        self._shared_lock = threading.Lock()
+        if self.is_shared:
+            from kutui.store.openbao.store import register_rotations_dir
+
+            me = weakref.ref(self)  # the registration must not keep this Home alive
+
+            def shared() -> SharedStore | None:
+                home = me()
+                return home.shared() if home is not None else None
+
+            register_rotations_dir(str(paths.rotations_dir), shared)
 
     def __repr__(self) -> str:
         return f"Home({self.paths.data_dir})"
@@ -154,6 +169,23 @@ class Home:
     def close(self) -> None:
         """Close the idle kutui.db connections (the next use opens one again)."""
         self._stores.close()
+
+    # ----------------------------------------------------------------------- the store
+
+    @property
+    def is_shared(self) -> bool:
+        """True when the keys live on OpenBao (``[store] kind = "openbao"``)."""
+        return self.config.store.kind == "openbao"
+
+    def shared(self) -> SharedStore:
+        """The OpenBao store (``is_shared`` only); hvac is imported, the token found, here."""
+        with self._shared_lock:
+            if self._shared is None:
+                from kutui.store.openbao.client import Settings
+                from kutui.store.openbao.store import SharedStore
+
+                self._shared = SharedStore(Settings.from_config(self.config.store))
+            return self._shared
 
     # ----------------------------------------------------------------------- kutui.db
 
@@ -204,6 +236,8 @@ class Home:
 
     def registry(self) -> Registry:
         """The registry as last committed (a private copy: the caller may change it freely)."""
+        if self.is_shared:
+            return self.shared().registry()
         if self._no_database():
             return Registry()
         with self.store() as store:
@@ -212,7 +246,9 @@ class Home:
     def update_registry(self, fn: Callable[[Registry], T]) -> T:
         """In one write transaction: read the registry, apply ``fn``, write what it changed;
         returns fn's result. If ``fn`` raises, nothing is written. ``fn`` must not keep the
-        registry it is given."""
+        registry it is given. On OpenBao ``fn`` may run again after a conflicting write."""
+        if self.is_shared:
+            return self.shared().update_registry(fn)
         with self.store() as store, store.write() as tx:
             return tx.update(fn)
 
@@ -225,8 +261,29 @@ class Home:
         batch = list(results)
         if not batch:
             return 0
+        if self.is_shared:
+            return self._record_shared(batch)
         with self.store() as store, store.write() as tx:
             return tx.record_results(batch)
+
+    def _record_shared(self, batch: list[tuple[str, CheckResult]]) -> int:
+        """On OpenBao: what the results teach goes to the shared registry, the history to this
+        host's kutui.db (an IP-whitelist answer depends on the host)."""
+        from kutui.model import Status
+        from kutui.store.history import HistoryEntry
+        from kutui.store.learn import apply_results
+
+        batch = [(key_id, r) for key_id, r in batch if r.status is not Status.UNCHECKED]
+        recorded = self.update_registry(lambda registry: apply_results(registry, batch))
+        known = {k.id for k in self.registry().keys}
+        by_key: dict[str, list[HistoryEntry]] = {}
+        for key_id, result in batch:
+            if key_id in known:
+                by_key.setdefault(key_id, []).append(HistoryEntry.of(result))
+        with self.store() as store, store.write() as tx:
+            for key_id, entries in by_key.items():
+                tx.add_history(key_id, entries)
+        return recorded
 
     def history(self, key_id: str) -> list[HistoryEntry]:
         """The key's last results, oldest first."""
@@ -278,6 +335,8 @@ class Home:
     # ----------------------------------------------------------------------- vault
 
     def vault_exists(self) -> bool:
+        if self.is_shared:
+            return True  # the server is the vault; reaching it is checked when it is opened
         return self.paths.vault.exists() or self.paths.vault.is_symlink()
 
     def open_vault(
@@ -294,6 +353,10 @@ class Home:
         from kutui.store.keyring_unlock import try_keyring_stanza
         from kutui.store.vault import Vault
 
+        if self.is_shared:
+            shared = self.shared().open_vault()
+            self._adopt_stored(shared)
+            return shared
         settings = self.config.vault
         path = self.paths.vault
         seen = self.state().vault_generation
@@ -345,7 +408,11 @@ class Home:
         (``open_vault``); killed before it, the record is a key without a secret, which
         ``kutui key add`` fills in and ``kutui key remove`` removes."""
         self._note_adding(ids, True)
-        added = set(self.update_registry(register))
+        try:
+            added = set(self.update_registry(register))
+        except BaseException:  # nothing was registered: nothing for an unlock to adopt
+            self._note_adding(ids, False)
+            raise
         try:
             stored = vault.update(store)
         except BaseException:
@@ -413,6 +480,8 @@ class Home:
 
     def note_vault_generation(self, vault: Vault) -> None:
         """Remember the highest generation seen; warn (on the vault) if it went down."""
+        if self.is_shared:
+            return  # KV versions, not a file generation: nothing to remember here
         seen = self.state().vault_generation
         if vault.generation < seen:
             if not vault.rollback_warning:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ def _without_checks(registry: Registry) -> Registry:
 _CONSUMER_FIELDS = ("key_id", "name", "kind", "target", "user", "reload", "env_prefix")
 
 
-def _consumer_rows(store: RegistryStore, registry: Registry) -> list[dict[str, str]]:
+def _consumer_rows(consumers: Sequence[Consumer], registry: Registry) -> list[dict[str, str]]:
     """The consumers as plain tables (their last delivery is this host's, like a last check).
     A manual consumer its key's note names is left out: the note says it already, and an
     export of a home without other consumers stays today's accounts.toml."""
@@ -51,7 +52,7 @@ def _consumer_rows(store: RegistryStore, registry: Registry) -> list[dict[str, s
             "reload": c.reload,
             "env_prefix": c.env_prefix,
         }
-        for c in store.consumers()
+        for c in consumers
         if c.kind.automatic or (c.key_id, c.name) not in noted
     ]
 
@@ -91,15 +92,27 @@ def _parse_consumers(source: Path, rows: object) -> list[Consumer]:
 
 
 def export_registry(store: RegistryStore, fmt: Format = "toml", *, checks: bool = True) -> str:
-    registry = store.snapshot()
+    with store.db.reading():  # the registry and its consumers from one snapshot
+        registry, consumers = store.snapshot(), store.consumers()
+    return export_text(registry, fmt, checks=checks, consumers=consumers)
+
+
+def export_text(
+    registry: Registry,
+    fmt: Format = "toml",
+    *,
+    checks: bool = True,
+    consumers: Sequence[Consumer] = (),
+) -> str:
+    """``registry`` (and ``consumers``) as ``kutui registry export`` prints it (any store's)."""
     if not checks:
         registry = _without_checks(registry)
     text = dump_registry(registry).decode("utf-8")
-    consumers = _consumer_rows(store, registry)
-    if consumers:
+    rows = _consumer_rows(consumers, registry)
+    if rows:
         import tomli_w
 
-        text += "\n" + tomli_w.dumps({"consumers": consumers})
+        text += "\n" + tomli_w.dumps({"consumers": rows})
     if fmt == "toml":
         return text
     if fmt == "json":
@@ -165,6 +178,29 @@ def parse_export_with_consumers(
     except (TypeError, ValueError) as exc:  # null values, mixed arrays: not a registry
         raise RegistryError(source, f"is not a kutui registry export ({exc})") from None
     return parse_registry(source, as_toml.encode("utf-8")), consumers
+
+
+def import_into(
+    update: Callable[[Callable[[Registry], None]], None],
+    text: str,
+    fmt: Format = "toml",
+    *,
+    source: Path | None = None,
+) -> Registry:
+    """``import_registry`` for a store reached through ``update_registry`` (OpenBao): the
+    same rules, one check-and-set write."""
+    registry = parse_export(text, fmt, source=source or Path(f"<import.{fmt}>"))
+
+    def replace_all(held: Registry) -> None:
+        for key in registry.keys:
+            if key.last_check is None:
+                old = held.key_by_id(key.id)
+                key.last_check = old.last_check if old is not None else None
+        held.accounts[:] = registry.accounts
+        held.keys[:] = registry.keys
+
+    update(replace_all)
+    return registry
 
 
 def import_registry(

@@ -8,7 +8,6 @@ same text typed on a system that produces NFD opens the same vault.
 
 from __future__ import annotations
 
-import errno
 import getpass
 import os
 import stat
@@ -18,8 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kutui.errors import FileProblem, UnlockError, UnsafeFileError
+from kutui.errors import FileProblem, UnlockError
 from kutui.secret import Secret
+from kutui.store.files import open_owned
 
 CREDENTIAL_NAME = "kutui-passphrase"
 MAX_PASSPHRASE_FILE = 1024 * 1024 + 4096  # a 1 MiB passphrase plus a newline fits
@@ -49,24 +49,17 @@ def read_passphrase_file(path: Path) -> FoundPassphrase:
     The file must be a regular file you own; group or world access is a warning, not an error
     (the user may be mid-setup), but kutui says so."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        # O_NONBLOCK: a FIFO in its place must not hang the open (open_owned then refuses it).
+        fd, st = open_owned(
+            path,
+            os.O_RDONLY | getattr(os, "O_NONBLOCK", 0),
+            doing="read a passphrase from",
+            not_regular=PassphraseFileError,
+        )
     except FileNotFoundError:
         raise PassphraseFileError(path, "passphrase file not found") from None
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise UnsafeFileError(
-                path, "is a symbolic link; refusing to read a passphrase from it"
-            ) from None
         raise PassphraseFileError(path, f"cannot be read ({exc.strerror})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise PassphraseFileError(path, "is not a regular file")
-        if st.st_uid != os.getuid():
-            raise UnsafeFileError(path, f"is owned by uid {st.st_uid}, not by you")
-    except BaseException:
-        os.close(fd)
-        raise
     with os.fdopen(fd, "rb") as handle:
         raw = handle.read(MAX_PASSPHRASE_FILE + 1)
     warnings: list[str] = []

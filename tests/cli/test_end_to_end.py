@@ -92,7 +92,7 @@ def test_init_add_list_as_documented(tmp_path: Path) -> None:
     assert add.returncode == 0, add.stderr
     listed = kutui("--home", "H", "--passphrase-file", "pf", "key", "list", "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    keys = json.loads(listed.stdout)
+    keys = json.loads(listed.stdout)["keys"]
     assert [(k["ref"], k["fingerprint"]) for k in keys] == [("main/bot1", "d3eb")]
     home = tmp_path / "H"
     assert (home / "vault.kv1").stat().st_size > 0

@@ -128,12 +128,12 @@ def test_bad_ref(cli: Cli, vault_home: Path) -> None:
 def test_key_list_json_and_table(cli: Cli, vault_home: Path) -> None:
     assert cli("key", "add", "main/bot1", stdin=credentials_stdin()).code == 0
     assert cli("key", "add", "alt/x/bot2", stdin=credentials_stdin(api_key="b" * 24)).code == 0
-    listed = json.loads(cli("key", "list", "--json").out)
+    listed = json.loads(cli("key", "list", "--json").out)["keys"]
     assert [(k["ref"], k["fingerprint"]) for k in listed] == [
         ("alt/x/bot2", "bbbb"),
         ("main/bot1", "d3eb"),
     ]
-    only_main = json.loads(cli("key", "list", "--json", "main").out)
+    only_main = json.loads(cli("key", "list", "--json", "main").out)["keys"]
     assert [k["ref"] for k in only_main] == ["main/bot1"]
     table = cli("key", "list").out
     assert "main/bot1" in table and "…d3eb" in table
@@ -144,7 +144,7 @@ def test_key_list_needs_no_unlock(cli: Cli, vault_home: Path, pw_file: Path) -> 
     pw_file.unlink()
     result = cli("--home", str(vault_home), "key", "list", "--json", bare=True)
     assert result.code == 0
-    assert json.loads(result.out)[0]["fingerprint"] == "d3eb"
+    assert json.loads(result.out)["keys"][0]["fingerprint"] == "d3eb"
 
 
 def test_key_remove(cli: Cli, vault_home: Path) -> None:

@@ -42,7 +42,7 @@ def test_keyring_only_init_then_keys_without_a_passphrase(
     add = kutui(keyring_env, "--home", home, "key", "add", "main/bot1", stdin=CREDENTIALS)
     assert add.returncode == 0, add.stderr
     listed = kutui(keyring_env, "--home", home, "key", "list", "--json")
-    assert json.loads(listed.stdout)[0]["fingerprint"] == "d3eb"
+    assert json.loads(listed.stdout)["keys"][0]["fingerprint"] == "d3eb"
     doctor = kutui(keyring_env, "--home", home, "doctor")
     assert "SecretService" in doctor.stdout and "keyring" in doctor.stdout
 

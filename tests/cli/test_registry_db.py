@@ -64,13 +64,13 @@ def test_an_old_home_is_migrated_by_its_first_command(tmp_path: Path) -> None:
     paths = _old_home(tmp_path / "home")
     first = kutui("--home", str(paths.data_dir), "key", "list", "--json", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    listed = json.loads(first.stdout)
+    listed = json.loads(first.stdout)["keys"]
     assert sorted(k["ref"] for k in listed) == ["main/admin", "main/bots/grid"]
     assert "moved the registry (2 key(s)) and 2 check result(s) into" in first.stderr
     assert paths.db.exists() and not paths.accounts.exists() and not paths.history.exists()
     assert (paths.data_dir / "accounts.toml.migrated").exists()
     again = kutui("--home", str(paths.data_dir), "key", "list", "--json", cwd=tmp_path)
-    assert again.returncode == 0 and json.loads(again.stdout) == listed
+    assert again.returncode == 0 and json.loads(again.stdout)["keys"] == listed
     assert "moved" not in again.stderr
     home = Home.load(paths.data_dir)
     assert home.registry() == _registry()

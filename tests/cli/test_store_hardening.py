@@ -197,7 +197,7 @@ def _crash(home: Path, pw_file: Path, point: str, *argv: str, stdin: str = "") -
 
 
 def _listed(cli: Cli) -> dict[str, bool]:
-    return {k["ref"]: k["has_secret"] for k in json.loads(cli("key", "list", "--json").out)}
+    return {k["ref"]: k["has_secret"] for k in json.loads(cli("key", "list", "--json").out)["keys"]}
 
 
 @pytest.mark.parametrize("point", ["before-vault", "after-vault"])

@@ -80,6 +80,7 @@ DEEP = b'{"code": "200000", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
         key_info(_key(1), remark="{}"),
         key_info(_key(1), apiKey='"\\ud800abc"'),
         key_info(_key(1), apiVersion="NaN"),
+        key_info(_key(1), isMaster='"maybe"'),
         envelope("[1, 2]"),
         b"<html><body>Welcome to nginx</body></html>",
         b'{"code": "200000", "msg": "\xff\xfe"}',
@@ -93,6 +94,7 @@ DEEP = b'{"code": "200000", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
         "remark-object",
         "apikey-surrogate",
         "nan",
+        "is-master-word",
         "data-list",
         "html-200",
         "not-utf8",
@@ -105,6 +107,20 @@ def test_a_malformed_answer_is_unreachable_with_a_clear_message(
     assert isinstance(outcome, KucoinApiError), outcome
     assert outcome.status == Status.UNREACHABLE.value
     assert "malformed" in outcome.message or "not KuCoin JSON" in outcome.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "master"),
+    [("true", True), ("false", False), ('"false"', False), ('"True"', True), ("null", False)],
+)
+def test_is_master_reads_the_flag_not_its_truthiness(
+    server: HostileServer, raw: str, master: bool
+) -> None:
+    # A sub-account key answered as "false" must not look like a master key: rotation picks
+    # the flow (API or guided) from this flag (kutui/rotation/sub_flow.py).
+    outcome = _info(server, Reply(body=key_info(_key(1), isMaster=raw)))
+    assert not isinstance(outcome, KucoinApiError), outcome
+    assert outcome.is_master is master  # type: ignore[attr-defined]
 
 
 def test_outside_text_is_cleaned_and_lone_surrogates_replaced(server: HostileServer) -> None:

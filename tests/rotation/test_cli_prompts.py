@@ -12,7 +12,7 @@ import pytest
 from kutui import cli
 from kutui.commands import common
 from kutui.kucoin import client as client_module
-from kutui.model import Slot
+from kutui.model import Slot, passphrase_problem
 from tests.rotation.world import MKEY_ID, World
 
 
@@ -53,3 +53,14 @@ def test_master_rotation_on_a_terminal(
     assert slots[Slot.CURRENT].api_key.reveal() == web.api_key
     for value in (web.api_key, web.api_secret, "WrongPass-1", "NewMasterPass-9"):
         assert value not in out + err
+    # The create step offers a fresh passphrase for KuCoin's form each time it is shown (twice:
+    # the first credentials were wrong), and the saved checklist never holds one.
+    offered = [
+        line.rsplit(": ", 1)[1]
+        for line in out.splitlines()
+        if line.startswith("Suggested API passphrase (not saved")
+    ]
+    assert len(offered) == 2 and len(set(offered)) == 2
+    assert all(passphrase_problem(p) is None and len(p) == 32 for p in offered)
+    saved = b"".join(p.read_bytes() for p in world.root.rglob("*") if p.is_file())
+    assert not any(p.encode() in saved for p in offered)

@@ -13,6 +13,7 @@ from kutui.errors import ChecklistError
 from kutui.rotation import master_flow, sub_flow
 from kutui.rotation.checklist import StepStatus, remark_for
 from kutui.rotation.store import RotationStore, from_toml, to_toml
+from kutui.text import clean_text
 
 RID = "260101000000-abcd"
 
@@ -44,11 +45,11 @@ def test_round_trip_and_mode(tmp_path: Path) -> None:
 
 
 @given(
-    evidence=st.text(max_size=200),
-    note=st.text(max_size=200),
-    consumers=st.lists(st.text(max_size=20), max_size=5),
+    evidence=st.text(max_size=200).map(lambda t: clean_text(t, multiline=True)),
+    note=st.text(max_size=200).map(lambda t: clean_text(t, multiline=True)),
+    consumers=st.lists(st.text(max_size=20).map(clean_text), max_size=5),
 )
-def test_any_text_round_trips(evidence: str, note: str, consumers: list[str]) -> None:
+def test_any_clean_text_round_trips(evidence: str, note: str, consumers: list[str]) -> None:
     checklist = master_flow.new_checklist(RID, "k", "main/admin")
     checklist.steps[0].evidence = evidence
     checklist.steps[0].note = note
@@ -116,8 +117,8 @@ def test_remark_fits_kucoin_limit() -> None:
 
 
 def test_generated_passphrases_follow_kucoin_rules() -> None:
-    from kutui.model import passphrase_problem
+    from kutui.model import generate_passphrase, passphrase_problem
 
-    seen = {sub_flow.generate_passphrase().reveal() for _ in range(50)}
+    seen = {generate_passphrase().reveal() for _ in range(50)}
     assert len(seen) == 50
     assert all(passphrase_problem(p) is None for p in seen)

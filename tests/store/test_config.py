@@ -43,6 +43,14 @@ def test_values_are_read(tmp_path: Path) -> None:
     assert config.keymap == {"quit": "ctrl+q"}
 
 
+def test_notify_urls_are_read_as_a_tuple() -> None:
+    text = b'[notify]\nurls = ["json://127.0.0.1:9/hook", "ntfy://ntfy.sh/topic"]\n'
+    assert parse_config(CFG, text).notify.urls == (
+        "json://127.0.0.1:9/hook",
+        "ntfy://ntfy.sh/topic",
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -76,6 +84,10 @@ def test_values_are_read(tmp_path: Path) -> None:
         ("[keymap]\nquit = 3", "keymap.quit: must be a non-empty string"),
         ("[checks]\nconcurrency = 4\nconcurrency = 5", "is not valid TOML"),
         ("[checks\n", "(at line 1, column"),
+        ('[notify]\nurls = "json://h"', "notify.urls: must be an array of strings, not a string"),
+        ("[notify]\nurls = [1]", "notify.urls: must be an array of strings"),
+        ('[notify]\nurls = ["no scheme"]', "notify.urls: must be Apprise URLs"),
+        ('[notify]\nurls = ["json://h\\u001b[2J"]', "notify.urls: must be Apprise URLs"),
     ],
 )
 def test_bad_config_names_file_and_key(text: str, message: str) -> None:

@@ -47,14 +47,14 @@ from kutui.kucoin.simulator.state import (
     validate_key,
     validate_user,
 )
-from kutui.model import SUB_KEY_PERMISSIONS
+from kutui.model import EXPIRE_CHOICES, SUB_KEY_PERMISSIONS
 
 JSON_TYPE = "application/json"
 HTML_PAGE = (
     b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
     b"</h1></center><hr><center>cloudflare</center></body></html>"
 )
-EXPIRE_VALUES = ("-1", "30", "90", "180", "360")
+EXPIRE_VALUES = tuple(str(days) for days in EXPIRE_CHOICES)  # as KuCoin reads the form field
 RATE_LIMIT_FAULT_RESET_MS = 120_000
 TIMESTAMP_WINDOW_MS = 5_000
 
