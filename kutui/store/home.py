@@ -309,8 +309,15 @@ class Home:
             return store.consumers(key_id)
 
     def put_consumer(self, consumer: Consumer) -> None:
+        """Consumers are in this host's kutui.db (their paths are this host's), on an OpenBao
+        home too, where the key itself is looked up on the server."""
+        if self.is_shared:
+            from kutui.errors import KeyNotFound
+
+            if self.registry().key_by_id(consumer.key_id) is None:
+                raise KeyNotFound(f"no key with id {consumer.key_id!r}")
         with self.store() as store, store.write() as tx:
-            tx.put_consumer(consumer)
+            tx.put_consumer(consumer, check_key=not self.is_shared)
 
     def remove_consumer(self, key_id: str, name: str) -> bool:
         with self.store() as store, store.write() as tx:

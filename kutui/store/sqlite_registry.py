@@ -509,13 +509,14 @@ class RegistryTransaction(_Reads):
 
     # ----------------------------------------------------------------- consumers
 
-    def put_consumer(self, consumer: Consumer) -> None:
+    def put_consumer(self, consumer: Consumer, *, check_key: bool = True) -> None:
         """Add the consumer, or change the one of that key with that name (its place is kept;
-        its last delivery too, unless ``consumer`` carries one)."""
+        its last delivery too, unless ``consumer`` carries one). ``check_key=False``: the key
+        lives elsewhere (an OpenBao home; the caller checked it)."""
         problem = consumer_problem(consumer)
         if problem:
             raise UsageError(problem)
-        if self.key_by_id(consumer.key_id) is None:
+        if check_key and self.key_by_id(consumer.key_id) is None:
             raise KeyNotFound(f"no key with id {consumer.key_id!r}")
         self.conn.execute(
             "INSERT INTO consumers (key_id, name, seq, kind, target, username, reload, env_prefix)"
