@@ -38,6 +38,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kutui.commands.migrate_cmd",
     "kutui.commands.passphrase",
     "kutui.commands.completion",
+    "kutui.commands.consumer",
+    "kutui.commands.exec_cmd",
 )
 #: Run when no subcommand is given: ``run_tui(args) -> int`` in this module.
 DEFAULT_MODULE = "kutui.commands.tui"

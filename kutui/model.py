@@ -171,6 +171,127 @@ class PermissionNote:
         return not (self.text or self.expected_permissions or self.consumers)
 
 
+class ConsumerKind(StrEnum):
+    """Where a consumer reads its key (README.md, "Consumers")."""
+
+    ENVFILE = "envfile"  # NAME=value lines: systemd EnvironmentFile=, docker --env-file
+    FREQTRADE = "freqtrade"  # freqtrade's config JSON: exchange.key / secret / password
+    PASSIVBOT = "passivbot"  # passivbot's api-keys.json: {"<user>": {...}}
+    CCXT_JSON = "ccxt-json"  # {"apiKey", "secret", "password"}
+    COMMAND = "command"  # the user's command, credentials as JSON on its stdin
+    MANUAL = "manual"  # a person switches it
+
+    @property
+    def automatic(self) -> bool:
+        """kutui writes it and checks the result itself (everything but ``manual``)."""
+        return self is not ConsumerKind.MANUAL
+
+    @property
+    def is_file(self) -> bool:
+        return self in _FILE_KINDS
+
+
+_FILE_KINDS = frozenset(
+    {ConsumerKind.ENVFILE, ConsumerKind.FREQTRADE, ConsumerKind.PASSIVBOT, ConsumerKind.CCXT_JSON}
+)
+#: ``<PREFIX>_KEY``, ``<PREFIX>_SECRET``, ``<PREFIX>_PASSPHRASE``: the names ccxt scripts use most.
+DEFAULT_ENV_PREFIX = "KUCOIN_API"
+_ENV_PREFIX_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+class DeliveryStatus(StrEnum):
+    """The outcome of the last delivery to a consumer."""
+
+    DELIVERING = "delivering"  # written ahead of the write: the target may hold either key
+    DELIVERED = "delivered"  # written, read back, reload (if any) exited 0
+    RELOAD_FAILED = "reload_failed"  # written and read back; the reload command failed
+    FAILED = "failed"  # not written (refused or could not be verified)
+    TICKED = "ticked"  # a person said it uses the key (manual consumers)
+
+    @property
+    def holds_key(self) -> bool:
+        return self in (DeliveryStatus.DELIVERED, DeliveryStatus.TICKED)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What kutui last gave a consumer: when, which key (fingerprint), how it went."""
+
+    at: datetime
+    fingerprint: str
+    status: DeliveryStatus
+    detail: str = ""  # one line, never a secret (paths, exit codes, reasons)
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """One program that reads a key: a bot's config file, an env file, a command, or a person.
+
+    ``target`` is the file's absolute path for file kinds and the command line for ``command``;
+    ``user`` is passivbot's user name; ``reload`` an optional command run after a delivery."""
+
+    key_id: str
+    name: str
+    kind: ConsumerKind
+    target: str = ""
+    user: str = ""
+    reload: str = ""
+    env_prefix: str = DEFAULT_ENV_PREFIX
+    last_delivery: Delivery | None = None
+
+    @property
+    def env_names(self) -> tuple[str, str, str]:
+        return env_names(self.env_prefix)
+
+
+def env_names(prefix: str = DEFAULT_ENV_PREFIX) -> tuple[str, str, str]:
+    """The environment names of a key's three credentials under ``prefix``."""
+    return (f"{prefix}_KEY", f"{prefix}_SECRET", f"{prefix}_PASSPHRASE")
+
+
+def consumer_name_problem(name: object) -> str | None:
+    """Consumer names: 1-64 printable characters (a note's free text fits), no slash."""
+    if not isinstance(name, str) or not name.strip():
+        return "the consumer name is empty"
+    problem = control_problem(name)
+    if problem:
+        return f"the consumer name {problem}"
+    if name != name.strip() or len(name) > 64 or "/" in name:
+        return "the consumer name must be 1-64 characters, without a slash or outer spaces"
+    return None
+
+
+def consumer_problem(consumer: Consumer) -> str | None:
+    """The first thing that makes ``consumer`` unusable, or None (one rule for CLI, TUI, import)."""
+    problem = consumer_name_problem(consumer.name)
+    if problem:
+        return problem
+    for what, value in (
+        ("target", consumer.target),
+        ("user", consumer.user),
+        ("reload command", consumer.reload),
+    ):
+        problem = control_problem(value)
+        if problem:
+            return f"consumer {consumer.name}: the {what} {problem}"
+    kind = consumer.kind
+    if kind.is_file and not consumer.target.startswith("/"):
+        return f"consumer {consumer.name}: a {kind} consumer needs an absolute --path"
+    if kind is ConsumerKind.COMMAND and not consumer.target.strip():
+        return f"consumer {consumer.name}: a command consumer needs --command"
+    if kind is ConsumerKind.MANUAL and (consumer.target or consumer.reload):
+        return f"consumer {consumer.name}: a manual consumer has no path, command or reload"
+    if kind is ConsumerKind.PASSIVBOT and not consumer.user:
+        return (
+            f"consumer {consumer.name}: a passivbot consumer needs --user (its api-keys.json key)"
+        )
+    if kind is not ConsumerKind.PASSIVBOT and consumer.user:
+        return f"consumer {consumer.name}: --user is for passivbot consumers only"
+    if _ENV_PREFIX_RE.fullmatch(consumer.env_prefix) is None:
+        return f"consumer {consumer.name}: the env prefix must be letters, digits and _"
+    return None
+
+
 @dataclass
 class CheckResult:
     """One health check of one key. Never holds a secret."""

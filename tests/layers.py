@@ -44,7 +44,8 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
     # peers, and it is not a check.
     (("kutui.ops", "kutui.demo"),),
     (("kutui.rotation",),),
-    (("kutui.checks",),),
+    # consumers: writing a key's credentials where its bots read them (files through store)
+    (("kutui.checks",), ("kutui.consumers",)),
     # peers. hygiene.py reviews a home's files (kutui.store.files, kutui.paths) and hardens the
     # process; it knows the store's files, not KuCoin, so it ranks with store.
     (("kutui.kucoin",), ("kutui.store", "kutui.hygiene")),

@@ -97,6 +97,10 @@ def register(subparsers: Any) -> None:
     add_yes_flag(rm)
     rm.set_defaults(func=run_remove)
 
+    from kutui.commands.consumer import add_key_show
+
+    add_key_show(sub)
+
 
 # --------------------------------------------------------------------------- key add
 

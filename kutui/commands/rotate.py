@@ -40,7 +40,26 @@ def register(subparsers: Any) -> None:
         help="abort the key's open rotation: the old key stays current, a new key is deleted",
     )
     parser.add_argument(
-        "--yes", "-y", action="store_true", help="confirm manual steps that need no input"
+        "--yes",
+        "-y",
+        action="store_true",
+        help="confirm what kutui checked itself, and the old key's delete (never a manual "
+        "consumer: name those with --switched)",
+    )
+    parser.add_argument(
+        "--switched",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the manual consumer NAME now uses the new key (repeatable)",
+    )
+    parser.add_argument(
+        "--drop-permission",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="accept that the new key lacks NAME (a permission KuCoin's API cannot set; "
+        "repeatable)",
     )
     parser.add_argument("--list", action="store_true", help="list open rotations")
     add_json_flag(parser)
@@ -102,7 +121,9 @@ def run_rotate(args: argparse.Namespace) -> int:
                     f"rotation {session.checklist.id} of {key.ref} ({session.checklist.flow} key)"
                 )
             session_box.append(session)
-            return await _walk(session, yes=args.yes)
+            if args.drop_permission:
+                session.drop_permissions(args.drop_permission)
+            return await _walk(session, yes=args.yes, switched=args.switched)
         finally:
             await pool.aclose()
 
@@ -119,6 +140,9 @@ class _Printer:
     def __call__(self, label: str) -> None:
         step_id, _, status = label.partition(":")
         current = self.session()
+        if current is not None and label == "revoke-old:grace":
+            grace = current.engine.ctx.delete_grace
+            print(f"waiting out the grace period ({grace:.0f} s) before the delete", flush=True)
         if current is None or status not in ("done", "skipped", "failed"):
             return
         step = current.checklist.step(step_id)
@@ -127,7 +151,7 @@ class _Printer:
         print(f"{mark} {step.title}: {detail}", flush=True)
 
 
-async def _walk(session: Session, *, yes: bool) -> int:
+async def _walk(session: Session, *, yes: bool, switched: list[str] | None = None) -> int:
     from kutui.rotation.checklist import StepStatus
 
     step = await session.run()
@@ -135,7 +159,7 @@ async def _walk(session: Session, *, yes: bool) -> int:
         if step.status is StepStatus.FAILED and step.kind == "automatic":
             print(f"the rotation stopped at '{step.title}'; fix the cause, then use --resume")
             return 1
-        inputs = _ask(session, yes=yes)
+        inputs = _ask(session, yes=yes, switched=switched or [])
         step = await session.submit(inputs)
         failed = step is not None and step.status is StepStatus.FAILED
         if failed and not _interactive():
@@ -153,7 +177,7 @@ def _interactive() -> bool:
     return is_tty()
 
 
-def _ask(session: Session, *, yes: bool) -> ManualInput:
+def _ask(session: Session, *, yes: bool, switched: list[str] | None = None) -> ManualInput:
     """The input the current manual step needs, from the flags or the terminal."""
     from kutui.commands.common import secret_prompt
     from kutui.errors import RotationError
@@ -181,21 +205,50 @@ def _ask(session: Session, *, yes: bool) -> ManualInput:
             api_secret=secret_prompt("New API secret"),
             passphrase=secret_prompt("New API passphrase"),
         )
+    ref = checklist.key_ref
+    if checklist.awaiting == "plan":  # permissions the API cannot set: only --drop-permission
+        raise RotationError(
+            "the plan stopped: nothing was created",
+            hint="rerun with --drop-permission NAME to accept, or --abort",
+        )
+    if step.id == "switch-consumers" and step.status == "failed":
+        raise RotationError(
+            "a consumer could not be given the new key; the old key still works",
+            hint=f"fix it, then 'kutui rotate {ref} --resume' (or --abort)",
+        )
+    if step.id == "switch-consumers" and checklist.consumers:
+        left = [c for c in checklist.consumers if c not in checklist.consumers_switched]
+        named = [c for c in left if c in (switched or [])]
+        if named:
+            return ManualInput(consumer=named[0])
+        if not _interactive():
+            raise RotationError(
+                f"waiting for a person to switch {', '.join(left)} (--yes never ticks a manual "
+                "consumer)",
+                hint=f"see the new key with 'kutui key show {ref} --pending --reveal', switch "
+                f"them, then 'kutui rotate {ref} --resume --switched NAME'",
+            )
+        consumer = left[0]
+        print(f"(the new key: kutui key show {ref} --pending --reveal)")
+        if _yes_no(f"Is {consumer} using the new key …{checklist.new_fingerprint}?"):
+            return ManualInput(consumer=consumer)
+        raise RotationError(
+            f"{consumer} still uses the old key; the old key stays current",
+            hint=f"switch it, then run 'kutui rotate {ref} --resume'",
+        )
     if yes:
         return ManualInput(confirm=True)
     if not _interactive():
         raise RotationError(
             f"step '{step.title}' waits for your confirmation",
-            hint=f"run 'kutui rotate {checklist.key_ref} --resume' on a terminal, or add --yes",
+            hint=f"run 'kutui rotate {ref} --resume' on a terminal, or add --yes",
         )
-    if step.id == "switch-consumers" and checklist.consumers:
-        left = [c for c in checklist.consumers if c not in checklist.consumers_switched]
-        consumer = left[0]
-        if _yes_no(f"Is {consumer} using the new key …{checklist.new_fingerprint}?"):
-            return ManualInput(consumer=consumer)
+    if checklist.awaiting == "revoke-old":
+        if _yes_no(f"Delete the old key …{checklist.old_fingerprint} now?"):
+            return ManualInput(confirm=True)
         raise RotationError(
-            f"{consumer} still uses the old key; the old key stays current",
-            hint=f"switch it, then run 'kutui rotate {checklist.key_ref} --resume'",
+            f"the old key …{checklist.old_fingerprint} was not deleted; it still works",
+            hint=f"run 'kutui rotate {ref} --resume' to delete it, or --abort",
         )
     if _yes_no("Done?"):
         return ManualInput(confirm=True)

@@ -85,6 +85,12 @@ class Checklist:
     consumers: tuple[str, ...] = ()
     consumers_switched: tuple[str, ...] = ()
     abort_reason: str = ""
+    #: Permissions the old key has that the new one may lack: the user accepted dropping them.
+    permissions_dropped: tuple[str, ...] = ()
+    #: The user confirmed deleting the old key (asked before revoke-old, unless --yes).
+    delete_confirmed: bool = False
+    #: The automatic step waiting for a confirmation (not saved: asking again is harmless).
+    awaiting: str = ""
 
     @property
     def remark(self) -> str:

@@ -17,7 +17,17 @@ from typing import Protocol, TypeVar
 
 from kutui.errors import KucoinError, RotationError
 from kutui.kucoin.client import CreatedKey, KeyInfo
-from kutui.model import Credential, Registry, Slot, now_utc
+from kutui.model import (
+    ApiKey,
+    Consumer,
+    ConsumerKind,
+    Credential,
+    Delivery,
+    Registry,
+    Slot,
+    consumer_problem,
+    now_utc,
+)
 from kutui.rotation.checklist import Checklist, State, Step, StepKind, StepStatus
 from kutui.rotation.store import RotationStore
 from kutui.secret import Secret
@@ -68,6 +78,29 @@ class RegistryPort(Protocol):
     def registry(self) -> Registry: ...
 
     def update_registry(self, fn: Callable[[Registry], T]) -> T: ...
+
+
+class ConsumerPort(Protocol):
+    """A key's consumers and their deliveries (``kutui.store.home.Home``)."""
+
+    def consumers(self, key_id: str | None = None) -> list[Consumer]: ...
+
+    def record_delivery(self, key_id: str, name: str, delivery: Delivery) -> bool: ...
+
+
+def consumers_for(port: ConsumerPort | None, key: ApiKey) -> list[Consumer]:
+    """The key's consumers: its records, then the names its note lists that are not records
+    (a home filled after the notes became consumers), as manual consumers. The one rule for
+    rotations, ``kutui consumer list`` and the TUI."""
+    records = port.consumers(key.id) if port is not None else []
+    names = {c.name for c in records}
+    from_note = [
+        Consumer(key.id, name, ConsumerKind.MANUAL)
+        for name in dict.fromkeys(key.note.consumers)
+        if name not in names
+        and consumer_problem(Consumer(key.id, name, ConsumerKind.MANUAL)) is None
+    ]
+    return [*records, *from_note]
 
 
 # --------------------------------------------------------------------------- step outcomes
@@ -125,6 +158,12 @@ class Context:
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep)
     #: Times written to the checklist (tests freeze it).
     now: Callable[[], datetime] = now_utc
+    #: The key's consumers and where their deliveries are recorded (None: the note's names only,
+    #: all manual).
+    consumers: ConsumerPort | None = None
+    #: Seconds between promoting the new key and deleting the old one (config.toml,
+    #: ``[rotation] delete_grace_seconds``): consumers that re-read slowly still hold a live key.
+    delete_grace: float = 0.0
 
 
 # --------------------------------------------------------------------------- helpers used by flows
@@ -183,9 +222,11 @@ class Engine:
         if step.started_at is None:
             step.started_at = self.ctx.now()
         step.note = ""
+        self.checklist.awaiting = ""
         self.save(f"{step.id}:running")
 
     def _finish(self, step: Step, evidence: str, status: StepStatus = StepStatus.DONE) -> None:
+        self.checklist.awaiting = ""
         step.status = status
         step.done_at = self.ctx.now()
         if step.started_at is None:
@@ -195,6 +236,7 @@ class Engine:
         self.save(f"{step.id}:{status}")
 
     def _fail(self, step: Step, note: str) -> None:
+        self.checklist.awaiting = ""
         step.status = StepStatus.FAILED
         step.note = note
         self.save(f"{step.id}:failed")
@@ -233,6 +275,8 @@ class Engine:
             evidence = await self.handlers[step.id](self, step, inputs)
         except NeedsInput as wait:
             step.note = wait.prompt
+            if step.kind is StepKind.AUTOMATIC:
+                self.checklist.awaiting = step.id  # a confirmation, asked by the front end
             if step.status is StepStatus.RUNNING:
                 step.status = StepStatus.PENDING
                 self.save(f"{step.id}:pending")

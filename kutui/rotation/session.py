@@ -13,7 +13,16 @@ from kutui.kucoin.client import ClientPool
 from kutui.model import ApiKey, Credential, Slot, Status
 from kutui.rotation import master_flow, sub_flow
 from kutui.rotation.checklist import Checklist, Flow, Step, new_rotation_id
-from kutui.rotation.engine import Context, Engine, Handler, ManualInput, RegistryPort, VaultPort
+from kutui.rotation.engine import (
+    ConsumerPort,
+    Context,
+    Engine,
+    Handler,
+    ManualInput,
+    RegistryPort,
+    VaultPort,
+    consumers_for,
+)
 from kutui.rotation.store import RotationStore
 
 
@@ -59,6 +68,24 @@ class Session:
         self.checklist.ip_whitelist = ",".join(sub_flow.split_ips(ips))
         self.engine.save("plan:ip-whitelist")
 
+    def drop_permissions(self, names: list[str]) -> None:
+        """Accept that the new key lacks ``names`` (permissions KuCoin's API cannot set)."""
+        from kutui.model import PERMISSIONS
+
+        unknown = [n for n in names if n not in PERMISSIONS]
+        if unknown:
+            raise RotationError(
+                f"{', '.join(unknown)} is not a KuCoin permission",
+                hint=f"known: {', '.join(PERMISSIONS)}",
+            )
+        create = self.checklist.step("create")
+        if create.started_at is not None or create.status.closed:
+            raise RotationError("the new key exists already; its permissions are fixed")
+        self.checklist.permissions_dropped = tuple(
+            sorted({*self.checklist.permissions_dropped, *names})
+        )
+        self.engine.save("plan:drop-permissions")
+
     def skip(self, reason: str) -> None:
         step = self.checklist.current_step()
         if step is None:
@@ -86,6 +113,7 @@ def start(
     if ctx.vault.data.get(key.id, Slot.CURRENT) is None:
         raise RotationError(f"{key.ref} has no stored credentials to rotate")
     rid = rotation_id or new_rotation_id(ctx.now())
+    consumer_names = tuple(c.name for c in consumers_for(ctx.consumers, key))
     whitelist = key.ip_whitelist_seen if ip_whitelist is None else ip_whitelist
     if key.ref.sub:
         if ip_whitelist is None and sub_flow.ip_whitelist_problem(whitelist, "") is not None:
@@ -99,11 +127,11 @@ def start(
             sub_name=key.ref.sub,
             ip_whitelist=whitelist,
             expire_days=key.expire_days,
-            consumers=key.note.consumers,
+            consumers=consumer_names,
         )
     else:
         checklist = master_flow.new_checklist(
-            rid, key.id, str(key.ref), ip_whitelist=whitelist, consumers=key.note.consumers
+            rid, key.id, str(key.ref), ip_whitelist=whitelist, consumers=consumer_names
         )
     checklist.created_at = ctx.now()
     engine = Engine(checklist, ctx, handlers_for(checklist.flow))
@@ -157,7 +185,10 @@ def context_for(
     key: ApiKey,
     *,
     verify_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0),
+    consumers: ConsumerPort | None = None,
+    delete_grace: float = 0.0,
 ) -> Context:
+    """``consumers`` and ``delete_grace`` default to the home's (a ``Home``) and its config."""
     account = home.registry().account(key.ref.account)
     if account is None:
         raise KeyNotFound(f"no account {key.ref.account!r} in the registry")
@@ -168,4 +199,18 @@ def context_for(
         remote=pool.get(account.api_url),
         master=lambda: master_credential(home, vault, key.ref.account),
         verify_delays=verify_delays,
+        consumers=consumers if consumers is not None else _consumer_port(home),
+        delete_grace=delete_grace or _grace_of(home),
     )
+
+
+def _consumer_port(home: RegistryPort) -> ConsumerPort | None:
+    from kutui.store.home import Home
+
+    return home if isinstance(home, Home) else None
+
+
+def _grace_of(home: RegistryPort) -> float:
+    from kutui.store.home import Home
+
+    return float(home.config.rotation.delete_grace_seconds) if isinstance(home, Home) else 0.0

@@ -73,6 +73,8 @@ _TOP_FIELDS = {
     "consumers",
     "consumers_switched",
     "abort_reason",
+    "permissions_dropped",
+    "delete_confirmed",
     "steps",
 }
 
@@ -100,6 +102,8 @@ def to_toml(checklist: Checklist) -> bytes:
         "consumers": list(checklist.consumers),
         "consumers_switched": list(checklist.consumers_switched),
         "abort_reason": checklist.abort_reason,
+        "permissions_dropped": list(checklist.permissions_dropped),
+        "delete_confirmed": checklist.delete_confirmed,
     }
     if checklist.uid is not None:
         doc["uid"] = checklist.uid
@@ -279,6 +283,8 @@ def from_toml(path: Path, data: bytes) -> Checklist:
         consumers=top.texts("consumers"),
         consumers_switched=top.texts("consumers_switched"),
         abort_reason=top.text("abort_reason"),
+        permissions_dropped=top.texts("permissions_dropped"),
+        delete_confirmed=bool(top._get("delete_confirmed", bool, False, False)),
     )
 
 

@@ -8,16 +8,20 @@ manual steps.
 
 from __future__ import annotations
 
+from kutui.consumers.deliver import TargetProblem, deliver_recorded, read_target, tick
 from kutui.errors import KucoinError, RotationError
 from kutui.model import (
     SUB_KEY_PERMISSIONS,
+    Consumer,
     Credential,
+    DeliveryStatus,
     Registry,
     Slot,
     generate_passphrase,
 )
 from kutui.rotation.checklist import Checklist, Flow, Step, StepKind, StepStatus
 from kutui.rotation.engine import (
+    ConsumerPort,
     Engine,
     Handler,
     ManualInput,
@@ -168,9 +172,21 @@ async def plan_step(engine: Engine, step: Step, inputs: ManualInput | None) -> s
     dropped = ""
     if ck.flow is Flow.SUB:
         allowed = tuple(p for p in ck.permissions if p in SUB_KEY_PERMISSIONS)
-        if len(allowed) != len(ck.permissions):
-            extra = sorted(set(ck.permissions) - set(allowed))
-            dropped = f"; not settable through the API: {','.join(extra)}"
+        extra = sorted(set(ck.permissions) - set(allowed))
+        if extra and inputs is not None and inputs.confirm:  # the TUI's confirm
+            ck.permissions_dropped = tuple(sorted({*ck.permissions_dropped, *extra}))
+        refused = [p for p in extra if p not in ck.permissions_dropped]
+        if refused:
+            # Never silently: a key that could withdraw would come back unable to.
+            names = ",".join(refused)
+            flags = " ".join(f"--drop-permission {p}" for p in refused)
+            raise NeedsInput(
+                f"the old key has {names}, which KuCoin's API cannot give a new sub-account key; "
+                f"accept dropping it (kutui rotate {ck.key_ref} --resume {flags}, or confirm "
+                "here), or abort and create the new key in KuCoin's web UI"
+            )
+        if extra:
+            dropped = f"; dropped as you chose (not settable through the API): {','.join(extra)}"
         ck.permissions = allowed or ("General",)
         whitelist_problem = ip_whitelist_problem(ck.ip_whitelist, info.ip_whitelist)
         if whitelist_problem:
@@ -259,27 +275,118 @@ async def verify_credential(engine: Engine, cred: Credential) -> list[str]:
     return problems
 
 
+def consumer_records(engine: Engine) -> dict[str, Consumer]:
+    """The key's consumer records by name (a name in the checklist without one is manual)."""
+    port = engine.ctx.consumers
+    if port is None:
+        return {}
+    return {c.name: c for c in port.consumers(engine.key_id)}
+
+
+def _automatic(records: dict[str, Consumer], name: str) -> bool:
+    record = records.get(name)
+    return record is not None and record.kind.automatic
+
+
+def _new_credential(engine: Engine) -> Credential | None:
+    ck = engine.checklist
+    for slot in (Slot.PENDING, Slot.CURRENT):
+        cred = engine.slot(slot)
+        if is_full(cred) and fingerprint_of(cred) == ck.new_fingerprint and ck.new_fingerprint:
+            return cred
+    return None
+
+
 async def switch_consumers_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    """Deliver the new key to every automatic consumer (written, read back, reloaded), then wait
+    for a person to tick each manual one. Each delivery is saved as it succeeds: a crash in the
+    middle delivers the rest on resume, and the old key works until every consumer is switched."""
     ck = engine.checklist
     if not ck.consumers:
         if inputs is not None and inputs.confirm:
             return "confirmed: every user of this key now uses …" + ck.new_fingerprint
         raise NeedsInput(
-            "No consumers are listed in the key's note: confirm that whatever uses this key now "
+            "No consumers are listed for this key: confirm that whatever uses this key now "
             f"uses the new key …{ck.new_fingerprint}."
+        )
+    records = consumer_records(engine)
+    port = engine.ctx.consumers
+    failures: list[str] = []
+    for name in ck.consumers:
+        if name in ck.consumers_switched or not _automatic(records, name) or port is None:
+            continue
+        cred = _new_credential(engine)
+        if cred is None:
+            raise StepFailed("the new key is not in the vault; abort this rotation")
+        outcome = deliver_recorded(port, records[name], cred, engine.ctx.now)
+        if outcome.status is DeliveryStatus.DELIVERED:
+            ck.consumers_switched = (*ck.consumers_switched, name)
+            engine.save(f"{step.id}:delivered")
+        else:
+            failures.append(f"{name}: {outcome.status}: {outcome.detail}")
+    if failures:
+        raise StepFailed(
+            "; ".join(failures) + "; the old key still works: fix this and resume, or abort "
+            "(the old key is written back where the new one went)"
         )
     if inputs is not None:
         if inputs.consumer:
             if inputs.consumer not in ck.consumers:
                 raise StepFailed(f"{inputs.consumer!r} is not a consumer of this key")
-            if inputs.consumer not in ck.consumers_switched:
-                ck.consumers_switched = (*ck.consumers_switched, inputs.consumer)
+            if _automatic(records, inputs.consumer):
+                raise StepFailed(f"{inputs.consumer} is switched by kutui itself")
+            _tick(engine, port, records, inputs.consumer)
         elif inputs.confirm:
-            ck.consumers_switched = ck.consumers
+            for name in ck.consumers:
+                if not _automatic(records, name):
+                    _tick(engine, port, records, name)
     left = [c for c in ck.consumers if c not in ck.consumers_switched]
     if left:
-        raise NeedsInput(f"Switch to the new key …{ck.new_fingerprint}: {', '.join(left)}")
-    return "switched: " + ", ".join(ck.consumers)
+        raise NeedsInput(
+            f"Switch to the new key …{ck.new_fingerprint} by hand, then tick: {', '.join(left)} "
+            f"(the new key: kutui key show {ck.key_ref} --pending --reveal)"
+        )
+    automatic = [c for c in ck.consumers if _automatic(records, c)]
+    manual = [c for c in ck.consumers if c not in automatic]
+    parts = []
+    if automatic:
+        parts.append("delivered and read back: " + ", ".join(automatic))
+    if manual:
+        parts.append("ticked by you: " + ", ".join(manual))
+    return "; ".join(parts)
+
+
+def _tick(
+    engine: Engine, port: ConsumerPort | None, records: dict[str, Consumer], name: str
+) -> None:
+    ck = engine.checklist
+    if name in ck.consumers_switched:
+        return
+    ck.consumers_switched = (*ck.consumers_switched, name)
+    if port is not None and name in records:
+        tick(port, records[name], ck.new_fingerprint, engine.ctx.now())
+
+
+def delete_prompt(engine: Engine) -> str:
+    """The question before the old key is deleted: both keys and every consumer's state."""
+    ck = engine.checklist
+    records = consumer_records(engine)
+    lines = [
+        f"Delete the old key …{ck.old_fingerprint} on KuCoin now? The new key "
+        f"…{ck.new_fingerprint} is CURRENT; once deleted, anything still on the old key stops."
+    ]
+    for name in ck.consumers:
+        record = records.get(name)
+        last = record.last_delivery if record is not None else None
+        kind = record.kind if record is not None else "manual"
+        if last is not None:
+            state = f"{last.status} …{last.fingerprint}"
+        else:
+            state = "ticked" if name in ck.consumers_switched else "not switched"
+        lines.append(f"  {name} ({kind}): {state}")
+    if not ck.consumers:
+        lines.append("  no consumers are declared for this key")
+    return "\n".join(lines)
 
 
 async def promote_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
@@ -444,6 +551,13 @@ async def revoke_old_step(engine: Engine, step: Step, inputs: ManualInput | None
     previous = engine.slot(Slot.PREVIOUS)
     if previous is None:
         raise StepFailed("the old key is no longer in the vault; it cannot be deleted from here")
+    if not ck.delete_confirmed:
+        if inputs is None or not inputs.confirm:
+            step.started_at = None  # only asked: nothing was sent
+            raise NeedsInput(delete_prompt(engine))
+        ck.delete_confirmed = True
+        engine.save(f"{step.id}:confirmed")
+    await _grace(engine)
     remote = engine.ctx.remote
     try:
         if await key_is_dead(remote, previous):
@@ -471,6 +585,18 @@ async def revoke_old_step(engine: Engine, step: Step, inputs: ManualInput | None
             raise StepFailed(f"delete outcome unknown: {describe(again)}; try again") from None
         raise StepFailed("the delete did not go through; try again") from None
     return f"old key …{ck.old_fingerprint} deleted from {ck.sub_name} (DELETE 200000)"
+
+
+async def _grace(engine: Engine) -> None:
+    """Wait out ``delete_grace`` seconds from the promotion (the rest of it after a resume)."""
+    grace = engine.ctx.delete_grace
+    promoted = engine.checklist.step("promote").done_at
+    if grace <= 0 or promoted is None:
+        return
+    remaining = (promoted - engine.ctx.now()).total_seconds() + grace
+    if remaining > 0:
+        engine.save("revoke-old:grace")
+        await engine.ctx.sleep(remaining)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -535,8 +661,8 @@ async def abort(engine: Engine, reason: str) -> str:
                 "the old key's delete has started; the rotation can only be finished now",
                 hint=f"kutui rotate {ck.key_ref} --resume",
             )
+    messages: list[str] = _deliver_old_back(engine)
     _demote_if_promoted(engine)
-    messages: list[str] = []
     pending = engine.slot(Slot.PENDING)
     if ck.flow is Flow.SUB and pending is not None:
         create = ck.step("create")
@@ -576,6 +702,90 @@ async def abort(engine: Engine, reason: str) -> str:
     return summary
 
 
+def _deliver_old_back(engine: Engine) -> list[str]:
+    """Before anything else is undone: every automatic consumer the new key may have reached
+    gets the old key again (a failure stops the abort with nothing else undone)."""
+    ck = engine.checklist
+    port = engine.ctx.consumers
+    records = consumer_records(engine)
+    old = next(
+        (
+            cred
+            for cred in (engine.slot(Slot.CURRENT), engine.slot(Slot.PREVIOUS))
+            if is_full(cred) and fingerprint_of(cred) == ck.old_fingerprint
+        ),
+        None,
+    )
+    messages: list[str] = []
+    for name in ck.consumers:
+        record = records.get(name)
+        if record is None or port is None:
+            if name in ck.consumers_switched:
+                messages.append(f"switch {name} back to the old key …{ck.old_fingerprint}")
+            continue
+        if not record.kind.automatic:
+            if name in ck.consumers_switched:
+                messages.append(f"switch {name} back to the old key …{ck.old_fingerprint}")
+            continue
+        last = record.last_delivery
+        reached = name in ck.consumers_switched or (
+            last is not None
+            and (
+                last.status is DeliveryStatus.DELIVERING  # interrupted: it may hold either key
+                or (
+                    bool(ck.new_fingerprint)
+                    and last.fingerprint == ck.new_fingerprint
+                    and (
+                        last.status is not DeliveryStatus.FAILED
+                        or _holds(record, ck.new_fingerprint)
+                    )
+                )
+            )
+        )
+        if not reached:
+            continue
+        if old is None:
+            raise RotationError(f"the old key is not in the vault; {name} cannot get it back")
+        if name in ck.consumers_switched:
+            # Saved before the write: a resume after a crash here delivers the new key again.
+            ck.consumers_switched = tuple(c for c in ck.consumers_switched if c != name)
+            _reopen(engine, "switch-consumers")
+            engine.save("switch-consumers:undoing")
+        outcome = deliver_recorded(port, record, old, engine.ctx.now)
+        if outcome.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.RELOAD_FAILED):
+            raise RotationError(
+                f"could not write the old key back to {name}: {outcome.detail}",
+                hint="fix it and abort again; nothing else was undone",
+            )
+        messages.append(f"old key …{ck.old_fingerprint} written back to {name}")
+    if ck.consumers_switched:
+        ck.consumers_switched = ()
+        engine.save("switch-consumers:undone")
+    return messages
+
+
+def _reopen(engine: Engine, step_id: str) -> None:
+    """An abort undid this step: a resume after a crash in the abort runs it again."""
+    step = engine.checklist.step(step_id)
+    if step.status.closed:
+        step.status = StepStatus.PENDING
+        step.done_at = None
+        step.evidence = ""
+        engine.checklist.refresh_current()
+
+
+def _holds(consumer: Consumer, key_fingerprint: str) -> bool:
+    """Whether a consumer whose delivery failed holds the new key all the same (a write whose
+    read-back failed): a file that cannot even be read never got it."""
+    if not consumer.kind.is_file:
+        return False
+    try:
+        values = read_target(consumer)
+    except TargetProblem:
+        return False
+    return values is not None and str(values[0]).endswith(key_fingerprint)
+
+
 def _demote_if_promoted(engine: Engine) -> None:
     """After promote and before the delete: put the old key back as CURRENT in one write."""
     ck = engine.checklist
@@ -592,6 +802,8 @@ def _demote_if_promoted(engine: Engine) -> None:
         return True
 
     if engine.ctx.vault.update(demote):
+        _reopen(engine, "promote")
+        engine.save("promote:undone")
 
         def record(registry: Registry) -> None:
             key = registry.key_by_id(engine.key_id)

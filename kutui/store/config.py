@@ -41,6 +41,7 @@ class ChecksConfig:
 class RotationConfig:
     max_key_age_days: int = 90
     expiry_warning_days: int = 14
+    delete_grace_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "checks.max_rate_wait_seconds": _float_range(0, 3600),
     "rotation.max_key_age_days": _int_range(1, 3650),
     "rotation.expiry_warning_days": _int_range(0, 365),
+    "rotation.delete_grace_seconds": _int_range(0, 7 * 86400),
     "vault.unlock": _one_of(*UNLOCK_MODES),
     "vault.kdf": _one_of(*KDF_NAMES),
     # The floor is the CLI's minimum strength (m=64 MiB, t=3); the caps match the vault's.

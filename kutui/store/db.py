@@ -94,6 +94,37 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Small facts about the database itself (where it was migrated from).
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    (
+        # A key's consumers (README.md, "Consumers"). No foreign key to keys: replace_registry
+        # empties and refills keys, which a cascade would turn into losing every consumer;
+        # delete_key removes a key's consumers itself.
+        """CREATE TABLE consumers (
+            key_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            username TEXT NOT NULL DEFAULT '',
+            reload TEXT NOT NULL DEFAULT '',
+            env_prefix TEXT NOT NULL DEFAULT 'KUCOIN_API',
+            delivered_at TEXT,
+            delivered_fingerprint TEXT NOT NULL DEFAULT '',
+            delivery_status TEXT NOT NULL DEFAULT '',
+            delivery_detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (key_id, name)
+        )""",
+        # put_consumer numbers a new row max(seq) + 1: indexed, a 10,000-key import stays linear.
+        "CREATE INDEX consumers_seq ON consumers (seq)",
+        # The notes' free-text consumers become manual consumers (the note keeps its list, so
+        # an old export still reads the same). Only names of printable ASCII but "/", without
+        # outer spaces, here; any other name the consumer rule (kutui.model) accepts is picked
+        # up from the note when it is used (kutui.rotation.engine.consumers_for).
+        """INSERT OR IGNORE INTO consumers (key_id, name, seq, kind)
+            SELECT keys.id, j.value, keys.seq * 1000 + j.key, 'manual'
+            FROM keys, json_each(keys.note_consumers) AS j
+            WHERE j.type = 'text' AND length(j.value) BETWEEN 1 AND 64
+                AND trim(j.value) = j.value AND j.value NOT GLOB '*[^ -.0-~]*'""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

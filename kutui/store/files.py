@@ -77,15 +77,20 @@ def fsync_dir(path: Path) -> None:
 
 
 def atomic_write(
-    path: Path, data: bytes, *, backup_to: Path | Callable[[], Path | None] | None = None
+    path: Path,
+    data: bytes,
+    *,
+    backup_to: Path | Callable[[], Path | None] | None = None,
+    group: int | None = None,
 ) -> None:
     """Replace ``path`` with ``data`` atomically, mode 0600.
 
     ``backup_to``: hard-link the current file there first (the vault keeps old generations). A
     callable is called only once the new data is safely on disk, so a write that fails (ENOSPC,
     EIO) has not yet made room for the backup by shifting older ones.
+    ``group``: the new file's group (a consumer's file keeps the group it had).
     """
-    _replace(ensure_private_dir(path.parent), path, data, FILE_MODE, backup_to)
+    _replace(ensure_private_dir(path.parent), path, data, FILE_MODE, backup_to, group)
 
 
 def atomic_publish(path: Path, data: bytes, *, mode: int = 0o644) -> None:
@@ -95,7 +100,7 @@ def atomic_publish(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     directory = path.parent
     if not directory.is_dir():
         raise FileNotFoundError(errno.ENOENT, "no such directory", str(directory))
-    _replace(directory, path, data, mode, None)
+    _replace(directory, path, data, mode, None, None)
 
 
 def _replace(
@@ -104,6 +109,7 @@ def _replace(
     data: bytes,
     mode: int,
     backup_to: Path | Callable[[], Path | None] | None,
+    group: int | None,
 ) -> None:
     """The atomic recipe (module docstring): temp file beside ``path``, fsync, rename, fsync."""
     fd, tmp_name = tempfile.mkstemp(
@@ -113,6 +119,8 @@ def _replace(
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
+            if group is not None and group != os.getegid():
+                os.fchown(handle.fileno(), -1, group)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

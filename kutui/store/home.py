@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from kutui.model import ApiKey, CheckResult, Registry
+from kutui.model import ApiKey, CheckResult, Consumer, Delivery, Registry
 from kutui.paths import Paths
 from kutui.secret import Secret
 from kutui.store.config import Config, load_config
@@ -298,6 +298,34 @@ class Home:
             return {}
         with self.store() as store:
             return store.histories()
+
+    # ----------------------------------------------------------------------- consumers
+
+    def consumers(self, key_id: str | None = None) -> list[Consumer]:
+        """A key's consumers (README.md, "Consumers"), every key's with ``None``."""
+        if self._no_database():
+            return []
+        with self.store() as store:
+            return store.consumers(key_id)
+
+    def put_consumer(self, consumer: Consumer) -> None:
+        """Consumers are in this host's kutui.db (their paths are this host's), on an OpenBao
+        home too, where the key itself is looked up on the server."""
+        if self.is_shared:
+            from kutui.errors import KeyNotFound
+
+            if self.registry().key_by_id(consumer.key_id) is None:
+                raise KeyNotFound(f"no key with id {consumer.key_id!r}")
+        with self.store() as store, store.write() as tx:
+            tx.put_consumer(consumer, check_key=not self.is_shared)
+
+    def remove_consumer(self, key_id: str, name: str) -> bool:
+        with self.store() as store, store.write() as tx:
+            return tx.delete_consumer(key_id, name)
+
+    def record_delivery(self, key_id: str, name: str, delivery: Delivery) -> bool:
+        with self.store() as store, store.write() as tx:
+            return tx.record_delivery(key_id, name, delivery)
 
     # ----------------------------------------------------------------------- app state
 

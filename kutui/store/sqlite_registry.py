@@ -31,6 +31,10 @@ from kutui.model import (
     Account,
     ApiKey,
     CheckResult,
+    Consumer,
+    ConsumerKind,
+    Delivery,
+    DeliveryStatus,
     KeyRef,
     PermissionNote,
     Registry,
@@ -38,6 +42,7 @@ from kutui.model import (
     Status,
     SubAccount,
     api_url_problem,
+    consumer_problem,
     valid_name,
 )
 from kutui.store.db import DEFAULT_TIMEOUT, Database, db_path
@@ -174,6 +179,28 @@ def _key_from(row: Sequence[Any]) -> ApiKey:
     )
 
 
+_CONSUMER_COLUMNS = (
+    "key_id, name, kind, target, username, reload, env_prefix, delivered_at, "
+    "delivered_fingerprint, delivery_status, delivery_detail"
+)
+
+
+def _consumer_from(row: Sequence[Any]) -> Consumer:
+    delivery = None
+    if row[7] is not None and row[9]:
+        delivery = Delivery(datetime.fromisoformat(row[7]), row[8], DeliveryStatus(row[9]), row[10])
+    return Consumer(
+        key_id=row[0],
+        name=row[1],
+        kind=ConsumerKind(row[2]),
+        target=row[3],
+        user=row[4],
+        reload=row[5],
+        env_prefix=row[6],
+        last_delivery=delivery,
+    )
+
+
 def _history_from(row: Sequence[Any]) -> HistoryEntry:
     return HistoryEntry(datetime.fromisoformat(row[0]), _STATUS[row[1]], row[2], row[3], row[4])
 
@@ -275,6 +302,16 @@ class _Reads:
                 (key_id,),
             )
             return [_history_from(row) for row in rows]
+
+    def consumers(self, key_id: str | None = None) -> list[Consumer]:
+        """A key's consumers in the order they were added (every key's with ``None``)."""
+        where, args = ("WHERE key_id = ?", (key_id,)) if key_id is not None else ("", ())
+        with self._conn() as conn:
+            rows = conn.execute(
+                f"SELECT {_CONSUMER_COLUMNS} FROM consumers {where} ORDER BY seq, name",  # noqa: S608  # nosec B608
+                args,
+            )
+            return [_consumer_from(row) for row in rows]
 
     def meta(self, name: str) -> str | None:
         with self._conn() as conn:
@@ -456,15 +493,101 @@ class RegistryTransaction(_Reads):
     def delete_key(self, key_id: str) -> bool:
         """Remove the key and its history; False when no key has this id."""
         self.conn.execute("DELETE FROM history WHERE key_id = ?", (key_id,))
+        self.conn.execute("DELETE FROM consumers WHERE key_id = ?", (key_id,))
         return self.conn.execute("DELETE FROM keys WHERE id = ?", (key_id,)).rowcount > 0
 
     def set_note(self, key_id: str, note: PermissionNote) -> None:
+        held = self.key_by_id(key_id)
+        if held is not None:
+            self._sync_note_consumers(key_id, held.note.consumers, note.consumers)
         cursor = self.conn.execute(
             "UPDATE keys SET note_text = ?, note_expected = ?, note_consumers = ? WHERE id = ?",
             (note.text, _texts(note.expected_permissions), _texts(note.consumers), key_id),
         )
         if cursor.rowcount == 0:
             raise KeyNotFound(f"no key with id {key_id!r}")
+
+    # ----------------------------------------------------------------- consumers
+
+    def put_consumer(self, consumer: Consumer, *, check_key: bool = True) -> None:
+        """Add the consumer, or change the one of that key with that name (its place is kept;
+        its last delivery too, unless ``consumer`` carries one). ``check_key=False``: the key
+        lives elsewhere (an OpenBao home; the caller checked it)."""
+        problem = consumer_problem(consumer)
+        if problem:
+            raise UsageError(problem)
+        if check_key and self.key_by_id(consumer.key_id) is None:
+            raise KeyNotFound(f"no key with id {consumer.key_id!r}")
+        self.conn.execute(
+            "INSERT INTO consumers (key_id, name, seq, kind, target, username, reload, env_prefix)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_id, name) DO UPDATE SET "
+            "kind = excluded.kind, target = excluded.target, username = excluded.username, "
+            "reload = excluded.reload, env_prefix = excluded.env_prefix",
+            (
+                consumer.key_id,
+                consumer.name,
+                _next_seq(self.conn, "consumers"),
+                consumer.kind.value,
+                consumer.target,
+                consumer.user,
+                consumer.reload,
+                consumer.env_prefix,
+            ),
+        )
+        if consumer.last_delivery is not None:
+            self.record_delivery(consumer.key_id, consumer.name, consumer.last_delivery)
+
+    def delete_consumer(self, key_id: str, name: str) -> bool:
+        cursor = self.conn.execute(
+            "DELETE FROM consumers WHERE key_id = ? AND name = ?", (key_id, name)
+        )
+        return cursor.rowcount > 0
+
+    def record_delivery(self, key_id: str, name: str, delivery: Delivery) -> bool:
+        """Remember the consumer's last delivery; False when it is gone."""
+        cursor = self.conn.execute(
+            "UPDATE consumers SET delivered_at = ?, delivered_fingerprint = ?, "
+            "delivery_status = ?, delivery_detail = ? WHERE key_id = ? AND name = ?",
+            (
+                delivery.at.isoformat(),
+                delivery.fingerprint,
+                delivery.status.value,
+                delivery.detail,
+                key_id,
+                name,
+            ),
+        )
+        return cursor.rowcount > 0
+
+    def _sync_note_consumers(
+        self, key_id: str, before: Sequence[str], after: Sequence[str]
+    ) -> None:
+        """The note's names and the key's manual consumers stay in step: a name taken out of
+        the note (the TUI's note editor) removes its manual consumer, a name added adds one."""
+        if tuple(before) == tuple(after):
+            return
+        for name in set(before) - set(after):
+            self.conn.execute(
+                "DELETE FROM consumers WHERE key_id = ? AND name = ? AND kind = 'manual'",
+                (key_id, name),
+            )
+        held = {c.name for c in self.consumers(key_id)}
+        for name in dict.fromkeys(after):
+            consumer = Consumer(key_id, name, ConsumerKind.MANUAL)
+            if name not in held and consumer_problem(consumer) is None:
+                self.put_consumer(consumer)
+                held.add(name)
+
+    def adopt_note_consumers(self) -> None:
+        """Every note's free-text consumers become manual consumers (kept ones stay as they are;
+        a name the consumer rule refuses stays in the note only)."""
+        held = {(c.key_id, c.name) for c in self.consumers()}
+        for key in self._keys(self.conn, "WHERE note_consumers <> '[]'"):
+            for name in dict.fromkeys(key.note.consumers):
+                consumer = Consumer(key.id, name, ConsumerKind.MANUAL)
+                if (key.id, name) not in held and consumer_problem(consumer) is None:
+                    self.put_consumer(consumer)
+                    held.add((key.id, name))
 
     # ----------------------------------------------------------------- check results
 
@@ -597,6 +720,7 @@ class RegistryTransaction(_Reads):
             self.put_account(account)
         for key in registry.keys:
             self.put_key(key)
+        self.adopt_note_consumers()
 
     def update(self, fn: Callable[[Registry], T]) -> T:
         """Apply ``fn`` to the registry as this transaction sees it, then write only what it
@@ -628,8 +752,13 @@ class RegistryTransaction(_Reads):
             if old.get(account.name) != account:
                 self.put_account(account)
         for key in after.keys:
-            if rows.get(key.id) != _key_row(key):
+            row = _key_row(key)
+            old_row = rows.get(key.id)
+            if old_row != row:
                 self.put_key(key)
+                if old_row is None or old_row[16] != row[16]:  # note_consumers
+                    noted = _parse_texts(str(old_row[16])) if old_row is not None else ()
+                    self._sync_note_consumers(key.id, noted, key.note.consumers)
         new = {a.name: a for a in after.accounts}
         for account in before:
             if account.name not in new:

@@ -28,7 +28,7 @@ from textual.theme import Theme
 
 from kutui.clock import Clock, current
 from kutui.errors import KutuiError, UnlockError
-from kutui.model import ApiKey, CheckResult, Registry
+from kutui.model import ApiKey, CheckResult, Consumer, Registry
 from kutui.ops import checks as check_ops
 from kutui.ops.change import Change
 from kutui.ops.checks import Checker
@@ -159,6 +159,10 @@ class KutuiApp(App[int]):
         return self.state.history
 
     @property
+    def consumers(self) -> dict[str, list[Consumer]]:
+        return self.state.consumers
+
+    @property
     def rotations(self) -> dict[str, list[Checklist]]:
         return self.state.rotations
 
@@ -286,7 +290,9 @@ class KutuiApp(App[int]):
         home = self.home
 
         def load() -> RegistryLoaded:
-            return RegistryLoaded(home.registry(), home.histories(), rotations_by_key(home))
+            return RegistryLoaded(
+                home.registry(), home.histories(), rotations_by_key(home), home.consumers()
+            )
 
         self.run_job(load, lambda loaded: loaded, title="load-registry", group="load")
 
@@ -318,7 +324,9 @@ class KutuiApp(App[int]):
         self.run_job(op, Changed, title="edit", group="edit", reload=True)
 
     def on_registry_loaded(self, message: RegistryLoaded) -> None:
-        self.state.loaded_from(message.registry, message.history, message.rotations)
+        self.state.loaded_from(
+            message.registry, message.history, message.rotations, message.consumers
+        )
         self._redraw()
 
     def on_vault_opened(self, message: VaultOpened) -> None:

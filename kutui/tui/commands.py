@@ -65,6 +65,11 @@ def build_commands(app: KutuiApp) -> list[PaletteCommand]:
             discover=True,
         )
         add(
+            f"consumers: Add or remove those of {key.ref}",
+            "Where its bots read it: add or remove a consumer",
+            "screen.consumers",
+        )
+        add(
             f"key: Edit note of {key.ref} in $EDITOR",
             "Open the note text in your editor (e)",
             "screen.edit_note",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from kutui.model import Registry
+from kutui.model import Consumer, Registry
 from kutui.ops.change import Change
 from kutui.rotation.checklist import Checklist
 from kutui.store.history import History
@@ -16,11 +16,12 @@ from kutui.store.vault import Vault
 
 @dataclass
 class RegistryLoaded(Message):
-    """A fresh read of the home: registry, history and rotations."""
+    """A fresh read of the home: registry, history, rotations and consumers."""
 
     registry: Registry
     history: History
     rotations: dict[str, list[Checklist]]
+    consumers: list[Consumer]
 
 
 @dataclass

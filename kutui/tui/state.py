@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kutui.model import ApiKey, CheckResult, Registry, Status
+from kutui.model import ApiKey, CheckResult, Consumer, Registry, Status
 from kutui.rotation.checklist import Checklist
 from kutui.store.history import History, HistoryEntry
 from kutui.store.learn import apply_to_key
@@ -26,6 +26,8 @@ class TuiState:
     history: History = field(default_factory=dict)
     #: key id -> its rotations, oldest first
     rotations: dict[str, list[Checklist]] = field(default_factory=dict)
+    #: key id -> its consumers (kutui.ops.consumers), in their order
+    consumers: dict[str, list[Consumer]] = field(default_factory=dict)
     vault: Vault | None = None
     loaded: bool = False
     #: Every result not yet in kutui.db, in order: two runs before one save are two entries.
@@ -41,9 +43,16 @@ class TuiState:
         self.loaded = True
 
     def loaded_from(
-        self, registry: Registry, history: History, rotations: dict[str, list[Checklist]]
+        self,
+        registry: Registry,
+        history: History,
+        rotations: dict[str, list[Checklist]],
+        consumers: list[Consumer],
     ) -> None:
         self.history, self.rotations = history, rotations
+        self.consumers = {}
+        for consumer in consumers:
+            self.consumers.setdefault(consumer.key_id, []).append(consumer)
         self.set_registry(registry)
 
     def record(self, key_id: str, result: CheckResult) -> bool:

@@ -145,8 +145,23 @@ def _cli_session(
     kutui("key", "add", "main/bot1sub/grid", stdin="\n".join(OLD) + "\n")
     kutui("check", "--all")
     kutui("check", "--all", "--json")
+    # Consumers: an env file, a freqtrade config and a passivbot file, outside the home.
+    bots = home.parent / "bots"
+    bots.mkdir(mode=0o700)
+    (bots / "config.json").write_text('{"dry_run": true, "exchange": {"name": "kucoin"}}\n')
+    for name, kind, extra in (
+        ("env", "envfile", ("--path", str(bots / "grid.env"))),
+        ("ft", "freqtrade", ("--path", str(bots / "config.json"), "--reload", "true")),
+        ("pb", "passivbot", ("--path", str(bots / "api-keys.json"), "--user", "u1")),
+    ):
+        kutui("consumer", "add", "main/bot1sub/grid", "--name", name, "--kind", kind, *extra)
+    kutui("deliver", "main/bot1sub/grid")
+    kutui("consumer", "list", "--json")
+    kutui("key", "show", "main/bot1sub/grid")
     kutui("rotate", "main/bot1sub/grid", "--ip-whitelist", "127.0.0.1", expect=2)
+    kutui("key", "show", "main/bot1sub/grid", "--pending", expect=2)  # stopped before create
     kutui("rotate", "main/bot1sub/grid", "--resume", "--yes")
+    kutui("consumer", "list")
     kutui("key", "list", "--json")
 
 
@@ -246,6 +261,23 @@ def test_a_whole_session_leaks_no_secret(
     assert any(p.endswith(".toml") and "rotations" in p for p in scanner.scanned)
     assert [str(f) for f in findings] == []
     assert shaped_secrets(home) == []
+
+    # Outside the home, only the declared consumer targets hold a key: the new one, nothing else.
+    targets = {tmp_path / "bots" / n for n in ("grid.env", "config.json", "api-keys.json")}
+    own = {tmp_path / "sim-state.toml", tmp_path / "pw"}  # the simulator's and the test's own
+    outside = [
+        p
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p not in targets | own and home not in p.parents
+    ]
+    findings = [f for p in outside for f in scanner.scan_file(p)]
+    assert [str(f) for f in findings] == []
+    assert {p for p in (tmp_path / "bots").iterdir()} == targets  # no temp file left behind
+    for target in targets:
+        assert target.stat().st_mode & 0o777 == 0o600
+        assert new.api_secret.reveal() in target.read_text()
+    not_new = LeakScanner({k: v for k, v in secrets.items() if not k.startswith("new ")})
+    assert [str(f) for t in targets for f in not_new.scan_file(t)] == []
     assert not any(
         "passphrase=" in r.getMessage() and "passphrase=****" not in r.getMessage()
         for r in caplog.records

@@ -38,7 +38,10 @@ async def to_switch_consumers(world: World) -> Session:
 
 async def switch_all(session: Session) -> object:
     await session.submit(ManualInput(consumer="grid-bot"))
-    return await session.submit(ManualInput(consumer="tax-export"))
+    step = await session.submit(ManualInput(consumer="tax-export"))
+    if step is not None and session.checklist.awaiting == "revoke-old":
+        return await session.submit(ManualInput(confirm=True))  # the user confirms the delete
+    return step
 
 
 async def assert_invariant(world: World) -> Credential:

@@ -164,7 +164,7 @@ async def answer(url: str, cred: Credential) -> str:
 def test_cli_rotation_stops_for_consumers_then_resumes_with_yes(setup: Setup) -> None:
     first = setup.kutui("rotate", "main/bot1sub/grid")
     assert first.returncode == 2, first.stderr
-    assert "waits for your confirmation" in first.stderr
+    assert "waiting for a person to switch grid-bot" in first.stderr
     assert "✓ Verify the new key: new key" in first.stdout
     listed = setup.kutui("rotate", "--list")
     assert listed.returncode == 0 and "main/bot1sub/grid" in listed.stdout
@@ -172,7 +172,10 @@ def test_cli_rotation_stops_for_consumers_then_resumes_with_yes(setup: Setup) ->
     again = setup.kutui("rotate", "main/bot1sub/grid")
     assert again.returncode == 2 and "already has an open rotation" in again.stderr
 
-    done = setup.kutui("rotate", "main/bot1sub/grid", "--resume", "--yes")
+    # --yes alone never ticks a manual consumer: a person names it.
+    refused = setup.kutui("rotate", "main/bot1sub/grid", "--resume", "--yes")
+    assert refused.returncode == 2 and "grid-bot" in refused.stderr
+    done = setup.kutui("rotate", "main/bot1sub/grid", "--resume", "--yes", "--switched", "grid-bot")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "finished" in done.stdout
 
@@ -218,7 +221,14 @@ def test_cli_asks_for_a_masked_whitelist(setup: Setup) -> None:
     assert first.returncode == 1
     assert "--ip-whitelist" in first.stdout
     done = setup.kutui(
-        "rotate", "main/bot1sub/grid", "--resume", "--yes", "--ip-whitelist", "127.0.0.1"
+        "rotate",
+        "main/bot1sub/grid",
+        "--resume",
+        "--yes",
+        "--ip-whitelist",
+        "127.0.0.1",
+        "--switched",
+        "grid-bot",
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "IP whitelist 127.0.0.1" in done.stdout
@@ -279,7 +289,9 @@ def test_killed_process_resumes_from_the_command_line(setup: Setup, point: str) 
     assert current is not None
     assert asyncio.run(answer(setup.url, current)) == "200000"
 
-    resumed = setup.kutui("rotate", "main/bot1sub/grid", "--resume", "--yes")
+    resumed = setup.kutui(
+        "rotate", "main/bot1sub/grid", "--resume", "--yes", "--switched", "grid-bot"
+    )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     slots = setup.vault().data.slots("k-bot")
     assert set(slots) == {Slot.CURRENT}

@@ -106,6 +106,12 @@ async def test_pilot_sub_rotation_end_to_end(world: World) -> None:
         assert world.vault.data.get(SUB_ID, Slot.CURRENT) == old  # not promoted yet
         await pilot.press("d")
         await settle(pilot)
+        # Before the delete: the question names both keys; d confirms it.
+        assert "Delete the old key" in text_of(app, "#rot-step-title")
+        assert "Mark done (d) confirms" in text_of(app, "#rot-note")
+        assert await world.works(old)
+        await pilot.press("d")
+        await settle(pilot)
         assert "Rotation finished" in text_of(app, "#rot-step-title")
     world.restart()
     slots = world.vault.data.slots(SUB_ID)
@@ -218,3 +224,29 @@ async def test_pilot_ip_whitelist_field_at_plan(world: World) -> None:
         assert "Switch consumers" in text_of(app, "#rot-step-title")
     new = [k for k in world.sub_keys() if k.api_key != world.old.api_key]
     assert [k.ip_whitelist for k in new] == [("10.1.2.3",)]
+
+
+async def test_pilot_reveal_the_new_key_and_confirm_a_permission_drop(world: World) -> None:
+    world.sim.key(world.old.api_key).permission = "General,Spot,Withdrawal"  # type: ignore[union-attr]
+    app = host_for(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("v")  # no new key yet: said so, nothing shown
+        await pilot.pause()
+        assert isinstance(app.screen, RotationScreen)
+        assert "no new key to show yet" in text_of(app, "#rot-note")
+        await pilot.press("x")
+        await settle(pilot)
+        # The plan stops on Withdrawal; d is the explicit confirm to drop it.
+        assert "Withdrawal" in text_of(app, "#rot-note")
+        assert "Mark done (d) confirms" in text_of(app, "#rot-note")
+        assert [k.api_key for k in world.sub_keys()] == [world.old.api_key]
+        await pilot.press("d")
+        await settle(pilot)
+        assert "Switch consumers" in text_of(app, "#rot-step-title")
+        await pilot.press("v")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "RevealScreen"
+        screen: Any = app.screen
+        assert "New key of main/bot1sub/grid (PENDING)" in str(screen._title)
+        assert not screen.revealed  # masked until r

@@ -23,7 +23,12 @@ async def test_sub_rotation_end_to_end(world: World) -> None:
     step = await s.submit(ManualInput(consumer="grid-bot"))
     assert step is not None and step.id == "switch-consumers"
     assert step.status is StepStatus.PENDING
-    assert await s.submit(ManualInput(consumer="tax-export")) is None
+    step = await s.submit(ManualInput(consumer="tax-export"))
+    # The old key is deleted only once the user confirms, told both keys and each consumer.
+    assert step is not None and step.id == "revoke-old" and step.status is StepStatus.PENDING
+    assert world.old.api_key[-4:] in step.note and "tax-export (manual): ticked" in step.note
+    assert await world.works(old_cred)
+    assert await s.submit(ManualInput(confirm=True)) is None
 
     new_cred = world.vault.data.get(SUB_ID, Slot.CURRENT)
     assert new_cred is not None and new_cred != old_cred

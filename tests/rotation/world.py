@@ -76,6 +76,7 @@ class World:
             verify_delays=(0.0, 0.0),
             on_save=record,
             sleep=no_sleep,
+            consumers=self.home,
         )
 
     def restart(self) -> None:

@@ -128,6 +128,18 @@ class KeyActions(Screen[None]):
                 key, PermissionNote(text, key.note.expected_permissions, key.note.consumers)
             )
 
+    # ------------------------------------------------------------------ consumers
+
+    def action_consumers(self) -> None:
+        """The selected key's consumers (command palette): add or remove one."""
+        from kutui.tui.screens.consumers import ConsumersScreen
+
+        key = self._key_or_warn()
+        if key is None:
+            return
+        app = self.kapp
+        self.app.push_screen(ConsumersScreen(app.home, key), lambda _: app.load_registry())
+
     # ------------------------------------------------------------------ reveal / copy
 
     def action_reveal(self) -> None:

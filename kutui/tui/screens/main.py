@@ -230,6 +230,7 @@ class MainScreen(KeyActions):
             colors=app.theme_colors,
             history=app.history.get(key.id, []),
             rotations=app.rotations.get(key.id, []),
+            consumers=app.consumers.get(key.id, []),
         )
 
     @property

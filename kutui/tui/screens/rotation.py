@@ -32,6 +32,7 @@ from kutui.tui.screens.forms import SecretInput
 
 if TYPE_CHECKING:
     from kutui.kucoin.client import ClientPool
+    from kutui.model import Credential
     from kutui.store.home import Home
     from kutui.store.vault import Vault
 
@@ -71,6 +72,22 @@ class RotationScreen(Screen[None]):
         Binding("d", "mark_done", "Mark done", id="rotation.done"),
         Binding("s", "skip", "Skip", id="rotation.skip"),
         Binding("a", "abort", "Abort", id="rotation.abort"),
+        Binding("v", "reveal_pending", "Reveal new key", id="rotation.reveal_pending"),
+        Binding("y", "copy_pending('api_key')", "Copy new key", id="rotation.copy_pending"),
+        Binding(
+            "Y",
+            "copy_pending('api_secret')",
+            "Copy new secret",
+            id="rotation.copy_pending_secret",
+            show=False,
+        ),
+        Binding(
+            "P",
+            "copy_pending('passphrase')",
+            "Copy new passphrase",
+            id="rotation.copy_pending_passphrase",
+            show=False,
+        ),
         Binding("escape", "close", "Close", id="rotation.close"),
     ]
 
@@ -194,7 +211,9 @@ class RotationScreen(Screen[None]):
         if ips_shown and not ips.has_class("-shown"):
             ips.value = checklist.ip_whitelist
         ips.set_class(ips_shown, "-shown")
-        manual = step.kind is StepKind.MANUAL
+        # An automatic step waiting for a confirmation (delete the old key, drop permissions)
+        # is confirmed like a manual step.
+        manual = step.kind is StepKind.MANUAL or checklist.awaiting == step.id
         self._show_actions(
             run=not manual,
             done=manual,
@@ -224,9 +243,12 @@ class RotationScreen(Screen[None]):
             return "Working…"
         if step.status is StepStatus.FAILED:
             return f"✗ {step.note}"
+        if checklist.awaiting == step.id and step.note:
+            return f"{step.note}\nMark done (d) confirms."
         if step.id == "switch-consumers" and checklist.consumers:
+            results = self._delivery_results(checklist)
             ticks = [
-                f"[{'x' if c in checklist.consumers_switched else ' '}] {c}"
+                f"[{'x' if c in checklist.consumers_switched else ' '}] {c}{results.get(c, '')}"
                 for c in checklist.consumers
             ]
             left = [c for c in checklist.consumers if c not in checklist.consumers_switched]
@@ -237,6 +259,19 @@ class RotationScreen(Screen[None]):
         if step.kind is StepKind.MANUAL:
             return "Mark done (d) when this is done."
         return "Run (x) to carry out this step."
+
+    def _delivery_results(self, checklist: Checklist) -> dict[str, str]:
+        """Each consumer's kind and last delivery, as a suffix for its tick line."""
+        try:
+            records = self.home.consumers(checklist.key_id)
+        except KutuiError:
+            return {}
+        out: dict[str, str] = {}
+        for record in records:
+            last = record.last_delivery
+            state = f": {last.status} …{last.fingerprint}" if last is not None else ""
+            out[record.name] = f" ({record.kind}{state})"
+        return out
 
     def _show_finished(self, checklist: Checklist) -> None:
         self.query_one("#rot-step-title", Static).update(Text(f"Rotation {checklist.state}"))
@@ -284,7 +319,9 @@ class RotationScreen(Screen[None]):
     def action_mark_done(self) -> None:
         checklist = self.checklist
         step = checklist.current_step() if checklist else None
-        if checklist is None or step is None or step.kind is not StepKind.MANUAL or self.busy:
+        if checklist is None or step is None or self.busy:
+            return
+        if step.kind is not StepKind.MANUAL and checklist.awaiting != step.id:
             return
         if checklist.flow is Flow.MASTER and step.id == "create":
             ids = ("rot-api-key", "rot-api-secret", "rot-passphrase")
@@ -302,6 +339,48 @@ class RotationScreen(Screen[None]):
             self._work(ManualInput(consumer=left[0]) if left else ManualInput(confirm=True))
             return
         self._work(ManualInput(confirm=True))
+
+    def _pending(self) -> Credential | None:
+        from kutui.model import Slot
+
+        checklist = self.checklist
+        cred = self.vault.data.get(checklist.key_id, Slot.PENDING) if checklist else None
+        if cred is None or not cred.api_key:
+            self.refresh_view("There is no new key to show yet (it exists after Create).")
+            return None
+        return cred
+
+    def action_copy_pending(self, what: str) -> None:
+        """Copy the new key's API key (at once), secret or passphrase (after a confirm), as the
+        main screen's y / Y / P do for the current key."""
+        cred, checklist = self._pending(), self.checklist
+        clipboard = getattr(self.app, "clipboard_guard", None)
+        if cred is None or checklist is None or clipboard is None:
+            return
+        label = f"{checklist.key_ref} (new key)"
+        if what == "api_key":
+            clipboard.copy_api_key(cred.api_key, label=label)
+        elif what == "api_secret":
+            clipboard.copy_with_confirm(cred.api_secret, what="API secret", label=label)
+        else:
+            clipboard.copy_with_confirm(cred.passphrase, what="API passphrase", label=label)
+
+    def action_reveal_pending(self) -> None:
+        """The new (PENDING) key, masked until r: to switch a manual consumer by hand."""
+        from kutui.tui.screens.reveal import RevealScreen
+
+        checklist = self.checklist
+        cred = self._pending()
+        if checklist is None or cred is None:
+            return
+        self.app.push_screen(
+            RevealScreen(
+                f"New key of {checklist.key_ref} (PENDING)",
+                api_key=cred.api_key,
+                api_secret=cred.api_secret,
+                passphrase=cred.passphrase,
+            )
+        )
 
     def action_skip(self) -> None:
         self._ask_reason("skip")

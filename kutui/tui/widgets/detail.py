@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
 from kutui.checks.audit import Severity
-from kutui.model import PERMISSIONS, ApiKey
+from kutui.model import PERMISSIONS, ApiKey, Consumer
 from kutui.redact import redact
 from kutui.rotation.checklist import Checklist, State
 from kutui.store.config import Config
@@ -136,6 +136,24 @@ def rotations_text(rotations: Sequence[Checklist]) -> Text:
     return text
 
 
+def consumers_text(consumers: Sequence[Consumer], noted: Sequence[str] = ()) -> Text:
+    """Each consumer record and its last delivery (kutui consumer list says the same). A manual
+    consumer the note names (``noted``) and never ticked is left out: the note shows it."""
+    text = Text(end="")
+    for consumer in consumers:
+        last = consumer.last_delivery
+        if not consumer.kind.automatic and consumer.name in noted and last is None:
+            continue
+        when = (
+            f"{last.status} …{clean_text(last.fingerprint)} on {last.at:%Y-%m-%d %H:%M}"
+            if last is not None
+            else "never delivered"
+        )
+        target = f" {clean_text(consumer.target)}" if consumer.kind.is_file else ""
+        text.append(f"consumer {clean_text(consumer.name)} ({consumer.kind}{target}): {when}\n")
+    return text
+
+
 def note_markdown(key: ApiKey) -> str:
     note = key.note
     if note.empty:
@@ -171,13 +189,17 @@ class KeyDetail(VerticalScroll):
         colors: Mapping[str, str],
         history: Sequence[HistoryEntry],
         rotations: Sequence[Checklist] = (),
+        consumers: Sequence[Consumer] = (),
     ) -> None:
         self.query_one("#detail-summary", Static).update(summary_text(key, now, colors))
         self.query_one("#detail-permissions", Static).update(permissions_text(key, colors))
         self.query_one("#detail-findings", Static).update(findings_text(key, now, config, colors))
         self.query_one("#detail-note", Markdown).update(note_markdown(key))
         self.query_one("#detail-history", Static).update(history_text(history, now, colors))
-        self.query_one("#detail-rotations", Static).update(rotations_text(rotations))
+        # The consumers head the rotations section: a rotation is what delivers to them.
+        self.query_one("#detail-rotations", Static).update(
+            consumers_text(consumers, key.note.consumers) + rotations_text(rotations)
+        )
 
     def show_nothing(self, message: str) -> None:
         self.query_one("#detail-summary", Static).update(Text(message))
