@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING
 
 from _common import start_simulator, write_state
 from reference import Key, check_all
-from tui import wait_first_screen
+from tui import painted, wait_first_screen, wait_table_filled
 
 from kutui.checks.runner import CheckTarget
 from kutui.demo import WEAK_KDF
@@ -202,8 +202,10 @@ async def tui_run(root: Path, total: int, presses: int) -> dict[str, float]:
     t0 = time.perf_counter()
     async with app.run_test(size=(160, 50)) as pilot:
         await asyncio.wait_for(wait_first_screen(app, total), timeout=600)
-        await pilot.pause()
+        await painted(pilot)
         first_screen = time.perf_counter() - t0
+        await asyncio.wait_for(wait_table_filled(app, total), timeout=600)
+        filled = time.perf_counter() - t0
         main = app.main
         assert main is not None
         selections: list[float] = []
@@ -212,8 +214,9 @@ async def tui_run(root: Path, total: int, presses: int) -> dict[str, float]:
             await pilot.pause()
             t1 = time.perf_counter()
             main.show_node(TREE_ROOT)
-            await pilot.pause()
+            await painted(pilot)
             selections.append(time.perf_counter() - t1)
+            await asyncio.wait_for(wait_table_filled(app, total), timeout=600)
         assert main.table.row_count == total
         main.table.focus()
         await pilot.pause()
@@ -230,6 +233,7 @@ async def tui_run(root: Path, total: int, presses: int) -> dict[str, float]:
     p95 = statistics.quantiles(samples, n=20)[-1] if len(samples) >= 2 else math.nan
     return {
         "first_screen_s": first_screen,
+        "table_filled_s": filled,
         "root_select_s": statistics.median(selections),
         "keypress_p95_s": p95,
         "keypresses": float(len(samples)),

@@ -282,7 +282,9 @@ def run_check(
         if problem:
             raise UsageError(f"--api-url {problem}")
     home = load_home(args)
-    registry = home.registry()
+    # REFs all start with an account name: its rows are all a named check needs.
+    named = {ref.strip().strip("/").split("/")[0] for ref in args.refs}
+    registry = home.registry() if args.all else home.registry_of(named)
     keys = select_keys(registry, list(args.refs), args.all)
     credentials = None
     if any(k.has_secret for k in keys):

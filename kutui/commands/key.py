@@ -522,10 +522,12 @@ def run_list(args: argparse.Namespace) -> int:
     keys = sorted(keys, key=lambda k: k.ref)
     return _show(
         args.json,
-        [key_json(k) for k in keys],
+        [key_json(k) for k in keys] if args.json else [],
         "no keys yet: add one with 'kutui key add ACCOUNT/LABEL'",
         ["KEY", "FPR", "VER", "STATUS", "ADDED", "NOTE"],
-        [
+        []
+        if args.json  # the table's rows are not printed: not built either
+        else [
             [
                 str(k.ref),
                 f"…{k.fingerprint}" if k.fingerprint else "",
