@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -13,6 +13,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from kutui.model import ApiKey, Registry, Status
+from kutui.tui import heap
 from kutui.tui.widgets.status_badge import badge
 
 
@@ -72,18 +73,20 @@ class AccountTree(Tree[NodeRef]):
         #: ``_palette``: a label that would not change is not redrawn.
         self._labels: dict[NodeRef, tuple[int, Status | None]] = {}
         self._palette: tuple[tuple[str, str], ...] = ()
+        self._counts = NodeCounts()
 
     def load(self, registry: Registry, colors: Mapping[str, str]) -> None:
         """Rebuild the tree from the registry, keeping the selected node when it still exists."""
         selected = self.selected_ref
+        heap.release()  # the old nodes (cycles: parent and children) are garbage from here
         self.clear()
         self._by_ref = {ROOT: self.root}
         # Each node is created with its label (set_label afterwards queues a redraw per node).
-        tally = _tally(registry)
+        self._counts.recount(registry)
         self._palette, self._labels = tuple(sorted(colors.items())), {}
 
         def label(ref: NodeRef) -> Text:
-            shown = self._labels[ref] = _shown(tally, ref)
+            shown = self._labels[ref] = self._counts.shown(ref)
             return node_label(_name(ref), shown[0], shown[1], colors)
 
         self.root.set_label(label(ROOT))
@@ -113,17 +116,32 @@ class AccountTree(Tree[NodeRef]):
         _ = self.last_line
         self.move_cursor(target, animate=False)
 
-    def refresh_labels(self, registry: Registry, colors: Mapping[str, str]) -> None:
-        """Recount keys and worst status under every node; relabel only the nodes whose count
-        or worst status changed. The count is one pass over the keys (a few ms at 10,000);
-        building and setting 10,000 labels on every batch of results held the event loop for
-        seconds (bench/yardstick.py)."""
-        tally = _tally(registry)
+    def refresh_labels(
+        self,
+        registry: Registry,
+        colors: Mapping[str, str],
+        changed: Iterable[ApiKey] | None = None,
+    ) -> None:
+        """Relabel the nodes whose key count or worst status changed.
+
+        ``changed``: the keys whose status may have changed since the last call (a batch of
+        check results); only their nodes are recounted. None: recount every key. Setting
+        10,000 labels, or even recounting 10,000 keys, on every batch of results held the
+        event loop for seconds (bench/yardstick.py)."""
+        if changed is None or not self._counts.update(changed):
+            self._counts.recount(registry)
+            nodes: Iterable[NodeRef] = self._by_ref
+        else:
+            nodes = self._counts.take_dirty()
         palette = tuple(sorted(colors.items()))
         if palette != self._palette:  # another theme: every label is drawn again
             self._palette, self._labels = palette, {}
-        for ref, node in self._by_ref.items():
-            shown = _shown(tally, ref)
+            nodes = self._by_ref
+        for ref in nodes:
+            node = self._by_ref.get(ref)
+            if node is None:
+                continue
+            shown = self._counts.shown(ref)
             if self._labels.get(ref) == shown:
                 continue
             self._labels[ref] = shown
@@ -147,41 +165,83 @@ def status_counts(keys: list[ApiKey]) -> dict[Status, int]:
     return dict(counts)
 
 
-Tally = dict[str | tuple[str, str], list[Any]]
-_EVERYTHING = ""  # the root's entry in a tally: no account has an empty name
+class NodeCounts:
+    """Per tree node: how many keys it holds in each status, kept up to date key by key."""
 
+    def __init__(self) -> None:
+        self._statuses: dict[NodeRef, dict[Status, int]] = {}
+        self._members: dict[NodeRef, list[ApiKey]] = {}
+        self._status_of: dict[str, Status] = {}  # key id -> the status counted for it
+        self._dirty: set[NodeRef] = set()
 
-def _tally(registry: Registry) -> Tally:
-    """Per node: [key count, worst severity, worst status]; accounts by name, sub-accounts by
-    (account, sub), the root under ``_EVERYTHING``. One pass over the keys."""
-    # Plain strings as keys (a NodeRef per key would cost more than the count itself).
-    everything: list[Any] = [0, -1, None]
-    tally: Tally = {_EVERYTHING: everything}
-    for key in registry.keys:
-        status = key.status
-        severity = status.severity
+    @staticmethod
+    def _nodes_of(key: ApiKey) -> tuple[NodeRef, ...]:
         ref = key.ref
-        everything[0] += 1
-        if severity > everything[1]:
-            everything[1:] = severity, status
-        for node in (ref.account, (ref.account, ref.sub)) if ref.sub else (ref.account,):
-            entry = tally.get(node)
-            if entry is None:
-                tally[node] = [1, severity, status]
-            else:
-                entry[0] += 1
-                if severity > entry[1]:
-                    entry[1:] = severity, status
-    return tally
+        if ref.sub:
+            return ROOT, NodeRef(ref.account), NodeRef(ref.account, ref.sub)
+        return ROOT, NodeRef(ref.account)
 
+    def recount(self, registry: Registry) -> None:
+        statuses: dict[NodeRef, dict[Status, int]] = {}
+        members: dict[NodeRef, list[ApiKey]] = {}
+        # NodeRefs per owner, not per key: building three per key would cost more than the count.
+        owners: dict[tuple[str, str], tuple[NodeRef, ...]] = {}
+        status_of: dict[str, Status] = {}
+        for key in registry.keys:
+            status = key.status
+            status_of[key.id] = status
+            owner = (key.ref.account, key.ref.sub)
+            nodes = owners.get(owner)
+            if nodes is None:
+                nodes = owners[owner] = self._nodes_of(key)
+            for node in nodes:
+                counts = statuses.get(node)
+                if counts is None:
+                    statuses[node] = {status: 1}
+                    members[node] = [key]
+                else:
+                    counts[status] = counts.get(status, 0) + 1
+                    members[node].append(key)
+        self._statuses, self._members, self._status_of = statuses, members, status_of
+        self._dirty = set()
 
-def _shown(tally: Tally, ref: NodeRef) -> tuple[int, Status | None]:
-    """What the node's label shows: its key count and worst status."""
-    if ref.is_root:
-        entry = tally[_EVERYTHING]
-    else:
-        entry = tally.get(ref.account if ref.sub is None else (ref.account, ref.sub))
-    return (entry[0], entry[2]) if entry else (0, None)
+    def update(self, keys: Iterable[ApiKey]) -> bool:
+        """Count the keys' current statuses; False (nothing changed) if one is not known."""
+        keys = list(keys)
+        if any(key.id not in self._status_of for key in keys):
+            return False  # added since the last recount
+        for key in keys:  # a key may come twice: compare with what was counted last
+            old, new = self._status_of[key.id], key.status
+            if old is new:
+                continue
+            self._status_of[key.id] = new
+            for node in self._nodes_of(key):
+                counts = self._statuses[node]
+                counts[old] -= 1
+                counts[new] = counts.get(new, 0) + 1
+                self._dirty.add(node)
+        return True
+
+    def take_dirty(self) -> set[NodeRef]:
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    def shown(self, ref: NodeRef) -> tuple[int, Status | None]:
+        """The node's key count and worst status (the first key's, in registry order, when
+        two statuses share the worst severity: as ``keyfacts.worst_status`` picks)."""
+        counts = self._statuses.get(ref)
+        if not counts:
+            return 0, None
+        present = [s for s, n in counts.items() if n > 0]
+        if not present:
+            return 0, None
+        top = max(s.severity for s in present)
+        worst = [s for s in present if s.severity == top]
+        if len(worst) > 1:
+            members = self._members.get(ref, [])
+            first = next((k.status for k in members if k.status.severity == top), worst[0])
+            return sum(counts.values()), first
+        return sum(counts.values()), worst[0]
 
 
 def _name(ref: NodeRef) -> str:

@@ -14,6 +14,7 @@ from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotEx
 
 from kutui.model import ApiKey
 from kutui.store.config import Config
+from kutui.tui import heap
 from kutui.tui.keyfacts import KeyFacts, ago, key_facts
 from kutui.tui.widgets.status_badge import badge, badge_label, tone_style
 
@@ -164,6 +165,8 @@ class KeysTable(DataTable[Text]):
             self.move_cursor(row=target, animate=False)
         if self.filling:
             self._fill_soon(self._fill_generation)
+        elif len(shown) > FIRST_ROWS:
+            heap.settle()
 
     @property
     def filling(self) -> bool:
@@ -181,6 +184,8 @@ class KeysTable(DataTable[Text]):
         self._add_rows(CHUNK_ROWS)
         if self.filling:
             self._fill_soon(generation)
+        else:
+            heap.settle()
 
     def _add_rows(self, count: int) -> None:
         """Add the next ``count`` pending rows, widening columns to fit them.
