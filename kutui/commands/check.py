@@ -229,6 +229,8 @@ async def check_keys(
     progress: Progress | None,
 ) -> dict[str, CheckResult]:
     """Run the checks, save each batch of results, return key id -> result."""
+    import asyncio
+
     from kutui.checks.results import ResultSaver
     from kutui.checks.runner import run_checks
     from kutui.kucoin.client import ClientPool
@@ -248,7 +250,9 @@ async def check_keys(
             max_rate_wait=settings.max_rate_wait_seconds,
         ):
             results[event.target.key_id] = event.result
-            saver.add(event.target.key_id, event.result)
+            if saver.take(event.target.key_id, event.result):
+                # In a thread: the checks in flight go on while the batch is written and synced.
+                await asyncio.to_thread(saver.flush)
             if progress is not None:
                 progress.update(event)
     finally:

@@ -214,7 +214,9 @@ class _Reads:
         *,
         names: Sequence[str] | None = None,
     ) -> list[Account]:
-        where, args = ("WHERE name = ?", (name,)) if name is not None else ("", ())
+        where, args = "", tuple[str, ...]()
+        if name is not None:
+            where, args = "WHERE name = ?", (name,)
         if names is not None:
             where, args = f"WHERE name IN ({', '.join('?' * len(names))})", tuple(names)
         accounts = {

@@ -182,7 +182,7 @@ class KeysTable(DataTable[Text]):
         if generation != self._fill_generation or not self.filling:
             return  # a newer show() started over
         self._add_rows(CHUNK_ROWS)
-        if self.filling:
+        if self._filled < len(self._pending):  # not self.filling: mypy keeps it narrowed
             self._fill_soon(generation)
         else:
             heap.settle()
