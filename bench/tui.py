@@ -1,7 +1,8 @@
 """TUI benchmark: 10,000 keys on the in-process simulator, headless (``App.run_test``).
 
-Prints, as medians over ``--runs`` fresh processes: the time to the first full screen (registry
-loaded, tree and 10,000 table rows drawn), the time from ``C`` to the end of the check (every
+Prints, as medians over ``--runs`` fresh processes: the time to the first screen (registry
+loaded, tree built, the keys table's first rows painted; the rest of its rows follow in chunks,
+``KeysTable.show``), the time from ``C`` to the end of the check (every
 result drawn and saved), and the peak resident memory of the process.
 
     .venv/bin/python bench/tui.py            # 10,000 keys, 3 runs
