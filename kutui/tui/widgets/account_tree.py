@@ -56,6 +56,8 @@ def node_label(name: str, count: int, worst: Status | None, colors: Mapping[str,
 
 class AccountTree(Tree[NodeRef]):
     BINDING_GROUP_TITLE = "Accounts tree"
+    #: True while ``load`` adds nodes (a class default: Tree.__init__ already invalidates).
+    _building = False
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False, id="tree.down", tooltip="Next node"),
@@ -81,6 +83,19 @@ class AccountTree(Tree[NodeRef]):
         heap.release()  # the old nodes (cycles: parent and children) are garbage from here
         self.clear()
         self._by_ref = {ROOT: self.root}
+        self._building = True  # one invalidation for the whole tree, below
+        try:
+            self._add_nodes(registry, colors)
+        finally:
+            self._building = False
+            self._invalidate()
+        target = self._by_ref.get(selected, self.root)
+        # New nodes get their line numbers only when the tree lines are built; without this
+        # move_cursor sees line -1 and the cursor falls back to the root after every reload.
+        _ = self.last_line
+        self.move_cursor(target, animate=False)
+
+    def _add_nodes(self, registry: Registry, colors: Mapping[str, str]) -> None:
         # Each node is created with its label (set_label afterwards queues a redraw per node).
         self._counts.recount(registry)
         self._palette, self._labels = tuple(sorted(colors.items())), {}
@@ -110,11 +125,6 @@ class AccountTree(Tree[NodeRef]):
                 sub_ref = NodeRef(account.name, sub)
                 self._by_ref[sub_ref] = node.add_leaf(label(sub_ref), data=sub_ref)
         self.root.expand()
-        target = self._by_ref.get(selected, self.root)
-        # New nodes get their line numbers only when the tree lines are built; without this
-        # move_cursor sees line -1 and the cursor falls back to the root after every reload.
-        _ = self.last_line
-        self.move_cursor(target, animate=False)
 
     def refresh_labels(
         self,
@@ -146,6 +156,12 @@ class AccountTree(Tree[NodeRef]):
                 continue
             self._labels[ref] = shown
             node.set_label(node_label(_name(ref), shown[0], shown[1], colors))
+
+    def _invalidate(self) -> None:
+        # Tree invalidates its line cache and refreshes once per node added; while ``load``
+        # adds 11,000 nodes that is most of its cost, so it invalidates once when done.
+        if not self._building:
+            super()._invalidate()
 
     @property
     def selected_ref(self) -> NodeRef:
