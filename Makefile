@@ -46,7 +46,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/checks.py
 	$(BIN)/python bench/tui.py
 	$(BIN)/python bench/registry.py
-	$(BIN)/python bench/yardstick.py
+	$(BIN)/python bench/yardstick.py --keys 1000 10000 --runs 3 2
 	$(BIN)/python bench/openbao.py
 	$(BIN)/python bench/completion.py
 

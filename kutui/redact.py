@@ -22,7 +22,12 @@ _PATTERNS = (
 )
 
 _lock = threading.Lock()
-_known: weakref.WeakSet[Secret] = weakref.WeakSet()
+# Weak references, by identity: a WeakSet would hash each Secret (an HMAC of its value,
+# kutui/secret.py) and a WeakValueDictionary costs a Python call per entry; a 10,000-key vault
+# registers 30,000 secrets as it opens. Dead references are dropped when the index is rebuilt
+# and whenever they outnumber the live ones.
+_known: list[weakref.ref[Secret]] = []
+_live = 0  # how many of _known were alive at the last pruning
 _index: dict[str, list[str]] | None = None  # a value's first characters -> values, longest first
 
 _PREFIX = 4  # the shortest value masked
@@ -34,8 +39,19 @@ def register(secret: Secret) -> None:
     global _index
     if len(secret) >= _PREFIX:
         with _lock:
-            _known.add(secret)
+            _known.append(weakref.ref(secret))
             _index = None
+            if len(_known) > 2 * _live + 1024:
+                _prune()
+
+
+def _prune() -> list[Secret]:
+    """Drop dead references (call with ``_lock`` held); returns the live secrets."""
+    global _live
+    pairs = [(ref, s) for ref in _known if (s := ref()) is not None]
+    _known[:] = [ref for ref, _ in pairs]
+    _live = len(pairs)
+    return [s for _, s in pairs]
 
 
 def _value_index() -> dict[str, list[str]]:
@@ -45,7 +61,7 @@ def _value_index() -> dict[str, list[str]]:
     with _lock:
         if _index is None:
             index: dict[str, list[str]] = {}
-            for value in sorted({s.reveal() for s in _known}, key=len, reverse=True):
+            for value in sorted({s.reveal() for s in _prune()}, key=len, reverse=True):
                 width = _LONG_PREFIX if len(value) >= _LONG_PREFIX else _PREFIX
                 index.setdefault(value[:width], []).append(value)
             _index = index

@@ -15,7 +15,7 @@ MASK = "****"
 
 
 class Secret:
-    __slots__ = ("_value", "__weakref__")  # weakref: kutui.redact.register keeps a WeakSet
+    __slots__ = ("_value", "__weakref__")  # weakref: kutui.redact.register keeps weak references
 
     def __init__(self, value: str) -> None:
         if not isinstance(value, str):

@@ -35,14 +35,19 @@ class ResultSaver:
         self._cost = 0.0  # seconds the last save took
 
     def add(self, key_id: str, result: CheckResult) -> None:
+        if self.take(key_id, result):
+            self.flush()
+
+    def take(self, key_id: str, result: CheckResult) -> bool:
+        """Queue a result; True when a save is due. For a caller on an event loop that runs
+        ``flush`` in a thread, so the loop keeps serving requests while SQLite syncs."""
         if result.status is Status.UNCHECKED:
-            return
+            return False
         self.pending.append((key_id, result))
         since = time.monotonic() - self._last
         if since < 4 * self._cost:
-            return
-        if len(self.pending) >= self.batch or since >= self.interval:
-            self.flush()
+            return False
+        return len(self.pending) >= self.batch or since >= self.interval
 
     def flush(self) -> None:
         started = time.monotonic()

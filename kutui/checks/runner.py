@@ -37,6 +37,7 @@ from kutui.kucoin.diagnosis import KucoinApiError
 from kutui.kucoin.ratelimit import RateLimit
 from kutui.model import (
     DEFAULT_API_URL,
+    Account,
     ApiKey,
     CheckResult,
     Credential,
@@ -124,6 +125,8 @@ class _Engine:
 
     async def clock_problem(self, api_url: str) -> str | None:
         task = self.clock_syncs.get(api_url)
+        if task is not None and task.done() and not task.cancelled():
+            return task.result()  # the common case: no shield (a future) per key
         if task is None:
             task = asyncio.create_task(self._sync(self.pool.get(api_url)))
             self.clock_syncs[api_url] = task
@@ -331,7 +334,10 @@ class _Credentials(Protocol):
 
 def pool_hint(registry: Registry, key: ApiKey) -> str:
     """The key's Management pool: its uid when known (account, sub-account or last check)."""
-    account = registry.account(key.ref.account)
+    return _pool_hint(registry.account(key.ref.account), key)
+
+
+def _pool_hint(account: Account | None, key: ApiKey) -> str:
     uid: int | None = None
     if account is not None:
         if key.ref.sub:
@@ -353,9 +359,14 @@ def build_targets(
 ) -> list[CheckTarget]:
     """One target per key; ``api_url`` overrides the accounts' URLs (tests, simulators)."""
     targets: list[CheckTarget] = []
+    # An index, not Registry.account per key: 10,000 keys on 1,000 accounts would scan them
+    # 20,000 times. The first account of a name, as Registry.account finds it.
+    accounts: dict[str, Account] = {}
+    for each in registry.accounts:
+        accounts.setdefault(each.name, each)
     for key in keys:
-        account = registry.account(key.ref.account)
+        account = accounts.get(key.ref.account)
         url = api_url or (account.api_url if account is not None else DEFAULT_API_URL)
         cred = credentials.get(key.id) if credentials is not None and key.has_secret else None
-        targets.append(CheckTarget(key.id, key.ref, url, cred, pool_hint(registry, key)))
+        targets.append(CheckTarget(key.id, key.ref, url, cred, _pool_hint(account, key)))
     return targets

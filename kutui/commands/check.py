@@ -250,7 +250,7 @@ def _run_check(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | N
         ping=getattr(args, "ping", None),
         debug=bool(getattr(args, "debug", False)),
     )
-    registry = home.registry()
+    registry = checks.registry_for(home, list(args.refs), args.all)
     keys = checks.select_keys(registry, list(args.refs), args.all)
     credentials = None
     if any(k.has_secret for k in keys):

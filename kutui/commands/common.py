@@ -7,7 +7,6 @@ starting with ``kutui:``, so ``kutui key list --json | jq`` sees only JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -181,8 +180,9 @@ def _json_default(value: Any) -> Any:
 
 
 def print_json(value: Any, *, file: TextIO | None = None) -> None:
+    from kutui.commands.jsondump import dumps
     from kutui.text import json_terminal_safe
 
     out = file if file is not None else sys.stdout
-    document = json.dumps(value, indent=2, default=_json_default, ensure_ascii=False)
+    document = dumps(value, default=_json_default)
     print(json_terminal_safe(document), file=out)

@@ -253,8 +253,11 @@ class KucoinClient:
                 max_connections=self._per_shard, max_keepalive_connections=self._per_shard
             )
             proxy = _environment_proxy(self.api_url)
+            # One TLS context for every shard: each loads the CA bundle (~30 ms), and a
+            # one-key check would pay it once per shard otherwise (bench/yardstick.py).
+            tls = httpx.create_ssl_context()
             self._pools = [
-                httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
+                httpx.AsyncHTTPTransport(verify=tls, limits=limits, proxy=proxy)
                 for _ in range(self._shard_count)
             ]
         return self._pools[next(self._next) % len(self._pools)]

@@ -60,6 +60,14 @@ def select_keys(registry: Registry, refs: Sequence[str], every: bool) -> list[Ap
     return [k for k in registry.keys if k.id in chosen]
 
 
+def registry_for(home: Home, refs: Sequence[str], every: bool) -> Registry:
+    """The part of the registry a check needs: all of it for ``--all``, else the accounts the
+    REFs name (each REF starts with its account), so checking one key reads a few rows."""
+    if every:
+        return home.registry()
+    return home.registry_of({ref.strip().strip("/").split("/")[0] for ref in refs})
+
+
 def targets(
     registry: Registry,
     keys: Sequence[ApiKey],
@@ -132,6 +140,8 @@ async def check_and_save(
 ) -> dict[str, CheckResult]:
     """Run the checks, save each batch of results (``ResultSaver``), return key id -> result.
     What was learned is kept after a cancel or Ctrl-C too."""
+    import asyncio
+
     from kutui.checks.results import ResultSaver
     from kutui.kucoin.client import ClientPool
 
@@ -155,7 +165,9 @@ async def check_and_save(
             clock=clock,
         ):
             results[event.target.key_id] = event.result
-            saver.add(event.target.key_id, event.result)
+            if saver.take(event.target.key_id, event.result):
+                # In a thread: the checks in flight go on while the batch is written and synced.
+                await asyncio.to_thread(saver.flush)
             if on_event is not None:
                 on_event(event)
     finally:

@@ -243,6 +243,14 @@ class Home:
         with self.store() as store:
             return store.snapshot()
 
+    def registry_of(self, accounts: Iterable[str]) -> Registry:
+        """The named accounts and their keys only (``RegistryStore.subset``): what a command
+        about a few keys needs, without reading the other 10,000."""
+        if self._no_database():
+            return Registry()
+        with self.store() as store:
+            return store.subset(accounts)
+
     def update_registry(self, fn: Callable[[Registry], T]) -> T:
         """In one write transaction: read the registry, apply ``fn``, write what it changed;
         returns fn's result. If ``fn`` raises, nothing is written. ``fn`` must not keep the

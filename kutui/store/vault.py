@@ -217,7 +217,7 @@ class VaultData:
                 except _BadEntry as exc:
                     raw.setdefault(key_id, {})[slot_name] = (value, exc.why)
                     continue
-                keys.setdefault(key_id, {})[Slot(slot_name)] = credential
+                keys.setdefault(key_id, {})[_SLOTS[slot_name]] = credential
         return cls(keys, raw, whole)
 
 
@@ -246,9 +246,13 @@ def _is_text(value: str) -> bool:
     return True
 
 
+# A dict lookup per entry, not Slot(name) (EnumMeta.__call__): a vault holds 10,000s of them.
+_SLOTS = {slot.value: slot for slot in Slot}
+
+
 def _credential_from(slot_name: str, raw: Any) -> Credential:
     """The credential, or ``_BadEntry`` saying why not (the reason quotes no value)."""
-    if slot_name not in {slot.value for slot in Slot}:
+    if slot_name not in _SLOTS:
         raise _BadEntry(f"unknown slot name (this kutui knows {', '.join(Slot)})")
     if not isinstance(raw, dict):
         raise _BadEntry("the credential is not a table")

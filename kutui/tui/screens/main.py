@@ -463,7 +463,7 @@ class MainScreen(KeyActions):
             for key in changed:
                 self.table.update_key(key, now, app.config, app.theme_colors)
             self.query_one(CheckProgress).advance(last.done, last.total, ok, failing)
-            self.account_tree.refresh_labels(app.registry, app.theme_colors)
+            self.account_tree.refresh_labels(app.registry, app.theme_colors, changed)
             lower = self.query_one("#lower", ContentSwitcher).current
             if lower == "detail" and any(k.id == selected for k in changed):
                 self.show_detail(selected)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -13,7 +13,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from kutui.model import ApiKey, Registry, Status
-from kutui.tui.keyfacts import worst_status
+from kutui.tui import heap
 from kutui.tui.widgets.status_badge import badge
 
 
@@ -45,16 +45,19 @@ class NodeRef:
 ROOT = NodeRef()
 
 
-def node_label(name: str, keys: list[ApiKey], colors: Mapping[str, str]) -> Text:
+def node_label(name: str, count: int, worst: Status | None, colors: Mapping[str, str]) -> Text:
+    """``name``, its key count, and the badge of the worst status among its keys (if any)."""
     text = Text(name, end="")
-    text.append(f" {len(keys)} ", style="dim")
-    if keys:
-        text.append_text(badge(worst_status([k.status for k in keys]), colors))
+    text.append(f" {count} ", style="dim")
+    if count and worst is not None:
+        text.append_text(badge(worst, colors))
     return text
 
 
 class AccountTree(Tree[NodeRef]):
     BINDING_GROUP_TITLE = "Accounts tree"
+    #: True while ``load`` adds nodes (a class default: Tree.__init__ already invalidates).
+    _building = False
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False, id="tree.down", tooltip="Next node"),
@@ -68,42 +71,97 @@ class AccountTree(Tree[NodeRef]):
         self.show_root = True
         self.guide_depth = 2
         self._by_ref: dict[NodeRef, TreeNode[NodeRef]] = {}
+        #: What each node's label shows now (count, worst status), in the colours of
+        #: ``_palette``: a label that would not change is not redrawn.
+        self._labels: dict[NodeRef, tuple[int, Status | None]] = {}
+        self._palette: tuple[tuple[str, str], ...] = ()
+        self._counts = NodeCounts()
 
     def load(self, registry: Registry, colors: Mapping[str, str]) -> None:
         """Rebuild the tree from the registry, keeping the selected node when it still exists."""
         selected = self.selected_ref
+        heap.release()  # the old nodes (cycles: parent and children) are garbage from here
         self.clear()
         self._by_ref = {ROOT: self.root}
-        for account in registry.accounts:
-            ref = NodeRef(account.name)
-            node = self.root.add(account.name, data=ref, expand=True)
-            self._by_ref[ref] = node
-            subs = [s.name for s in account.subaccounts]
-            for key in registry.keys_under(account.name):
-                if key.ref.sub and key.ref.sub not in subs:
-                    subs.append(key.ref.sub)
-            for sub in subs:
-                sub_ref = NodeRef(account.name, sub)
-                self._by_ref[sub_ref] = node.add_leaf(sub, data=sub_ref)
-        self.root.expand()
-        self.refresh_labels(registry, colors)
+        self._building = True  # one invalidation for the whole tree, below
+        try:
+            self._add_nodes(registry, colors)
+        finally:
+            self._building = False
+            self._invalidate()
         target = self._by_ref.get(selected, self.root)
         # New nodes get their line numbers only when the tree lines are built; without this
         # move_cursor sees line -1 and the cursor falls back to the root after every reload.
         _ = self.last_line
         self.move_cursor(target, animate=False)
 
-    def refresh_labels(self, registry: Registry, colors: Mapping[str, str]) -> None:
-        """Recount keys and worst status under every node (O(keys); cheap even for 10,000)."""
-        by_node: dict[NodeRef, list[ApiKey]] = defaultdict(list)
+    def _add_nodes(self, registry: Registry, colors: Mapping[str, str]) -> None:
+        # Each node is created with its label (set_label afterwards queues a redraw per node).
+        self._counts.recount(registry)
+        self._palette, self._labels = tuple(sorted(colors.items())), {}
+
+        def label(ref: NodeRef) -> Text:
+            shown = self._labels[ref] = self._counts.shown(ref)
+            return node_label(_name(ref), shown[0], shown[1], colors)
+
+        self.root.set_label(label(ROOT))
+        # Sub-accounts that only keys name, per account, in key order: one pass over the keys
+        # (``keys_under`` per account would be accounts x keys: 10 million steps at 10,000).
+        named_by_keys: dict[str, list[str]] = defaultdict(list)
         for key in registry.keys:
-            by_node[ROOT].append(key)
-            by_node[NodeRef(key.ref.account)].append(key)
             if key.ref.sub:
-                by_node[NodeRef(key.ref.account, key.ref.sub)].append(key)
-        for ref, node in self._by_ref.items():
-            name = "All accounts" if ref.is_root else (ref.sub or ref.account)
-            node.set_label(node_label(name, by_node.get(ref, []), colors))
+                named_by_keys[key.ref.account].append(key.ref.sub)
+        for account in registry.accounts:
+            ref = NodeRef(account.name)
+            node = self.root.add(label(ref), data=ref, expand=True)
+            self._by_ref[ref] = node
+            subs = [s.name for s in account.subaccounts]
+            known = set(subs)
+            for sub in named_by_keys.get(account.name, ()):
+                if sub not in known:
+                    known.add(sub)
+                    subs.append(sub)
+            for sub in subs:
+                sub_ref = NodeRef(account.name, sub)
+                self._by_ref[sub_ref] = node.add_leaf(label(sub_ref), data=sub_ref)
+        self.root.expand()
+
+    def refresh_labels(
+        self,
+        registry: Registry,
+        colors: Mapping[str, str],
+        changed: Iterable[ApiKey] | None = None,
+    ) -> None:
+        """Relabel the nodes whose key count or worst status changed.
+
+        ``changed``: the keys whose status may have changed since the last call (a batch of
+        check results); only their nodes are recounted. None: recount every key. Setting
+        10,000 labels, or even recounting 10,000 keys, on every batch of results held the
+        event loop for seconds (bench/yardstick.py)."""
+        if changed is None or not self._counts.update(changed):
+            self._counts.recount(registry)
+            nodes: Iterable[NodeRef] = self._by_ref
+        else:
+            nodes = self._counts.take_dirty()
+        palette = tuple(sorted(colors.items()))
+        if palette != self._palette:  # another theme: every label is drawn again
+            self._palette, self._labels = palette, {}
+            nodes = self._by_ref
+        for ref in nodes:
+            node = self._by_ref.get(ref)
+            if node is None:
+                continue
+            shown = self._counts.shown(ref)
+            if self._labels.get(ref) == shown:
+                continue
+            self._labels[ref] = shown
+            node.set_label(node_label(_name(ref), shown[0], shown[1], colors))
+
+    def _invalidate(self) -> None:
+        # Tree invalidates its line cache and refreshes once per node added; while ``load``
+        # adds 11,000 nodes that is most of its cost, so it invalidates once when done.
+        if not self._building:
+            super()._invalidate()
 
     @property
     def selected_ref(self) -> NodeRef:
@@ -121,3 +179,86 @@ def status_counts(keys: list[ApiKey]) -> dict[Status, int]:
     for key in keys:
         counts[key.status] += 1
     return dict(counts)
+
+
+class NodeCounts:
+    """Per tree node: how many keys it holds in each status, kept up to date key by key."""
+
+    def __init__(self) -> None:
+        self._statuses: dict[NodeRef, dict[Status, int]] = {}
+        self._members: dict[NodeRef, list[ApiKey]] = {}
+        self._status_of: dict[str, Status] = {}  # key id -> the status counted for it
+        self._dirty: set[NodeRef] = set()
+
+    @staticmethod
+    def _nodes_of(key: ApiKey) -> tuple[NodeRef, ...]:
+        ref = key.ref
+        if ref.sub:
+            return ROOT, NodeRef(ref.account), NodeRef(ref.account, ref.sub)
+        return ROOT, NodeRef(ref.account)
+
+    def recount(self, registry: Registry) -> None:
+        statuses: dict[NodeRef, dict[Status, int]] = {}
+        members: dict[NodeRef, list[ApiKey]] = {}
+        # NodeRefs per owner, not per key: building three per key would cost more than the count.
+        owners: dict[tuple[str, str], tuple[NodeRef, ...]] = {}
+        status_of: dict[str, Status] = {}
+        for key in registry.keys:
+            status = key.status
+            status_of[key.id] = status
+            owner = (key.ref.account, key.ref.sub)
+            nodes = owners.get(owner)
+            if nodes is None:
+                nodes = owners[owner] = self._nodes_of(key)
+            for node in nodes:
+                counts = statuses.get(node)
+                if counts is None:
+                    statuses[node] = {status: 1}
+                    members[node] = [key]
+                else:
+                    counts[status] = counts.get(status, 0) + 1
+                    members[node].append(key)
+        self._statuses, self._members, self._status_of = statuses, members, status_of
+        self._dirty = set()
+
+    def update(self, keys: Iterable[ApiKey]) -> bool:
+        """Count the keys' current statuses; False (nothing changed) if one is not known."""
+        keys = list(keys)
+        if any(key.id not in self._status_of for key in keys):
+            return False  # added since the last recount
+        for key in keys:  # a key may come twice: compare with what was counted last
+            old, new = self._status_of[key.id], key.status
+            if old is new:
+                continue
+            self._status_of[key.id] = new
+            for node in self._nodes_of(key):
+                counts = self._statuses[node]
+                counts[old] -= 1
+                counts[new] = counts.get(new, 0) + 1
+                self._dirty.add(node)
+        return True
+
+    def take_dirty(self) -> set[NodeRef]:
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    def shown(self, ref: NodeRef) -> tuple[int, Status | None]:
+        """The node's key count and worst status (the first key's, in registry order, when
+        two statuses share the worst severity: as ``keyfacts.worst_status`` picks)."""
+        counts = self._statuses.get(ref)
+        if not counts:
+            return 0, None
+        present = [s for s, n in counts.items() if n > 0]
+        if not present:
+            return 0, None
+        top = max(s.severity for s in present)
+        worst = [s for s in present if s.severity == top]
+        if len(worst) > 1:
+            members = self._members.get(ref, [])
+            first = next((k.status for k in members if k.status.severity == top), worst[0])
+            return sum(counts.values()), first
+        return sum(counts.values()), worst[0]
+
+
+def _name(ref: NodeRef) -> str:
+    return "All accounts" if ref.is_root else (ref.sub or ref.account)

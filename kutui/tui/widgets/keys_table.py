@@ -6,15 +6,21 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
 
 from kutui.model import ApiKey
 from kutui.store.config import Config
+from kutui.tui import heap
 from kutui.tui.keyfacts import KeyFacts, ago, key_facts
 from kutui.tui.widgets.status_badge import badge, badge_label, tone_style
+
+#: Rows ``KeysTable.show`` builds at once (more than a screen); the rest come in chunks.
+FIRST_ROWS = 200
+CHUNK_ROWS = 250
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("label", "Key"),
@@ -76,6 +82,11 @@ def _expiry_text(key: ApiKey, facts: KeyFacts, now: datetime, colors: Mapping[st
     return text
 
 
+def measure_width(cell: Text) -> int:
+    """The widest line of a cell (a cell is one line; this is for one that is not)."""
+    return max(cell_len(line) for line in cell.plain.split("\n"))
+
+
 def matches(key: ApiKey, query: str) -> bool:
     """The ``/`` filter: case-insensitive substring of ref, fingerprint, status, permissions, IP."""
     if not query:
@@ -109,6 +120,10 @@ class KeysTable(DataTable[Text]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.prefix = ""
         self.shown_ids: list[str] = []
+        self._pending: list[ApiKey] = []
+        self._filled = 0
+        self._fill_generation = 0
+        self._row_args: tuple[datetime, Config, Mapping[str, str]] | None = None
 
     def on_mount(self) -> None:
         self._add_columns()
@@ -127,18 +142,73 @@ class KeysTable(DataTable[Text]):
         config: Config,
         colors: Mapping[str, str],
     ) -> None:
-        """Show the ``keys`` that match ``query``, keeping the cursor on the same key."""
+        """Show the ``keys`` that match ``query``, keeping the cursor on the same key.
+
+        The first ``FIRST_ROWS`` rows (and any up to the cursor's key) are built at once; the
+        rest follow in chunks of ``CHUNK_ROWS``, each its own turn of the event loop, so a node
+        of 10,000 keys shows its first screen at once and key presses are answered meanwhile
+        (``filling`` is True until the last chunk is in)."""
         previous = self.selected_key_id
         self.prefix = prefix
         shown = [k for k in keys if matches(k, query)]
         # Columns too: their widths only ever grow, so a narrow node would keep wide columns.
         self.clear(columns=True)
         self._add_columns()
-        for k in shown:
-            self.add_row(*row_cells(k, prefix, now, config, colors), key=k.id)
         self.shown_ids = [k.id for k in shown]
-        if previous in self.shown_ids:
-            self.move_cursor(row=self.shown_ids.index(previous), animate=False)
+        self._pending = shown
+        self._filled = 0
+        self._fill_generation += 1
+        self._row_args = (now, config, colors)
+        target = self.shown_ids.index(previous) if previous in self.shown_ids else -1
+        self._add_rows(max(FIRST_ROWS, target + 1))
+        if target >= 0:
+            self.move_cursor(row=target, animate=False)
+        if self.filling:
+            self._fill_soon(self._fill_generation)
+        elif len(shown) > FIRST_ROWS:
+            heap.settle()
+
+    @property
+    def filling(self) -> bool:
+        """Rows of the last ``show`` are still being added."""
+        return self._filled < len(self._pending)
+
+    def _fill_soon(self, generation: int) -> None:
+        # A timer, not call_later: the widget's queue hands over queued messages without
+        # yielding, so chained call_laters would run every chunk before a key press is seen.
+        self.set_timer(0.001, lambda: self._fill_more(generation), name="keys-table-fill")
+
+    def _fill_more(self, generation: int) -> None:
+        if generation != self._fill_generation or not self.filling:
+            return  # a newer show() started over
+        self._add_rows(CHUNK_ROWS)
+        if self._filled < len(self._pending):  # not self.filling: mypy keeps it narrowed
+            self._fill_soon(generation)
+        else:
+            heap.settle()
+
+    def _add_rows(self, count: int) -> None:
+        """Add the next ``count`` pending rows, widening columns to fit them.
+
+        Widths are measured here, as ``update_key`` does, from each cell's length (all cells are
+        one-line ``Text``): DataTable would otherwise measure every new cell again when idle,
+        which at 10,000 rows holds the event loop for most of a second."""
+        batch = self._pending[self._filled : self._filled + count]
+        if not batch or self._row_args is None:
+            return
+        self._filled += len(batch)
+        now, config, colors = self._row_args
+        specs = [self.columns[ColumnKey(column)] for column, _title in COLUMNS]
+        added: list[RowKey] = []
+        for key in batch:
+            cells = row_cells(key, self.prefix, now, config, colors)
+            added.append(self.add_row(*cells, key=key.id))
+            for spec, cell in zip(specs, cells, strict=True):
+                width = cell.cell_len if "\n" not in cell.plain else measure_width(cell)
+                if width > spec.content_width:
+                    spec.content_width = width
+        self._new_rows.difference_update(added)  # measured above
+        self._require_update_dimensions = True  # recompute the virtual size when idle
 
     def update_key(
         self, key: ApiKey, now: datetime, config: Config, colors: Mapping[str, str]

@@ -41,6 +41,12 @@ def age_histogram(keys: Sequence[ApiKey], now: datetime, max_days: int) -> list[
 
 
 class Overview(VerticalScroll):
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        #: The age rows shown: (name, bar, days) widgets, updated in place when they fit.
+        self._bars: list[tuple[Label, ProgressBar, Label]] = []
+        self._bars_total = -1
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="overview-top"):
             with Vertical(id="overview-total"):
@@ -72,18 +78,37 @@ class Overview(VerticalScroll):
             title += f" ({len(oldest)} of {len(keys)})"
         self.query_one("#overview-bars-title", Label).update(title)
         bars = self.query_one("#overview-bars", Vertical)
+        shown = [
+            (
+                Text(f"{str(key.ref)[:28]:<28} ", end=""),
+                min(days, max_days),
+                _days_text(days, max_days),
+            )
+            for key, days in oldest
+        ]
+        if len(shown) == len(self._bars) and self._bars_total == max_days:
+            # The same rows: update them in place. Mounting a dozen rows of widgets again
+            # (each bar is several) on every visit to the root cost more than the rest of it.
+            for (name, progress, days_text), (name_label, bar, days_label) in zip(
+                shown, self._bars, strict=True
+            ):
+                name_label.update(name)
+                bar.update(progress=progress)
+                days_label.update(days_text)
+            return
         bars.remove_children()
         rows = []
-        for key, days in oldest:
+        self._bars = []
+        self._bars_total = max_days
+        for name, progress, days_text in shown:
             bar = ProgressBar(total=max_days, show_eta=False, show_percentage=False)
-            bar.progress = min(days, max_days)
-            over = " OVER" if days > max_days else ""
-            rows.append(
-                Horizontal(
-                    Label(Text(f"{str(key.ref)[:28]:<28} ", end=""), classes="age-label"),
-                    bar,
-                    Label(f" {days}d{over}", classes="age-days"),
-                    classes="age-row",
-                )
-            )
+            bar.progress = progress
+            name_label = Label(name, classes="age-label")
+            days_label = Label(days_text, classes="age-days")
+            self._bars.append((name_label, bar, days_label))
+            rows.append(Horizontal(name_label, bar, days_label, classes="age-row"))
         bars.mount_all(rows)
+
+
+def _days_text(days: int, max_days: int) -> str:
+    return f" {days}d{' OVER' if days > max_days else ''}"
