@@ -94,7 +94,7 @@ def edit_note(screen: MainScreen) -> None:
 def edit_note_in_editor(screen: MainScreen) -> None:
     from textual.app import SuspendNotSupported
 
-    from kutui.tui.screens.notes import EditorError, edit_text_in_editor
+    from kutui.tui.editor import EditorError, edit_text_in_editor
 
     key = _key_or_warn(screen)
     if key is None:

@@ -51,9 +51,9 @@ async def test_n_edits_the_note_and_saves_it(demo: Demo) -> None:
 
 
 async def test_e_edits_the_note_in_the_editor(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kutui.tui.screens.notes as notes
+    import kutui.tui.editor as editor
 
-    monkeypatch.setattr(notes, "edit_text_in_editor", lambda app, text, **_: "From $EDITOR")
+    monkeypatch.setattr(editor, "edit_text_in_editor", lambda app, text, **_: "From $EDITOR")
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot, app)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kutui.demo import Demo
 from kutui.rotation.checklist import State
 from kutui.rotation.store import RotationStore
 from kutui.tui.app import KutuiApp
+from kutui.tui.screens.main import MainScreen
 
 from .conftest import make_app
 
@@ -47,3 +50,47 @@ async def test_a_passphrase_typed_on_the_rotation_screen_never_aborts_it(demo: D
     (checklist,) = _rotations(demo)
     assert checklist.state is State.OPEN
     assert checklist.abort_reason == ""
+
+
+# --------------------------------------------------------------------------- 2: $EDITOR
+
+
+class TerminalHandover:
+    """Stands in for a real terminal's driver: counts hand-overs to another program and back."""
+
+    def __init__(self, app: KutuiApp, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.suspended = 0
+        self.resumed = 0
+        driver = app._driver
+        assert driver is not None
+        monkeypatch.setattr(type(driver), "can_suspend", property(lambda _self: True))
+        monkeypatch.setattr(driver, "suspend_application_mode", self._suspend)
+        monkeypatch.setattr(driver, "resume_application_mode", self._resume)
+
+    def _suspend(self) -> None:
+        self.suspended += 1
+
+    def _resume(self) -> None:
+        self.resumed += 1
+
+
+async def test_a_missing_editor_is_reported_and_the_screen_comes_back(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDITOR", "/no/such/editor")
+    monkeypatch.delenv("VISUAL", raising=False)
+    app = make_app(demo)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _settle(pilot, app)
+        terminal = TerminalHandover(app, monkeypatch)
+        await pilot.press("l", "e")
+        await _settle(pilot, app)
+        # Never left handed over: the TUI reads keys again (before: suspended, never resumed).
+        assert terminal.suspended == terminal.resumed
+        assert isinstance(app.screen, MainScreen)
+        messages = [n.message for n in app._notifications]
+        assert any("could not start the editor" in m and "/no/such/editor" in m for m in messages)
+        await pilot.press("n")  # keys still reach the app
+        assert type(app.screen).__name__ == "NotesEditor"
+    stored = demo.home.registry().key_by_id("demo0001")
+    assert stored is not None and stored.note.text == demo.keys[0].key.note.text
