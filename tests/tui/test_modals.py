@@ -355,7 +355,7 @@ async def test_key_form_secret_warning_needs_a_second_enter() -> None:
 async def test_key_form_cleans_pasted_values() -> None:
     app = ModalHost(lambda: KeyForm(ref=KeyRef("main", "", "old")))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("tab", "tab", "tab")  # to the API key field
+        await pilot.pause()  # a full reference: focus starts on the API key field
         screen = app.screen
         assert app.focused is screen.query_one("#api_key", SecretInput)
         app.focused.post_message(events.Paste(f"  {API_KEY}\u200b\n"))

@@ -94,3 +94,18 @@ async def test_a_missing_editor_is_reported_and_the_screen_comes_back(
         assert type(app.screen).__name__ == "NotesEditor"
     stored = demo.home.registry().key_by_id("demo0001")
     assert stored is not None and stored.note.text == demo.keys[0].key.note.text
+
+
+# --------------------------------------------------------------------------- 5: add key focus
+
+
+async def test_add_key_starts_on_the_label_and_keeps_the_account(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("j", "a")  # alpha selected: the form starts with it filled in
+        assert type(app.screen).__name__ == "KeyForm"
+        await pilot.press(*"newbot")
+        await pilot.pause()
+        assert app.screen.query_one("#account").value == "alpha"  # type: ignore[attr-defined]
+        assert app.screen.query_one("#label").value == "newbot"  # type: ignore[attr-defined]

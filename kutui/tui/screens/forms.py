@@ -216,6 +216,20 @@ class FormScreen(ModalScreen[ResultT | None], Generic[ResultT]):
     def compose_fields(self) -> ComposeResult:
         raise NotImplementedError
 
+    def on_mount(self) -> None:
+        # Focus lands on a field that waits for input, never on a prefilled one with its text
+        # selected, where the first letter typed would replace it.
+        start = self.start_field()
+        if start:
+            self.query_one(f"#{start}").focus()
+
+    def start_field(self) -> str | None:
+        """The id of the field focus starts on: the first empty one (the first one if none is)."""
+        inputs = list(self.query(Input).results())
+        empty = [i for i in inputs if not i.value]
+        chosen = (empty or inputs or [None])[0]
+        return chosen.id if chosen is not None else None
+
     @staticmethod
     def field(label: str, widget: Input | Select[int], field_id: str) -> ComposeResult:
         yield Label(label, classes="field-label")
@@ -404,6 +418,13 @@ class KeyForm(FormScreen[KeyFormResult]):
             ),
             "api_version",
         )
+
+    def start_field(self) -> str | None:
+        # The node the form was opened on fixes account and sub-account (an empty sub-account
+        # means a master-account key): start on the label, or on the credentials when editing.
+        if self._ref is None:
+            return "account"
+        return "label" if not self._ref.label else "api_key"
 
     @on(SecretInput.Edited)
     def _forget_accepted_warning(self) -> None:
