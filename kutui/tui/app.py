@@ -101,6 +101,7 @@ class KutuiApp(App[int]):
             show=False,
             id="app.screenshot",
             tooltip="Save an SVG screenshot",
+            priority=True,  # also while a form or dialog is open (modals hide app bindings)
         ),
     ]
 

@@ -109,3 +109,22 @@ async def test_add_key_starts_on_the_label_and_keeps_the_account(demo: Demo) -> 
         await pilot.pause()
         assert app.screen.query_one("#account").value == "alpha"  # type: ignore[attr-defined]
         assert app.screen.query_one("#label").value == "newbot"  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- 6: F9 in a form
+
+
+async def test_f9_saves_a_screenshot_while_a_form_is_open(
+    demo: Demo, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("j", "a")
+        assert type(app.screen).__name__ == "KeyForm"
+        await pilot.press("f9")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "KeyForm"  # still open, nothing typed into it
+    shots = list(tmp_path.glob("kutui-*.svg"))
+    assert len(shots) == 1 and "Add&#160;key" in shots[0].read_text()  # the form is on it
