@@ -332,7 +332,9 @@ def _save_key_edit(app: KutuiApp, key: ApiKey, result: KeyFormResult | None) -> 
         return
     vault, home, key_id = app.vault, app.home, key.id
     entered = result.credentials
-    new_fp = fingerprint(entered.api_key.reveal()) if entered else key.fingerprint
+    new_fp = (
+        fingerprint(entered.api_key.reveal()) if entered and entered.api_key else key.fingerprint
+    )
 
     def save() -> None:
         if entered and not key.has_secret and key.fingerprint and key.fingerprint != new_fp:
@@ -343,10 +345,20 @@ def _save_key_edit(app: KutuiApp, key: ApiKey, result: KeyFormResult | None) -> 
                 f"…{new_fp}; nothing was stored"
             )
         if entered is not None:
+            # A field left empty keeps its stored value (e.g. only the passphrase was wrong).
+            stored_cred = vault.data.get(key_id)
+            if stored_cred is None and not all(
+                (entered.api_key, entered.api_secret, entered.passphrase)
+            ):
+                raise UsageError(
+                    f"{key.ref} has no stored credentials to keep: enter the API key, the "
+                    "secret and the passphrase; nothing was stored"
+                )
+            old = stored_cred
             credential = Credential(
-                entered.api_key,
-                entered.api_secret,
-                entered.passphrase,
+                entered.api_key or (old.api_key if old else entered.api_key),
+                entered.api_secret or (old.api_secret if old else entered.api_secret),
+                entered.passphrase or (old.passphrase if old else entered.passphrase),
                 result.api_version,
                 app.now(),
             )

@@ -96,6 +96,59 @@ async def test_a_missing_editor_is_reported_and_the_screen_comes_back(
     assert stored is not None and stored.note.text == demo.keys[0].key.note.text
 
 
+# --------------------------------------------------------------------------- 3: passphrase only
+
+
+async def _select_key(pilot: Any, app: KutuiApp, label: str) -> None:
+    await pilot.press("slash", *label, "enter")
+    await _settle(pilot, app)
+    main = app.main
+    assert main is not None and main.selected_key is not None
+    assert main.selected_key.ref.label == label
+
+
+async def test_u_changes_only_the_passphrase(demo: Demo) -> None:
+    app = make_app(demo)
+    key_id = next(d.key.id for d in demo.keys if d.key.ref.label == "scalper")
+    before = demo.open_vault().data.get(key_id)
+    assert before is not None
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _settle(pilot, app)
+        await _select_key(pilot, app, "scalper")
+        await pilot.press("u")
+        assert type(app.screen).__name__ == "KeyForm"
+        app.screen.query_one("#passphrase").focus()
+        await pilot.press(*"New-pass-77", "ctrl+s")
+        await _settle(pilot, app)
+        assert isinstance(app.screen, MainScreen)
+    after = demo.open_vault().data.get(key_id)
+    assert after is not None
+    assert after.passphrase.reveal() == "New-pass-77"
+    assert (after.api_key, after.api_secret) == (before.api_key, before.api_secret)
+
+
+async def test_the_edit_form_checks_only_the_fields_given() -> None:
+    from kutui.model import KeyRef
+    from kutui.tui.screens.forms import KeyForm
+    from tests.tui.modal_host import ModalHost
+
+    ref = KeyRef("main", "", "bot")
+    app = ModalHost(lambda: KeyForm(ref=ref, require_credentials=False, existing_refs=[ref]))
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.query_one("#passphrase").focus()
+        await pilot.press(*"bad pass", "ctrl+s")  # a space: refused, and only that field says so
+        await pilot.pause()
+        assert app.results == []
+        errors = {e.id for e in app.screen.query(".field-error.-shown")}
+        assert errors == {"passphrase-error"}
+        await pilot.press(*["backspace"] * 8, *"Good-pass-1", "ctrl+s")
+        await pilot.pause()
+    [result] = app.results
+    assert result.credentials is not None
+    assert result.credentials.passphrase.reveal() == "Good-pass-1"
+    assert not result.credentials.api_key and not result.credentials.api_secret
+
+
 # --------------------------------------------------------------------------- 5: add key focus
 
 

@@ -118,7 +118,8 @@ class KeyFormResult:
     ref: KeyRef
     api_version: int
     #: ``None`` only when the form was opened with ``require_credentials=False`` and all three
-    #: secret fields were left empty (keep the stored credentials).
+    #: secret fields were left empty (keep the stored credentials). With
+    #: ``require_credentials=False`` an empty ``Secret`` in it keeps that one stored value.
     credentials: EnteredCredentials | None
     #: Shape warnings the user accepted (e.g. a secret that does not look like a UUID).
     warnings: tuple[str, ...] = ()
@@ -227,8 +228,8 @@ class FormScreen(ModalScreen[ResultT | None], Generic[ResultT]):
         """The id of the field focus starts on: the first empty one (the first one if none is)."""
         inputs = list(self.query(Input).results())
         empty = [i for i in inputs if not i.value]
-        chosen = (empty or inputs or [None])[0]
-        return chosen.id if chosen is not None else None
+        chosen = empty or inputs
+        return chosen[0].id if chosen else None
 
     @staticmethod
     def field(label: str, widget: Input | Select[int], field_id: str) -> ComposeResult:
@@ -364,7 +365,7 @@ class KeyForm(FormScreen[KeyFormResult]):
 
     ``accounts`` maps each known account to its sub-account names; the reference must name one of
     them when it is given. With ``ref`` set the reference fields start filled in. With
-    ``require_credentials=False`` the three secret fields may all stay empty (keep what is stored).
+    ``require_credentials=False`` each secret field may stay empty (keep what is stored for it).
     A shape *warning* (secret not a UUID) is shown inline first; enter again accepts it.
     """
 
@@ -460,9 +461,16 @@ class KeyForm(FormScreen[KeyFormResult]):
         credentials: EnteredCredentials | None = None
         warnings: tuple[str, ...] = ()
         if self._require or any(secrets.values()):
-            problems["api_key"] = api_key_problem(secrets["api_key"].reveal())
-            problems["passphrase"] = passphrase_problem(secrets["passphrase"].reveal())
-            if not secrets["api_secret"]:
+            # Editing: each field on its own (an empty one keeps the stored value), so a wrong
+            # passphrase is fixed by typing just the passphrase.
+            checked = {f for f, value in secrets.items() if self._require or value}
+            if "api_key" in checked:
+                problems["api_key"] = api_key_problem(secrets["api_key"].reveal())
+            if "passphrase" in checked:
+                problems["passphrase"] = passphrase_problem(secrets["passphrase"].reveal())
+            if "api_secret" not in checked:
+                pass
+            elif not secrets["api_secret"]:
                 problems["api_secret"] = "the API secret is required"  # noqa: S105  # nosec B105
             elif problem := secret_problem(secrets["api_secret"].reveal()):
                 problems["api_secret"] = problem
