@@ -181,3 +181,55 @@ async def test_f9_saves_a_screenshot_while_a_form_is_open(
         assert type(app.screen).__name__ == "KeyForm"  # still open, nothing typed into it
     shots = list(tmp_path.glob("kutui-*.svg"))
     assert len(shots) == 1 and "Add&#160;key" in shots[0].read_text()  # the form is on it
+
+
+# --------------------------------------------------------------------------- 4: table header
+
+
+def _header_and_first_row_agree(app: KutuiApp) -> None:
+    main = app.main
+    assert main is not None
+    table = main.table
+    assert table.scroll_offset.x == 0
+    header = table.render_line(0).text
+    first = table.render_line(1).text  # the first row in view, under the fixed header
+    row = table.scroll_offset.y
+    x = 0
+    for index, column in enumerate(table.ordered_columns):
+        width = column.get_render_width(table)
+        if x + width > len(header):
+            break  # scrolled out of view to the right
+        label = str(column.label)
+        assert header[x:].startswith(f" {label}"), (label, header)
+        cell = table.get_cell_at((row, index))
+        assert first[x:].startswith(f" {cell.plain}"), (cell.plain, first)  # whole, not cut
+        x += width
+    assert x > len(header) // 2  # several columns were compared
+
+
+@pytest.mark.parametrize("node", ["delta", "alpha/zzz"])
+async def test_the_header_stays_over_its_columns_after_a_node_is_removed(
+    demo: Demo, node: str
+) -> None:
+    from kutui.model import Account, SubAccount
+    from kutui.tui.widgets.account_tree import NodeRef
+
+    def add(registry: Any) -> None:
+        registry.accounts.append(Account("delta", api_url=registry.accounts[0].api_url))
+        registry.accounts[0].subaccounts.append(SubAccount("zzz"))
+
+    demo.home.update_registry(add)
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        main = app.main
+        assert main is not None
+        account, _, sub = node.partition("/")
+        main.account_tree.select_ref(NodeRef(account, sub or None))
+        await pilot.pause()
+        await pilot.press("d")
+        assert type(app.screen).__name__ == "ConfirmModal"
+        await pilot.press("y")
+        await _settle(pilot, app)
+        assert main.table.row_count == 40
+        _header_and_first_row_agree(app)
