@@ -1,0 +1,70 @@
+"""Issue 14's rough edges: what a new user tripped over once nothing was broken any more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kutui.demo import Demo
+from kutui.model import Status
+from kutui.tui.app import KutuiApp
+from kutui.tui.widgets.detail import KeyDetail
+
+from .conftest import make_app
+
+SIZE = (120, 40)
+
+
+async def _settle(pilot: Any, app: KutuiApp) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def _summary(app: KutuiApp) -> str:
+    return str(app.screen.query_one("#detail-summary").render())
+
+
+async def test_each_key_opens_at_the_top_of_the_detail_pane(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("l")
+        await pilot.pause()
+        detail = app.screen.query_one(KeyDetail)
+        detail.scroll_end(animate=False)
+        await pilot.pause()
+        assert detail.scroll_offset.y > 0  # the pane is long enough to scroll
+        await pilot.press("j")
+        await pilot.pause()
+        assert detail.scroll_offset.y == 0
+        assert str(detail.region) and "alpha/backup" in _summary(app)
+
+
+@pytest.mark.parametrize(
+    ("label", "status", "key_hint"),
+    [
+        ("scalper", Status.BAD_PASSPHRASE, "u "),
+        ("basis", Status.IP_DENIED, "c "),
+        ("legacy", Status.INVALID_KEY, "d "),
+    ],
+)
+async def test_a_failing_key_says_what_it_means_and_which_key_fixes_it(
+    demo: Demo, label: str, status: Status, key_hint: str
+) -> None:
+    from kutui.kucoin.diagnosis import ADVICE
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("slash", *label, "enter")
+        await _settle(pilot, app)
+        main = app.main
+        assert main is not None and main.selected_key is not None
+        assert main.selected_key.status is status
+        summary = _summary(app)
+        explanation, fix = ADVICE[status]
+        assert explanation in summary and fix in summary
+        (in_kutui,) = [line for line in summary.splitlines() if line.startswith("In kutui:")]
+        assert key_hint in in_kutui
