@@ -68,3 +68,48 @@ async def test_a_failing_key_says_what_it_means_and_which_key_fixes_it(
         assert explanation in summary and fix in summary
         (in_kutui,) = [line for line in summary.splitlines() if line.startswith("In kutui:")]
         assert key_hint in in_kutui
+
+
+# --------------------------------------------------------------------------- layout
+
+
+async def test_at_120_columns_the_tree_is_sized_by_content_and_permissions_fit(
+    demo: Demo,
+) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("j", "j", "j", "l")  # alpha/bot-futures, with a drifting key
+        await _settle(pilot, app)
+        main = app.main
+        assert main is not None
+        tree, table = main.account_tree, main.table
+        longest = tree.virtual_size.width  # the widest line the tree draws
+        assert tree.size.width <= longest + 2  # no empty band beside the tree
+        x = 0
+        for column in table.ordered_columns:
+            x += column.get_render_width(table)
+            if str(column.label) == "Permissions":
+                break
+        assert x <= table.size.width  # Permissions in view without scrolling
+        assert table.size.height <= table.row_count + 3  # the table is as tall as its rows
+
+
+async def test_the_progress_line_is_whole_at_80_columns(demo: Demo) -> None:
+    from .conftest import FakeChecker
+
+    app = make_app(demo, checker=FakeChecker(demo, delay=0.05))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("C")
+        await pilot.pause(0.6)
+        progress = app.screen.query_one("#progress")
+        counts = app.screen.query_one("#check-counts")
+        title = app.screen.query_one("#check-title")
+        text = str(counts.render())
+        assert "ok" in text and "failing" in text
+        assert progress.region.width == 80
+        assert counts.region.right <= 80 and counts.size.width >= len(text.rstrip())
+        assert title.size.width >= len(str(title.render()).rstrip())
+        await pilot.press("escape")
+        await _settle(pilot, app)

@@ -168,7 +168,7 @@ class MainScreen(Screen[None]):
                 with ContentSwitcher(initial="overview", id="lower"):
                     yield KeyDetail(id="detail")
                     yield Overview(id="overview")
-                yield CheckProgress(id="progress")
+        yield CheckProgress(id="progress")  # full width: whole at 80 columns
         yield Footer()
 
     def on_mount(self) -> None:
