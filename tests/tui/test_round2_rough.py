@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from textual.color import Color
 
 from kutui.demo import Demo
 from kutui.model import Status
@@ -113,3 +114,54 @@ async def test_the_progress_line_is_whole_at_80_columns(demo: Demo) -> None:
         assert title.size.width >= len(str(title.render()).rstrip())
         await pilot.press("escape")
         await _settle(pilot, app)
+
+
+# --------------------------------------------------------------------------- focus
+
+
+async def test_the_pane_with_focus_is_marked(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        main = app.main
+        assert main is not None
+        accent = Color.parse(app.current_theme.accent or "")
+        tree, table = main.account_tree, main.table
+
+        def near_accent(color: Color) -> bool:
+            return all(abs(a - b) <= 2 for a, b in zip(color.rgb, accent.rgb, strict=True))
+
+        assert tree.has_focus
+        assert near_accent(tree.styles.border_right[1])
+        assert not table.get_component_styles("datatable--header").text_style.underline
+        await pilot.press("l")
+        await pilot.pause()
+        assert not near_accent(tree.styles.border_right[1])
+        assert table.get_component_styles("datatable--header").text_style.underline
+
+
+def _footer_keys(app: KutuiApp) -> set[str]:
+    from textual.widgets._footer import FooterKey
+
+    return {k.description for k in app.screen.query(FooterKey)}
+
+
+async def test_a_dialog_shows_its_own_keys_and_a_confirm_its_y_and_n(demo: Demo) -> None:
+    from textual.widgets import Button
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        assert "Check" in _footer_keys(app)
+        await pilot.press("l", "d")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmModal"
+        keys = _footer_keys(app)
+        assert {"Yes", "No"} <= keys and "Check" not in keys
+        labels = [str(b.label) for b in app.screen.query(Button)]
+        assert labels == ["Remove (y)", "No (n)"]
+        await pilot.press("n")
+        await pilot.press("a")  # a form: its keys too
+        await pilot.pause()
+        assert type(app.screen).__name__ == "KeyForm"
+        assert "Save" in _footer_keys(app) and "Check" not in _footer_keys(app)

@@ -77,8 +77,10 @@ class ConfirmModal(ModalScreen[bool]):
             yield Static(self._title, id="confirm-title", markup=False)
             yield Static(self._question, id="confirm-question", markup=False)
             with Horizontal(id="confirm-buttons"):
-                yield Button(self._yes_label, id="yes", variant="warning")
-                yield Button(self._no_label, id="no", variant="primary")
+                # The keys are on the buttons: y and n answer wherever focus is.
+                yield Button(f"{self._yes_label} (y)", id="yes", variant="warning")
+                yield Button(f"{self._no_label} (n)", id="no", variant="primary")
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def on_mount(self) -> None:
         self.query_one("#yes" if self._default_yes else "#no", Button).focus()

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from kutui.model import (
     DEFAULT_API_URL,
@@ -213,6 +213,7 @@ class FormScreen(ModalScreen[ResultT | None], Generic[ResultT]):
             with Horizontal(id="form-buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def compose_fields(self) -> ComposeResult:
         raise NotImplementedError

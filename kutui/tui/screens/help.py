@@ -12,7 +12,7 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen
-from textual.widgets import Markdown, Static
+from textual.widgets import Footer, Markdown, Static
 
 SSH_HELP = """\
 ## Over SSH
@@ -140,6 +140,7 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(self._table(), id="help-bindings")
                 yield Markdown(self._markdown, id="help-markdown")
             yield Static("up/down scroll   esc close", id="help-hint", markup=False)
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()

@@ -12,7 +12,17 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, ListItem, ListView, Static, TextArea
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Footer,
+    Input,
+    Label,
+    ListItem,
+    ListView,
+    Static,
+    TextArea,
+)
 
 from kutui.model import PERMISSIONS, PermissionNote, clean_pasted
 from kutui.text import clean_text
@@ -161,6 +171,7 @@ class NotesEditor(ModalScreen[PermissionNote | None]):
             with Horizontal(id="notes-buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def on_mount(self) -> None:
         self.query_one("#note-text", TextArea).focus()

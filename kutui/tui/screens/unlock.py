@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import LoadingIndicator, Static
+from textual.widgets import Footer, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
 from kutui.errors import KutuiError, VaultAuthError
@@ -108,6 +108,7 @@ class UnlockScreen(ModalScreen[VaultT | None]):
             yield Static("", id="unlock-message", markup=False)
             keys = "enter unlock   esc cancel" if self._allow_cancel else "enter unlock"
             yield Static(keys, id="unlock-keys", markup=False)
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def on_mount(self) -> None:
         self.query_one(SecretInput).focus()
