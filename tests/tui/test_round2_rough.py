@@ -165,3 +165,32 @@ async def test_a_dialog_shows_its_own_keys_and_a_confirm_its_y_and_n(demo: Demo)
         await pilot.pause()
         assert type(app.screen).__name__ == "KeyForm"
         assert "Save" in _footer_keys(app) and "Check" not in _footer_keys(app)
+
+
+# --------------------------------------------------------------------------- outage
+
+
+async def test_an_outage_keeps_the_last_definite_status_beside_it(demo: Demo) -> None:
+    from datetime import timedelta
+
+    from kutui.store.history import HistoryEntry
+
+    app = make_app(demo)
+    key = next(d.key for d in demo.keys if d.key.ref.label == "scalper")
+    now = demo.clock.now()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        app.history[key.id] = [
+            HistoryEntry(now - timedelta(hours=3), Status.BAD_PASSPHRASE),
+            HistoryEntry(now - timedelta(minutes=5), Status.UNREACHABLE),
+        ]
+        stored = app.key_by_id(key.id)
+        assert stored is not None and stored.last_check is not None
+        stored.last_check = stored.last_check.__class__(
+            status=Status.UNREACHABLE, checked_at=now - timedelta(minutes=5)
+        )
+        await pilot.press("slash", *"scalper", "enter")
+        await _settle(pilot, app)
+        first_line = _summary(app).splitlines()[0]
+        assert "UNREACHABLE" in first_line
+        assert "last known: ✗ BAD PASSPHRASE, 3h ago" in first_line

@@ -57,12 +57,35 @@ def permissions_text(key: ApiKey, colors: Mapping[str, str]) -> Text:
     return text
 
 
-def summary_text(key: ApiKey, now: datetime, colors: Mapping[str, str]) -> Text:
+#: Results that say nothing about the key itself: the network or KuCoin's quota failed.
+NOT_DEFINITE = frozenset({Status.UNREACHABLE, Status.RATE_LIMITED})
+
+
+def last_definite(history: Sequence[HistoryEntry]) -> HistoryEntry | None:
+    """The newest result that said something about the key (not an outage, not a quota)."""
+    return next((h for h in reversed(history) if h.status not in NOT_DEFINITE), None)
+
+
+def summary_text(
+    key: ApiKey,
+    now: datetime,
+    colors: Mapping[str, str],
+    history: Sequence[HistoryEntry] = (),
+) -> Text:
     check = key.last_check
     text = Text(end="")
     text.append(str(key.ref), style="bold")
     text.append("  ")
     text.append_text(badge(key.status, colors))
+    if key.status in NOT_DEFINITE:
+        # An outage hides nothing about the key: what it was last seen to be still stands.
+        known = last_definite(history)
+        text.append("  (last known: ")
+        if known is None:
+            text.append("none yet)")
+        else:
+            text.append_text(badge(known.status, colors))
+            text.append(f", {ago(known.checked_at, now)})")
     # Status first, then what it means, what to do, and the key in kutui that does it.
     if key.status is not Status.OK:
         text.append(f"\n{explanation_for(key.status)}")
@@ -189,7 +212,7 @@ class KeyDetail(VerticalScroll):
         history: Sequence[HistoryEntry],
         rotations: Sequence[Checklist] = (),
     ) -> None:
-        self.query_one("#detail-summary", Static).update(summary_text(key, now, colors))
+        self.query_one("#detail-summary", Static).update(summary_text(key, now, colors, history))
         self.query_one("#detail-permissions", Static).update(permissions_text(key, colors))
         self.query_one("#detail-findings", Static).update(findings_text(key, now, config, colors))
         self.query_one("#detail-note", Markdown).update(note_markdown(key))
