@@ -144,7 +144,7 @@ class KutuiApp(App[int]):
         self._saved_at = 0.0
         self.registry_loaded = False
         self._clipboard_guard: SecretClipboard | None = None
-        self.theme_colors: dict[str, str] = dict(KUTUI_VARIABLE_DEFAULTS)
+        self.theme_colors: dict[str, str] = self._colors(KUTUI_VARIABLE_DEFAULTS)
         self._theme_ready = False
         self._saved_theme = ""
         self._last_input = 0.0
@@ -305,7 +305,7 @@ class KutuiApp(App[int]):
         self.set_keymap({k: v for k, v in keymap.items() if k not in unknown})
 
     def _theme_changed(self, theme: Theme) -> None:
-        self.theme_colors = {**KUTUI_VARIABLE_DEFAULTS, **self.theme_variables}
+        self.theme_colors = self._colors({**KUTUI_VARIABLE_DEFAULTS, **self.theme_variables})
         if self.main is not None and self.main.ready:
             self.main.reload()
         if self._theme_ready and theme.name != self._saved_theme:
@@ -317,6 +317,11 @@ class KutuiApp(App[int]):
                 group="state",
                 exit_on_error=False,
             )
+
+    def _colors(self, variables: dict[str, str]) -> dict[str, str]:
+        from kutui.tui.widgets.status_badge import MONOCHROME
+
+        return {**variables, MONOCHROME: "yes"} if self.no_color else dict(variables)
 
     def _remember_theme(self, name: str) -> None:
         def update(state: Any) -> None:

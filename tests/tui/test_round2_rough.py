@@ -194,3 +194,31 @@ async def test_an_outage_keeps_the_last_definite_status_beside_it(demo: Demo) ->
         first_line = _summary(app).splitlines()[0]
         assert "UNREACHABLE" in first_line
         assert "last known: ✗ BAD PASSPHRASE, 3h ago" in first_line
+
+
+# --------------------------------------------------------------------------- NO_COLOR
+
+
+async def test_no_color_keeps_failing_badges_loudest_and_the_divider_visible(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kutui.tui.widgets.status_badge import badge
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        assert app.no_color
+        bad = badge(Status.BAD_PASSPHRASE, app.theme_colors).style
+        ok = badge(Status.OK, app.theme_colors).style
+        assert not isinstance(bad, str) and not isinstance(ok, str)
+        assert bad.reverse and bad.bold  # inverse video: louder than OK without any colour
+        assert not ok.reverse
+        main = app.main
+        assert main is not None
+        await pilot.press("l")  # the tree's divider unfocused: the plain one
+        await pilot.pause()
+        tree = main.account_tree
+        divider = tree.styles.border_right[1]
+        behind = tree.styles.background
+        assert abs(divider.brightness - behind.brightness) > 0.3

@@ -98,3 +98,24 @@ def test_bundled_theme(snap_compare: SnapCompare, demo: Demo, theme: str) -> Non
 
 def test_small_terminal(snap_compare: SnapCompare, demo: Demo) -> None:
     assert snap_compare(_app(demo), terminal_size=(80, 24), run_before=_steps("j", "j", "l"))
+
+
+# A failing key (bad passphrase) with its explanation and fix, at each size the issue names, in
+# the default theme and monochrome (NO_COLOR); the other bundled themes are above.
+LAYOUT_SIZES = [(80, 24), (120, 40), (200, 50)]
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["color", "no-color"])
+@pytest.mark.parametrize("size", LAYOUT_SIZES, ids=[f"{w}x{h}" for w, h in LAYOUT_SIZES])
+def test_layout(
+    snap_compare: SnapCompare,
+    demo: Demo,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    no_color: bool,
+) -> None:
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")  # read (and removed) by App.__init__
+    # tree: alpha/bot-spot; table: scalper (bad passphrase), the 4th row.
+    steps = _steps("j", "j", "l", "j", "j", "j")
+    assert snap_compare(_app(demo), terminal_size=size, run_before=steps)

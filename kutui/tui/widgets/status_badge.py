@@ -81,7 +81,16 @@ def badge_label(status: Status) -> str:
     return f"{glyph} {words}"
 
 
+#: Set in the colours mapping when the screen is monochrome (``NO_COLOR``): grey levels would
+#: make red "bad" dimmer than green "ok", so tones are carried by text style instead.
+MONOCHROME = "kutui-monochrome"
+
+
 def tone_style(tone: str, colors: Mapping[str, str], *, bold: bool = False) -> Style:
+    if colors.get(MONOCHROME):
+        if tone == "bad":
+            return Style(bold=True, reverse=True)
+        return Style(bold=bold or tone == "warn", dim=tone == "unknown")
     color = colors.get(TONE_VARIABLES.get(tone, ""), "")
     try:
         return Style(color=color or None, bold=bold)
