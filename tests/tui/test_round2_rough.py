@@ -222,3 +222,26 @@ async def test_no_color_keeps_failing_badges_loudest_and_the_divider_visible(
         divider = tree.styles.border_right[1]
         behind = tree.styles.background
         assert abs(divider.brightness - behind.brightness) > 0.3
+
+
+# --------------------------------------------------------------------------- first run
+
+
+async def test_before_init_the_screen_says_how_to_start(tmp_path: Any) -> None:
+    from kutui.store.home import Home
+
+    app = KutuiApp(Home.load(tmp_path / "empty"), watch_tty=False)
+    async with app.run_test(size=SIZE) as pilot:  # no toasts: the screen itself must say it
+        await _settle(pilot, app)
+        shown = str(app.screen.query_one("#overview-empty").render())
+        assert app.screen.query_one("#overview-empty").display
+        assert "kutui init" in shown and "kutui demo" in shown
+
+
+async def test_with_a_vault_and_no_keys_the_screen_says_how_to_add_one(demo: Demo) -> None:
+    demo.home.update_registry(lambda r: setattr(r, "keys", []))
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        shown = str(app.screen.query_one("#overview-empty").render())
+        assert "No keys yet" in shown and "a adds a key" in shown

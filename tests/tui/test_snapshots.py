@@ -119,3 +119,20 @@ def test_layout(
     # tree: alpha/bot-spot; table: scalper (bad passphrase), the 4th row.
     steps = _steps("j", "j", "l", "j", "j", "j")
     assert snap_compare(_app(demo), terminal_size=size, run_before=steps)
+
+
+def test_first_run_says_how_to_start(
+    snap_compare: SnapCompare, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kutui.store.home import Home
+
+    monkeypatch.chdir(tmp_path)
+    home = Home.load(tmp_path / "empty")
+    app = KutuiApp(home, watch_tty=False)
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await _steps()(pilot)
+        pilot.app.clear_notifications()  # the toast names the temporary path
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run)
