@@ -245,3 +245,35 @@ async def test_with_a_vault_and_no_keys_the_screen_says_how_to_add_one(demo: Dem
         await _settle(pilot, app)
         shown = str(app.screen.query_one("#overview-empty").render())
         assert "No keys yet" in shown and "a adds a key" in shown
+
+
+# --------------------------------------------------------------------------- typing ahead
+
+
+async def test_keys_typed_while_the_vault_opens_reach_the_main_screen(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from kutui.tui.screens.unlock import UnlockScreen
+
+    real_open = demo.home.open_vault
+
+    def slow_open(**kwargs: Any) -> Any:
+        time.sleep(0.4)  # a real KDF's half second
+        return real_open(**kwargs)
+
+    monkeypatch.setattr(demo.home, "open_vault", slow_open)
+    app = make_app(demo, unlocked=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        assert isinstance(app.screen, UnlockScreen)
+        await pilot.press(*demo.passphrase, "enter")
+        await pilot.press("l", "n")  # at once, while the key is derived
+        assert isinstance(app.screen, UnlockScreen) and app.screen.busy
+        await _settle(pilot, app)
+        await pilot.pause(0.2)
+        # Both arrived, in order: the table took focus, then n opened its key's note.
+        assert type(app.screen).__name__ == "NotesEditor"
+        main = app.main
+        assert main is not None and main.table.has_focus
