@@ -83,9 +83,8 @@ class KutuiApp(App[int]):
     SUB_TITLE = "KuCoin API keys"
     CSS_PATH = Path(__file__).with_name("app.tcss")
     ENABLE_COMMAND_PALETTE = True
-    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = App.COMMANDS | {
-        KutuiCommands
-    }
+    # Only kutui's own: Textual's system commands repeated Quit, Screenshot and Theme.
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {KutuiCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit kutui"),
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys and what they do"),
@@ -536,7 +535,9 @@ class KutuiApp(App[int]):
         self.push_screen(HelpScreen())
 
     def action_pick_theme(self) -> None:
-        self.search_themes()
+        from kutui.tui.commands import pick_theme
+
+        pick_theme(self)
 
     def action_set_theme(self, name: str) -> None:
         if name in self.available_themes:

@@ -277,3 +277,70 @@ async def test_keys_typed_while_the_vault_opens_reach_the_main_screen(
         assert type(app.screen).__name__ == "NotesEditor"
         main = app.main
         assert main is not None and main.table.has_focus
+
+
+# --------------------------------------------------------------------------- palette, themes, help
+
+
+async def test_the_palette_copies_secrets_names_each_command_once_and_keys_as_keys(
+    demo: Demo,
+) -> None:
+    from kutui.tui.commands import build_commands
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("l")
+        await pilot.pause()
+        titles = [c.title for c in build_commands(app)]
+        assert "key: Copy API secret of alpha/admin" in titles
+        assert "key: Copy API passphrase of alpha/admin" in titles
+        assert "key: Edit alpha/admin" in titles and "key: Remove alpha/admin" in titles
+        assert not [t for t in titles if t.startswith("account:") and "alpha/admin" in t]
+        assert len(titles) == len(set(titles))
+        # Textual's own system commands (Quit, Screenshot, Theme...) are not added on top.
+        await pilot.press("ctrl+p", *"quit")
+        await pilot.pause(0.5)
+        from textual.command import CommandList
+
+        shown = app.screen.query_one(CommandList)
+        prompts = [str(shown.get_option_at_index(i).prompt) for i in range(shown.option_count)]
+        assert [p.splitlines()[0] for p in prompts if "quit" in p.lower()] == ["app: Quit"]
+
+
+async def test_the_theme_picker_marks_the_current_theme(demo: Demo) -> None:
+    from textual.command import CommandList
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("f2")
+        await pilot.pause(0.5)
+        shown = app.screen.query_one(CommandList)
+        first = str(shown.get_option_at_index(0).prompt)
+        assert first.startswith(app.theme) and "current" in first
+        marked = [
+            i
+            for i in range(shown.option_count)
+            if "current" in str(shown.get_option_at_index(i).prompt)
+        ]
+        assert marked == [0]
+
+
+async def test_j_and_k_scroll_the_help(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("f1")
+        await pilot.pause()
+        pane = app.screen.query_one("#help-scroll")
+        assert pane.scroll_offset.y == 0
+        await pilot.press("j", "j", "j")
+        await pilot.pause()
+        assert pane.scroll_offset.y == 3
+        await pilot.press("k")
+        await pilot.pause()
+        assert pane.scroll_offset.y == 2
+        await pilot.press("G")
+        await pilot.pause()
+        assert pane.scroll_offset.y == pane.max_scroll_y > 3

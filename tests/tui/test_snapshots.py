@@ -17,6 +17,7 @@ from kutui.tui.app import KutuiApp
 from kutui.tui.themes import BUNDLED_THEME_NAMES
 
 from .conftest import make_app
+from .modal_host import settle_layout
 
 SnapCompare = Callable[..., bool]
 
@@ -44,7 +45,7 @@ def _steps(*keys: str, pause: float = 0.0) -> Callable[[Pilot[Any]], Awaitable[N
             await pilot.pause(pause)
         await pilot.app.workers.wait_for_complete()
         no_blink(pilot.app)
-        await pilot.pause()
+        await settle_layout(pilot)
 
     return run
 
