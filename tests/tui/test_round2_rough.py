@@ -344,3 +344,22 @@ async def test_j_and_k_scroll_the_help(demo: Demo) -> None:
         await pilot.press("G")
         await pilot.pause()
         assert pane.scroll_offset.y == pane.max_scroll_y > 3
+
+
+# --------------------------------------------------------------------------- expected features
+
+
+async def test_the_palette_yanks_a_keys_reference_and_fingerprint(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("l", "ctrl+p", *"copy reference")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await _settle(pilot, app)
+        assert app.clipboard == "alpha/admin"
+        await pilot.press("ctrl+p", *"copy fingerprint")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await _settle(pilot, app)
+        assert app.clipboard == demo.keys[0].key.fingerprint
