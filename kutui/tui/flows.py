@@ -192,6 +192,8 @@ def _save_new_key(app: KutuiApp, result: KeyFormResult | None) -> None:
         entered.api_key, entered.api_secret, entered.passphrase, result.api_version, app.now()
     )
     vault, home = app.vault, app.home
+    if app.main is not None:
+        app.main.select_after_reload = key.id  # the new key is selected once it is listed
 
     def save() -> None:
         def register(reg: Registry) -> list[str]:

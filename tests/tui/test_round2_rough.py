@@ -363,3 +363,20 @@ async def test_the_palette_yanks_a_keys_reference_and_fingerprint(demo: Demo) ->
         await pilot.press("enter")
         await _settle(pilot, app)
         assert app.clipboard == demo.keys[0].key.fingerprint
+
+
+async def test_a_newly_added_key_is_selected(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("j", "a")  # alpha: the form starts on the label
+        await pilot.press(*"newbot", "tab", *"0123456789abcdef01234567", "tab")
+        await pilot.press(*"0a1b2c3d-0000-4000-8000-0123456789ab", "tab", *"Pass-phrase-1")
+        await pilot.press("ctrl+s")
+        await _settle(pilot, app)
+        main = app.main
+        assert main is not None and app.screen is main
+        key = main.selected_key
+        assert key is not None and str(key.ref) == "alpha/newbot"
+        assert main.table.has_focus
+        assert "alpha/newbot" in _summary(app)

@@ -151,6 +151,8 @@ class MainScreen(Screen[None]):
         self._node_timer: Timer | None = None
         self._last_progress: tuple[int, int, int, int] = (0, 0, 0, 0)
         self.ready = False
+        #: A key to select once a reload shows it (a key just added).
+        self.select_after_reload: str | None = None
 
     @property
     def kapp(self) -> KutuiApp:
@@ -192,6 +194,12 @@ class MainScreen(Screen[None]):
         app = self.kapp
         self.account_tree.load(app.registry, app.theme_colors)
         self.show_node(self.account_tree.selected_ref)
+        wanted = self.select_after_reload
+        if wanted is not None and wanted in self.table.shown_ids:
+            self.select_after_reload = None
+            self.table.move_cursor(row=self.table.shown_ids.index(wanted), animate=False)
+            self.table.focus()
+            self.show_detail(wanted)
 
     def keys_of(self, ref: NodeRef) -> list[ApiKey]:
         return [k for k in self.kapp.registry.keys if ref.holds(k)]
