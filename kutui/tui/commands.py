@@ -110,6 +110,12 @@ def build_commands(app: KutuiApp) -> list[PaletteCommand]:
             "screen.rotate",
             discover=True,
         )
+    if isinstance(main, MainScreen):
+        add(
+            "check: Stop watching" if main.watch.on else "check: Watch (re-check every key)",
+            "Re-check every key on an interval; shown in the header (w)",
+            "screen.watch",
+        )
     if isinstance(main, MainScreen) and main.checking:
         add(
             "check: Cancel running check",

@@ -380,3 +380,33 @@ async def test_a_newly_added_key_is_selected(demo: Demo) -> None:
         assert key is not None and str(key.ref) == "alpha/newbot"
         assert main.table.has_focus
         assert "alpha/newbot" in _summary(app)
+
+
+async def test_watch_mode_rechecks_on_an_interval_and_says_so_in_the_header(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kutui.tui.watch as watch
+
+    from .conftest import FakeChecker
+
+    monkeypatch.setattr(watch, "INTERVAL", 1.0)
+    checker = FakeChecker(demo)
+    app = make_app(demo, checker=checker)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        assert "watching" not in app.sub_title and checker.seen == []  # off by default
+        await pilot.press("w")
+        await app.workers.wait_for_complete()
+        assert "watching: every 1 s" in app.sub_title
+        first = len(checker.seen)
+        assert first >= 40  # a first round at once
+        await pilot.pause(1.3)
+        await app.workers.wait_for_complete()
+        assert len(checker.seen) > first  # and again after the interval
+        await pilot.press("w")
+        await app.workers.wait_for_complete()
+        seen = len(checker.seen)
+        assert "watching" not in app.sub_title
+        await pilot.pause(1.3)
+        await app.workers.wait_for_complete()
+        assert len(checker.seen) == seen

@@ -23,6 +23,7 @@ from kutui.tui.widgets.account_tree import ROOT, AccountTree, NodeRef
 from kutui.tui.widgets.check_progress import CheckProgress
 from kutui.tui.widgets.detail import KeyDetail
 from kutui.tui.widgets.keys_table import KeysTable
+from kutui.tui.watch import Watch
 from kutui.tui.widgets.overview import Overview
 
 if TYPE_CHECKING:
@@ -126,6 +127,14 @@ class MainScreen(Screen[None]):
             tooltip="Import sub-accounts through the account's master key",
         ),
         Binding(
+            "w",
+            "watch",
+            "Watch",
+            show=False,
+            id="main.watch",
+            tooltip="Re-check every key on an interval (off by default); shown in the header",
+        ),
+        Binding(
             "h",
             "focus_tree",
             "Tree",
@@ -153,6 +162,7 @@ class MainScreen(Screen[None]):
         self.ready = False
         #: A key to select once a reload shows it (a key just added).
         self.select_after_reload: str | None = None
+        self.watch = Watch(self)
 
     @property
     def kapp(self) -> KutuiApp:
@@ -321,6 +331,9 @@ class MainScreen(Screen[None]):
 
     def action_import_subs(self) -> None:
         flows.import_subaccounts(self)
+
+    def action_watch(self) -> None:
+        self.watch.toggle()
 
     def action_rotate(self) -> None:
         from kutui.tui.screens.rotation import RotationScreen
