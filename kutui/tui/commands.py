@@ -112,7 +112,7 @@ def build_commands(app: KutuiApp) -> list[PaletteCommand]:
         )
     if isinstance(main, MainScreen):
         add(
-            "check: Stop watching" if main.watch.on else "check: Watch (re-check every key)",
+            "check: Stop watching" if main.rechecks.on else "check: Watch (re-check every key)",
             "Re-check every key on an interval; shown in the header (w)",
             "screen.watch",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from textual.coordinate import Coordinate
 
 from kutui.demo import Demo
 from kutui.rotation.checklist import State
@@ -201,7 +202,7 @@ def _header_and_first_row_agree(app: KutuiApp) -> None:
             break  # scrolled out of view to the right
         label = str(column.label)
         assert header[x:].startswith(f" {label}"), (label, header)
-        cell = table.get_cell_at((row, index))
+        cell = table.get_cell_at(Coordinate(row, index))
         assert first[x:].startswith(f" {cell.plain}"), (cell.plain, first)  # whole, not cut
         x += width
     assert x > len(header) // 2  # several columns were compared

@@ -19,11 +19,11 @@ from kutui.checks.runner import CheckEvent, CheckTarget
 from kutui.model import ApiKey, Status
 from kutui.store.learn import apply_to_key
 from kutui.tui import flows
+from kutui.tui.watch import Watch
 from kutui.tui.widgets.account_tree import ROOT, AccountTree, NodeRef
 from kutui.tui.widgets.check_progress import CheckProgress
 from kutui.tui.widgets.detail import KeyDetail
 from kutui.tui.widgets.keys_table import KeysTable
-from kutui.tui.watch import Watch
 from kutui.tui.widgets.overview import Overview
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ class MainScreen(Screen[None]):
         self.ready = False
         #: A key to select once a reload shows it (a key just added).
         self.select_after_reload: str | None = None
-        self.watch = Watch(self)
+        self.rechecks = Watch(self)  # not "watch": DOMNode.watch is Textual's own
 
     @property
     def kapp(self) -> KutuiApp:
@@ -333,7 +333,7 @@ class MainScreen(Screen[None]):
         flows.import_subaccounts(self)
 
     def action_watch(self) -> None:
-        self.watch.toggle()
+        self.rechecks.toggle()
 
     def action_rotate(self) -> None:
         from kutui.tui.screens.rotation import RotationScreen
