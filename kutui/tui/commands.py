@@ -29,12 +29,6 @@ def _run(app: KutuiApp, action: str) -> None:
     app.call_later(app.run_action, action)
 
 
-def copy_plain(app: KutuiApp, value: str, what: str) -> None:
-    """Yank something that is not secret (a key's reference, its fingerprint): at once."""
-    app.copy_to_clipboard(value)
-    app.notify(f"Copied the {what}: {value}", markup=False)
-
-
 def build_commands(app: KutuiApp) -> list[PaletteCommand]:
     """Every command that makes sense right now (pure: reads the app's state only)."""
     from kutui.tui.screens.main import MainScreen
@@ -87,12 +81,10 @@ def build_commands(app: KutuiApp) -> list[PaletteCommand]:
         )
         for what, value in (("reference", str(key.ref)), ("fingerprint", key.fingerprint)):
             if value:
-                commands.append(
-                    PaletteCommand(
-                        f"key: Copy {what} of {key.ref}",
-                        f"Copy {value} (not secret; through OSC 52)",
-                        partial(copy_plain, app, value, what),
-                    )
+                add(
+                    f"key: Copy {what} of {key.ref}",
+                    f"Copy {value} (not secret; through OSC 52)",
+                    f"screen.yank('{what}')",
                 )
         add(
             f"key: Copy API secret of {key.ref}",

@@ -332,6 +332,14 @@ class MainScreen(Screen[None]):
     def action_import_subs(self) -> None:
         flows.import_subaccounts(self)
 
+    def action_yank(self, what: str) -> None:
+        """Copy the selected key's "reference" or "fingerprint" (not secret: at once)."""
+        from kutui.tui.clipboard import copy_plain
+
+        key = self.selected_key
+        if key is not None:
+            copy_plain(self.kapp, str(key.ref) if what == "reference" else key.fingerprint, what)
+
     def action_watch(self) -> None:
         self.rechecks.toggle()
 
