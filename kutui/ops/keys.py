@@ -53,6 +53,18 @@ class Entered:
             self.api_key.reveal(), self.api_secret.reveal(), self.passphrase.reveal()
         )
 
+    def complete(self) -> bool:
+        return bool(self.api_key and self.api_secret and self.passphrase)
+
+    def kept_from(self, stored: Credential) -> Entered:
+        """Each field left empty keeps its stored value: re-entering only the passphrase is
+        the fix for the most common failure (README.md, "Keys in the TUI")."""
+        return Entered(
+            self.api_key or stored.api_key,
+            self.api_secret or stored.api_secret,
+            self.passphrase or stored.passphrase,
+        )
+
 
 def parse_ref(text: str) -> KeyRef:
     try:
@@ -353,6 +365,14 @@ def edit_key(
     if key is None:
         raise KeyNotFound("the key was removed meanwhile")
     new_fp = key.fingerprint
+    if entered is not None and not entered.complete():
+        stored_cred = vault.data.get(key_id)
+        if stored_cred is None:
+            raise UsageError(
+                f"{key.ref} has no stored credentials to keep: enter the API key, the secret "
+                "and the passphrase; nothing was stored"
+            )
+        entered = entered.kept_from(stored_cred)
     if entered is not None:
         problem = entered.problem()
         if problem:

@@ -115,11 +115,12 @@ def start(
     rid = rotation_id or new_rotation_id(ctx.now())
     consumer_names = tuple(c.name for c in consumers_for(ctx.consumers, key))
     whitelist = key.ip_whitelist_seen if ip_whitelist is None else ip_whitelist
+    if ip_whitelist is None and sub_flow.ip_whitelist_problem(whitelist, "") is not None:
+        # A health check records KuCoin's masked list (10.**.3): not usable for the new key, nor
+        # typeable into the web UI's form (master flow). Start empty, so the plan step asks for
+        # the full list instead.
+        whitelist = ""
     if key.ref.sub:
-        if ip_whitelist is None and sub_flow.ip_whitelist_problem(whitelist, "") is not None:
-            # A health check records KuCoin's masked list (10.**.3): not usable for the new key.
-            # Start empty, so the plan step asks for the full list instead of rejecting it.
-            whitelist = ""
         checklist = sub_flow.new_checklist(
             rid,
             key.id,

@@ -77,9 +77,8 @@ class KutuiApp(App[int]):
     SUB_TITLE = "KuCoin API keys"
     CSS_PATH = Path(__file__).with_name("app.tcss")
     ENABLE_COMMAND_PALETTE = True
-    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = App.COMMANDS | {
-        KutuiCommands
-    }
+    # Only kutui's own: Textual's system commands repeated Quit, Screenshot and Theme.
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {KutuiCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit kutui"),
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys and what they do"),
@@ -95,6 +94,7 @@ class KutuiApp(App[int]):
             show=False,
             id="app.screenshot",
             tooltip="Save an SVG screenshot",
+            priority=True,  # also while a form or dialog is open (modals hide app bindings)
         ),
     ]
 
@@ -130,7 +130,7 @@ class KutuiApp(App[int]):
         self._force_pending = False
         self._saved_at = 0.0
         self._clipboard_guard: SecretClipboard | None = None
-        self.theme_colors: dict[str, str] = dict(KUTUI_VARIABLE_DEFAULTS)
+        self.theme_colors: dict[str, str] = self._colors(KUTUI_VARIABLE_DEFAULTS)
         self._theme_ready = False
         self._saved_theme = ""
         self._last_input = 0.0
@@ -268,7 +268,7 @@ class KutuiApp(App[int]):
         self.set_keymap(keymap)
 
     def _theme_changed(self, theme: Theme) -> None:
-        self.theme_colors = {**KUTUI_VARIABLE_DEFAULTS, **self.theme_variables}
+        self.theme_colors = self._colors({**KUTUI_VARIABLE_DEFAULTS, **self.theme_variables})
         self._redraw()
         if self._theme_ready and theme.name != self._saved_theme:
             from kutui.ops.settings import remember_theme
@@ -276,6 +276,11 @@ class KutuiApp(App[int]):
             name = self._saved_theme = theme.name
             home = self.home
             self.run_job(lambda: remember_theme(home, name), _Quiet, title="save-theme")
+
+    def _colors(self, variables: dict[str, str]) -> dict[str, str]:
+        from kutui.tui.widgets.status_badge import MONOCHROME
+
+        return {**variables, MONOCHROME: "yes"} if self.no_color else dict(variables)
 
     def _open_vault_quietly(self) -> Vault | None:
         """Keyring or credentials-file unlock without asking; None when a passphrase is needed."""
@@ -500,7 +505,9 @@ class KutuiApp(App[int]):
         self.push_screen(HelpScreen())
 
     def action_pick_theme(self) -> None:
-        self.search_themes()
+        from kutui.tui.commands import pick_theme
+
+        pick_theme(self)
 
     def action_set_theme(self, name: str) -> None:
         if name in self.available_themes:

@@ -105,3 +105,10 @@ class SecretClipboard:
     def _clear_due(self) -> None:
         self._timer = None
         self.clear()
+
+
+def copy_plain(app: App[Any], value: str, what: str) -> None:
+    """Yank something that is not secret (a key's reference, its fingerprint): at once, and
+    never cleared (nothing to protect)."""
+    app.copy_to_clipboard(value)
+    app.notify(f"Copied the {what}: {value}", markup=False)

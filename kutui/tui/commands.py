@@ -84,11 +84,34 @@ def build_commands(app: KutuiApp) -> list[PaletteCommand]:
             "Copy through OSC 52; cleared after 45 s (y)",
             "screen.copy('api_key')",
         )
+        for what, value in (("reference", str(key.ref)), ("fingerprint", key.fingerprint)):
+            if value:
+                add(
+                    f"key: Copy {what} of {key.ref}",
+                    f"Copy {value} (not secret; through OSC 52)",
+                    f"screen.yank('{what}')",
+                )
+        add(
+            f"key: Copy API secret of {key.ref}",
+            "After a confirmation; cleared after 45 s (Y)",
+            "screen.copy('api_secret')",
+        )
+        add(
+            f"key: Copy API passphrase of {key.ref}",
+            "After a confirmation; cleared after 45 s (P)",
+            "screen.copy('passphrase')",
+        )
         add(
             f"rotation: Rotate {key.ref}",
             "Start or resume the rotation checklist (r)",
             "screen.rotate",
             discover=True,
+        )
+    if isinstance(main, MainScreen):
+        add(
+            "check: Stop watching" if main.rechecks.on else "check: Watch (re-check every key)",
+            "Re-check every key on an interval; shown in the header (w)",
+            "screen.watch",
         )
     if isinstance(main, MainScreen) and main.checking:
         add(
@@ -97,18 +120,30 @@ def build_commands(app: KutuiApp) -> list[PaletteCommand]:
             "screen.cancel",
             discover=True,
         )
-    add("account: Add account, sub-account or key", "Add under the selected node (a)", "screen.add")
+    under = node.path if node is not None and not node.is_root else ""
+    add(
+        f"key: Add a key under {under}" if under else "key: Add a key",
+        "A new key with its credentials (a)",
+        "screen.add",
+    )
+    add(
+        f"account: Add a sub-account to {node.account}"
+        if node is not None and not node.is_root
+        else "account: Add an account",
+        "An account at the root, or a sub-account of the selected account (A)",
+        "screen.add_node",
+    )
+    # Edit and remove act on the selected key while the table has focus, else on the node
+    # (flows.edit_selected / remove_selected).
+    # The main screen's own focus: while the palette is open, the app's focus is the palette.
+    target = key if key is not None and main is not None and main.focused is main.table else None
+    if target is not None:
+        add(f"key: Edit {target.ref}", "Edit the key's reference or credentials (u)", "screen.edit")
+        add(f"key: Remove {target.ref}", "Remove the key from kutui (d)", "screen.remove")
+    elif node is not None and not node.is_root:
+        add(f"account: Edit {node.path}", "Edit the selected entry (u)", "screen.edit")
+        add(f"account: Remove {node.path}", "Remove the selected entry (d)", "screen.remove")
     if node is not None and not node.is_root:
-        add(
-            f"account: Edit {key.ref if key else node.path}",
-            "Edit the selected entry (u)",
-            "screen.edit",
-        )
-        add(
-            f"account: Remove {key.ref if key else node.path}",
-            "Remove the selected entry (d)",
-            "screen.remove",
-        )
         add(
             f"account: Import sub-accounts of {node.account}",
             "List sub-accounts through the master key (i)",
@@ -124,7 +159,12 @@ def build_commands(app: KutuiApp) -> list[PaletteCommand]:
         discover=True,
     )
     for name in sorted(app.available_themes):
-        add(f"theme: Use {name}", f"Switch to the {name} theme", f"app.set_theme('{name}')")
+        current = " (current)" if name == app.theme else ""
+        add(
+            f"theme: Use {name}{current}",
+            f"Switch to the {name} theme",
+            f"app.set_theme('{name}')",
+        )
     add(
         "vault: Lock",
         "Drop the decrypted data and ask for the passphrase (ctrl+l)",
@@ -147,6 +187,24 @@ def build_commands(app: KutuiApp) -> list[PaletteCommand]:
                 f"screen.jump('{account.name}', '{sub.name}')",
             )
     return commands
+
+
+def pick_theme(app: KutuiApp) -> None:
+    """F2: every theme, the current one first and marked (Textual's own picker marks none)."""
+    from textual.command import SimpleCommand
+
+    names = sorted(app.available_themes, key=lambda n: (n != app.theme, n))
+    app.search_commands(
+        [
+            SimpleCommand(
+                f"{name}  ✓ current" if name == app.theme else name,
+                partial(app.action_set_theme, name),
+                "the theme in use" if name == app.theme else "",
+            )
+            for name in names
+        ],
+        placeholder="Search for themes…",
+    )
 
 
 class KutuiCommands(Provider):

@@ -106,11 +106,13 @@ async def test_pilot_sub_rotation_end_to_end(world: World) -> None:
         assert world.vault.data.get(SUB_ID, Slot.CURRENT) == old  # not promoted yet
         await pilot.press("d")
         await settle(pilot)
-        # Before the delete: the question names both keys; d confirms it.
+        # Before the delete: the question names both keys; d asks, y confirms it.
         assert "Delete the old key" in text_of(app, "#rot-step-title")
         assert "Mark done (d) confirms" in text_of(app, "#rot-note")
         assert await world.works(old)
         await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("y")  # yes, delete the old key
         await settle(pilot)
         assert "Rotation finished" in text_of(app, "#rot-step-title")
     world.restart()
@@ -132,9 +134,8 @@ async def test_pilot_resume_shows_where_it_stopped_and_abort(world: World) -> No
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "Switch consumers" in text_of(app, "#rot-step-title")
-        await pilot.press("a")
-        await pilot.press(*"not today")
-        await pilot.press("enter")
+        await pilot.click("#rot-abort")
+        await pilot.press(*"not today", "enter", "enter")
         await settle(pilot)
         assert "Rotation aborted" in text_of(app, "#rot-step-title")
     assert world.vault.data.slots(SUB_ID) == {Slot.CURRENT: world.old.credential()}
@@ -250,3 +251,132 @@ async def test_pilot_reveal_the_new_key_and_confirm_a_permission_drop(world: Wor
         screen: Any = app.screen
         assert "New key of main/bot1sub/grid (PENDING)" in str(screen._title)
         assert not screen.revealed  # masked until r
+
+
+# --------------------------------------------------------------------------- stray letters
+
+STRAY = "Passphrase1asdx"  # every letter the screen ever bound, then enter
+
+
+def words_on(app: App[Any]) -> str:
+    """Every text shown on the current screen."""
+    return "\n".join(str(w.render()) for w in app.screen.query(Static))
+
+
+def state_of(app: App[Any]) -> tuple[str, str, str]:
+    return (
+        type(app.screen).__name__,
+        text_of(app, "#rot-step-title"),
+        text_of(app, "#rot-note") if isinstance(app.screen, RotationScreen) else "",
+    )
+
+
+@pytest.mark.parametrize("button", ["#rot-done", "#rot-skip", "#rot-abort"])
+async def test_letters_typed_on_a_button_do_nothing(world: World, button: str) -> None:
+    app = host_for(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        await settle(pilot)
+        assert "Switch consumers" in text_of(app, "#rot-step-title")
+        app.screen.query_one(button).focus()
+        await pilot.pause()
+        before = state_of(app)
+        await pilot.press(*STRAY)
+        await settle(pilot)
+        assert state_of(app) == before
+        assert app.focused is app.screen.query_one(button)
+    checklist = world.store.load(RID)
+    assert checklist.is_open and checklist.abort_reason == ""
+    assert checklist.consumers_switched == ()
+
+
+async def test_abort_shows_the_reason_and_stores_it_only_when_confirmed(world: World) -> None:
+    app = host_for(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.click("#rot-abort")
+        await pilot.pause()
+        dialog = app.screen
+        assert type(dialog).__name__ == "ReasonModal"
+        assert dialog.query_one(Input).value == ""  # nothing typed before lands in it
+        await pilot.press(*"bot still on the old key", "enter")
+        await pilot.pause()
+        # Enter shows the reason with the button that stores it; nothing is stored yet.
+        assert app.screen is dialog
+        assert "bot still on the old key" in words_on(app)
+        assert world.store.load(RID).is_open
+        await pilot.press("enter")  # on "Abort rotation" now
+        await settle(pilot)
+        assert "Rotation aborted" in text_of(app, "#rot-step-title")
+    assert world.store.load(RID).abort_reason.startswith("bot still on the old key")
+
+
+async def test_escape_in_the_reason_dialog_stores_nothing(world: World) -> None:
+    app = host_for(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.click("#rot-skip")
+        await pilot.pause()
+        await pilot.press(*"later", "escape")
+        await settle(pilot)
+        assert isinstance(app.screen, RotationScreen)
+        assert "Switch consumers" in text_of(app, "#rot-step-title")
+    checklist = world.store.load(RID)
+    assert checklist.is_open and checklist.step("switch-consumers").status.value == "pending"
+
+
+async def test_deleting_the_old_key_waits_for_a_yes(world: World) -> None:
+    old = world.old.credential()
+    app = host_for(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press("d")  # grid-bot switched
+        await settle(pilot)
+        await pilot.press("d")  # tax-export, the last one: next comes deleting the old key
+        await settle(pilot)
+        assert "Delete the old key" in text_of(app, "#rot-step-title")
+        await pilot.press("d")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ConfirmModal"
+        assert "delete the old key" in words_on(app).lower()
+        await pilot.press("n")
+        await settle(pilot)
+        assert "Delete the old key" in text_of(app, "#rot-step-title")
+        assert await world.works(old)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert "Rotation finished" in text_of(app, "#rot-step-title")
+    assert await world.dead(old)
+
+
+async def test_master_rotation_shows_the_whitelist_as_entered(world: World) -> None:
+    world.home.update_registry(
+        lambda r: setattr(r.key_by_id(MKEY_ID), "ip_whitelist_seen", "10.**.3")
+    )
+    app = host_for(world, MKEY_ID)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        ips = app.screen.query_one("#rot-ips", Input)
+        assert ips.display and "*" not in ips.value
+        ips.value = "10.1.2.3"
+        await pilot.click("#rot-run")
+        await settle(pilot)
+        assert "web UI" in text_of(app, "#rot-step-title")
+        instructions = text_of(app, "#rot-instructions")
+        assert "IP restriction: 10.1.2.3" in instructions and "*" not in instructions
+
+
+def test_snapshot_abort_dialog_shows_the_reason(world: World, snap_compare: Any) -> None:
+    async def reason_entered(pilot: Pilot[Any]) -> None:
+        await pilot.click("#rot-abort")
+        await pilot.pause()
+        await pilot.press(*"bot still on the old key", "enter")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+
+    assert snap_compare(host_for(world), terminal_size=SIZE, run_before=reason_entered)

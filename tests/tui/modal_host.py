@@ -75,3 +75,21 @@ def no_blink(app: App[Any]) -> None:
     """Freeze cursors so snapshots are stable."""
     for widget in app.screen.query("Input, TextArea"):
         widget.cursor_blink = False  # type: ignore[attr-defined]
+
+
+async def settle_layout(pilot: Any, *, rounds: int = 20) -> None:
+    """Wait until the screen stops changing: workers done, animations run, two equal frames.
+
+    A Markdown widget (the help) builds its blocks after the screen mounts; a fixed single
+    pause let a loaded machine snapshot it half laid out.
+    """
+    app = pilot.app
+    previous = None
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+        frame = app.export_screenshot()
+        if frame == previous:
+            return
+        previous = frame

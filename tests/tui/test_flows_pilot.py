@@ -51,9 +51,9 @@ async def test_n_edits_the_note_and_saves_it(demo: Demo) -> None:
 
 
 async def test_e_edits_the_note_in_the_editor(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kutui.tui.screens.notes as notes
+    import kutui.tui.editor as editor
 
-    monkeypatch.setattr(notes, "edit_text_in_editor", lambda app, text, **_: "From $EDITOR")
+    monkeypatch.setattr(editor, "edit_text_in_editor", lambda app, text, **_: "From $EDITOR")
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot, app)
@@ -101,7 +101,7 @@ async def test_a_adds_a_key_to_registry_and_vault(demo: Demo) -> None:
         await _ready(pilot, app)
         await pilot.press("j", "a")  # alpha selected: the form starts with it filled in
         assert type(app.screen).__name__ == "KeyForm"
-        await pilot.press("tab", "tab", *"newbot", "tab")
+        await pilot.press(*"newbot", "tab")  # focus starts on the label
         await pilot.press(*NEW_KEY, "tab", *NEW_SECRET, "tab", *"Pass-phrase-1")
         await pilot.press("ctrl+s")
         await _settle(pilot, app)

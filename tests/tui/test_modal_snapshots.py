@@ -22,7 +22,7 @@ from kutui.tui.screens.help import HelpScreen
 from kutui.tui.screens.notes import NotesEditor
 from kutui.tui.screens.reveal import RevealScreen
 from kutui.tui.screens.unlock import UnlockScreen
-from tests.tui.modal_host import ModalHost, no_blink, screen_text, svg_text
+from tests.tui.modal_host import ModalHost, no_blink, screen_text, settle_layout, svg_text
 
 API_KEY = "0123456789abcdef0badf00d"
 API_SECRET = "00000000-1111-2222-3333-444455556666"
@@ -113,7 +113,7 @@ def test_key_form_inline_error_snapshot(snap_compare: SnapCompare) -> None:
 def test_help_snapshot(snap_compare: SnapCompare) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         pilot.app.push_screen(HelpScreen())
-        await pilot.pause()
+        await settle_layout(pilot)  # the Markdown part lays out after the screen mounts
 
     assert snap_compare(ModalHost(), terminal_size=(100, 40), run_before=run_before)
 

@@ -21,6 +21,7 @@ from kutui.errors import KutuiError, VaultAuthError
 from kutui.model import PERMISSIONS, KeyRef, PermissionNote
 from kutui.secret import Secret
 from kutui.tui.clipboard import SecretClipboard
+from kutui.tui.editor import EditorError, edit_text_in_editor
 from kutui.tui.screens.confirm import ConfirmModal
 from kutui.tui.screens.error import ErrorModal
 from kutui.tui.screens.forms import (
@@ -34,7 +35,7 @@ from kutui.tui.screens.forms import (
 )
 from kutui.tui.screens.help import HelpScreen
 from kutui.tui.screens.import_progress import ImportOutcome, ImportProgress, ImportScreen
-from kutui.tui.screens.notes import EditorError, NotesEditor, edit_text_in_editor
+from kutui.tui.screens.notes import NotesEditor
 from kutui.tui.screens.reveal import RevealScreen
 from kutui.tui.screens.unlock import UnlockScreen
 from tests.tui.modal_host import ModalHost, screen_text
@@ -354,7 +355,7 @@ async def test_key_form_secret_warning_needs_a_second_enter() -> None:
 async def test_key_form_cleans_pasted_values() -> None:
     app = ModalHost(lambda: KeyForm(ref=KeyRef("main", "", "old")))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("tab", "tab", "tab")  # to the API key field
+        await pilot.pause()  # a full reference: focus starts on the API key field
         screen = app.screen
         assert app.focused is screen.query_one("#api_key", SecretInput)
         app.focused.post_message(events.Paste(f"  {API_KEY}\u200b\n"))
@@ -739,6 +740,6 @@ def test_api_url_problem_accepts_only_https_or_local_http(url: str) -> None:
     ],
 )
 def test_editor_command_order(env: dict[str, str], expected: list[str]) -> None:
-    from kutui.tui.screens.notes import editor_command
+    from kutui.tui.editor import editor_command
 
     assert editor_command(env) == expected

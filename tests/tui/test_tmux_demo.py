@@ -127,3 +127,64 @@ def test_demo_unlocks_checks_everything_and_quits_cleanly(
         time.sleep(0.2)
     assert exit_file.read_text().strip() == "0"
     assert _display(tmux, "#{alternate_on}") == "0"
+
+
+def _start_demo(base: list[str], tmp_path: Path, width: int, height: int) -> Path:
+    exit_file = tmp_path / "exit-code"
+    env = {"TERM": "xterm-256color", "KUTUI_HOME": str(tmp_path / "unused-home")}
+    command = " ".join(
+        [
+            "env",
+            *(f"{k}={shlex.quote(v)}" for k, v in env.items()),
+            shlex.quote(sys.executable),
+            "-m",
+            "kutui",
+            "demo",
+            f"; echo $? > {shlex.quote(str(exit_file))}",
+        ]
+    )
+    subprocess.run(
+        [*base, "new-session", "-d", "-s", "demo", "-x", str(width), "-y", str(height), command],
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    subprocess.run([*base, "set-option", "-t", "demo", "remain-on-exit", "on"], check=False)
+    _wait_for(base, "Unlock the kutui vault", timeout=60)
+    time.sleep(0.5)  # the screen is drawn a moment before its input takes keys
+    _keys(base, DEMO_PASSPHRASE, literal=True)
+    _keys(base, "Enter")
+    _wait_for_gone(base, "Unlock the kutui vault", timeout=60)
+    return exit_file
+
+
+def _keys(base: list[str], *keys: str, literal: bool = False) -> None:
+    flags = ["-l"] if literal else []
+    subprocess.run([*base, "send-keys", "-t", "demo", *flags, *keys], check=True)
+    time.sleep(0.3)
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (120, 40)])
+def test_demo_rotation_ignores_typing_on_its_buttons_and_quits_cleanly(
+    tmux: list[str], tmp_path: Path, width: int, height: int
+) -> None:
+    exit_file = _start_demo(tmux, tmp_path, width, height)
+    _keys(tmux, "j", "j", "l")  # alpha/bot-spot, its first key (grid-1)
+    _keys(tmux, "r")
+    _wait_for(tmux, "Rotate alpha/bot-spot/grid-1", timeout=30)
+    before = _wait_for(tmux, "Plan the rotation (automatic, pending)", timeout=30)
+    # shift+tab from the steps table: the last button (Abort), then the one before (Run).
+    for _button in ("Abort", "Run"):
+        _keys(tmux, "BTab")
+        _keys(tmux, "Qzw9asdxQzw", literal=True)  # a stray passphrase: every letter once bound
+        screen = _pane(tmux)
+        assert "Plan the rotation (automatic, pending)" in screen
+        assert "Abort the rotation" not in screen and "reason" not in screen.lower()
+    assert "Qzw" not in _pane(tmux) and "Qzw" not in before  # typed into nothing
+    _keys(tmux, "Escape")
+    _wait_for_gone(tmux, "Rotate alpha/bot-spot/grid-1", timeout=30)
+    _keys(tmux, "q")
+    deadline = time.monotonic() + 30
+    while not exit_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert exit_file.read_text().strip() == "0"
+    assert _display(tmux, "#{alternate_on}") == "0"

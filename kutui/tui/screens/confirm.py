@@ -1,4 +1,7 @@
-"""ConfirmModal: a yes/no question that dismisses with ``True`` (yes) or ``False`` (no, escape)."""
+"""ConfirmModal: a yes/no question that dismisses with ``True`` (yes) or ``False`` (no, escape).
+
+ReasonModal: a reason for a risky step (skip, abort), shown before it is stored.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Input, Static
+
+from kutui.text import clean_text
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -72,8 +77,10 @@ class ConfirmModal(ModalScreen[bool]):
             yield Static(self._title, id="confirm-title", markup=False)
             yield Static(self._question, id="confirm-question", markup=False)
             with Horizontal(id="confirm-buttons"):
-                yield Button(self._yes_label, id="yes", variant="warning")
-                yield Button(self._no_label, id="no", variant="primary")
+                # The keys are on the buttons: y and n answer wherever focus is.
+                yield Button(f"{self._yes_label} (y)", id="yes", variant="warning")
+                yield Button(f"{self._no_label} (n)", id="no", variant="primary")
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def on_mount(self) -> None:
         self.query_one("#yes" if self._default_yes else "#no", Button).focus()
@@ -85,3 +92,104 @@ class ConfirmModal(ModalScreen[bool]):
     def _pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.dismiss(event.button.id == "yes")
+
+
+class ReasonModal(ModalScreen[str | None]):
+    """Ask why (skip a step, abort a rotation); dismisses with the reason, or ``None``.
+
+    The reason is typed into a field that starts empty, so nothing typed before the dialog opened
+    lands in it. Enter does not store it: it moves to the confirming button, with the reason
+    shown above, so a second, deliberate enter (or a click) is needed.
+    """
+
+    DEFAULT_CSS = """
+    ReasonModal {
+        align: center middle;
+    }
+    ReasonModal > #reason {
+        width: 72;
+        max-width: 95%;
+        height: auto;
+        border: thick $warning;
+        background: $surface;
+        padding: 0 1;
+    }
+    ReasonModal #reason-title {
+        text-style: bold;
+        padding: 0 0 1 0;
+    }
+    ReasonModal #reason-input {
+        margin: 1 0 0 0;
+    }
+    ReasonModal #reason-shown {
+        padding: 1 0 0 0;
+        color: $text-warning;
+    }
+    ReasonModal #reason-buttons {
+        height: auto;
+        align-horizontal: right;
+        padding: 1 0 0 0;
+    }
+    ReasonModal #reason-buttons Button {
+        margin: 0 0 0 1;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="reason.cancel"),
+    ]
+
+    def __init__(self, question: str, *, title: str, yes_label: str) -> None:
+        super().__init__()
+        self._question = question
+        self._title = title
+        self._yes_label = yes_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="reason"):
+            yield Static(self._title, id="reason-title", markup=False)
+            yield Static(self._question, id="reason-question", markup=False)
+            yield Input(placeholder="reason (kept in the checklist)", id="reason-input")
+            yield Static(
+                "Type a reason, then enter.   esc cancels", id="reason-shown", markup=False
+            )
+            with Horizontal(id="reason-buttons"):
+                yield Button(self._yes_label, id="yes", variant="warning", disabled=True)
+                yield Button("Cancel", id="no", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#reason-input").focus()
+
+    @property
+    def reason(self) -> str:
+        return clean_text(self.query_one("#reason-input", Input).value).strip()
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        reason = self.reason
+        self.query_one("#yes", Button).disabled = not reason
+        self.query_one("#reason-shown", Static).update(
+            f"Reason to be stored: {reason}" if reason else "Type a reason, then enter."
+        )
+
+    @on(Input.Submitted)
+    def _entered(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.reason:
+            self.query_one("#reason-shown", Static).update(
+                f"Reason to be stored: {self.reason}\n"
+                f"Enter on “{self._yes_label}” stores it; shift+tab edits it; esc cancels."
+            )
+            self.query_one("#yes", Button).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "yes" and self.reason:
+            self.dismiss(self.reason)
+        else:
+            self.dismiss(None)

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from kutui.redact import redact
 
@@ -70,6 +70,7 @@ class ErrorModal(ModalScreen[None]):
             with VerticalScroll(id="error-scroll"):
                 yield Static(self._text, id="error-text", markup=False)
             yield Static("c copy   any other key close", id="error-hint", markup=False)
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def on_mount(self) -> None:
         self.query_one("#error-scroll").focus()

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from kutui.model import (
     DEFAULT_API_URL,
@@ -118,7 +118,8 @@ class KeyFormResult:
     ref: KeyRef
     api_version: int
     #: ``None`` only when the form was opened with ``require_credentials=False`` and all three
-    #: secret fields were left empty (keep the stored credentials).
+    #: secret fields were left empty (keep the stored credentials). With
+    #: ``require_credentials=False`` an empty ``Secret`` in it keeps that one stored value.
     credentials: EnteredCredentials | None
     #: Shape warnings the user accepted (e.g. a secret that does not look like a UUID).
     warnings: tuple[str, ...] = ()
@@ -211,9 +212,24 @@ class FormScreen(ModalScreen[ResultT | None], Generic[ResultT]):
             with Horizontal(id="form-buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def compose_fields(self) -> ComposeResult:
         raise NotImplementedError
+
+    def on_mount(self) -> None:
+        # Focus lands on a field that waits for input, never on a prefilled one with its text
+        # selected, where the first letter typed would replace it.
+        start = self.start_field()
+        if start:
+            self.query_one(f"#{start}").focus()
+
+    def start_field(self) -> str | None:
+        """The id of the field focus starts on: the first empty one (the first one if none is)."""
+        inputs = list(self.query(Input).results())
+        empty = [i for i in inputs if not i.value]
+        chosen = empty or inputs
+        return chosen[0].id if chosen else None
 
     @staticmethod
     def field(label: str, widget: Input | Select[int], field_id: str) -> ComposeResult:
@@ -349,7 +365,7 @@ class KeyForm(FormScreen[KeyFormResult]):
 
     ``accounts`` maps each known account to its sub-account names; the reference must name one of
     them when it is given. With ``ref`` set the reference fields start filled in. With
-    ``require_credentials=False`` the three secret fields may all stay empty (keep what is stored).
+    ``require_credentials=False`` each secret field may stay empty (keep what is stored for it).
     A shape *warning* (secret not a UUID) is shown inline first; enter again accepts it.
     """
 
@@ -404,6 +420,13 @@ class KeyForm(FormScreen[KeyFormResult]):
             "api_version",
         )
 
+    def start_field(self) -> str | None:
+        # The node the form was opened on fixes account and sub-account (an empty sub-account
+        # means a master-account key): start on the label, or on the credentials when editing.
+        if self._ref is None:
+            return "account"
+        return "label" if not self._ref.label else "api_key"
+
     @on(SecretInput.Edited)
     def _forget_accepted_warning(self) -> None:
         # A changed value must be looked at again before its warning counts as accepted.
@@ -438,9 +461,16 @@ class KeyForm(FormScreen[KeyFormResult]):
         credentials: EnteredCredentials | None = None
         warnings: tuple[str, ...] = ()
         if self._require or any(secrets.values()):
-            problems["api_key"] = api_key_problem(secrets["api_key"].reveal())
-            problems["passphrase"] = passphrase_problem(secrets["passphrase"].reveal())
-            if not secrets["api_secret"]:
+            # Editing: each field on its own (an empty one keeps the stored value), so a wrong
+            # passphrase is fixed by typing just the passphrase.
+            checked = {f for f, value in secrets.items() if self._require or value}
+            if "api_key" in checked:
+                problems["api_key"] = api_key_problem(secrets["api_key"].reveal())
+            if "passphrase" in checked:
+                problems["passphrase"] = passphrase_problem(secrets["passphrase"].reveal())
+            if "api_secret" not in checked:
+                pass
+            elif not secrets["api_secret"]:
                 problems["api_secret"] = "the API secret is required"  # noqa: S105  # nosec B105
             elif problem := secret_problem(secrets["api_secret"].reveal()):
                 problems["api_secret"] = problem

@@ -12,7 +12,7 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen
-from textual.widgets import Markdown, Static
+from textual.widgets import Footer, Markdown, Static
 
 SSH_HELP = """\
 ## Over SSH
@@ -78,6 +78,10 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,q,f1,question_mark", "close", "Close help", id="help.close"),
+        Binding("j,down", "help_scroll('down')", "Scroll", show=False, id="help.down"),
+        Binding("k,up", "help_scroll('up')", "Scroll up", show=False, id="help.up"),
+        Binding("g,home", "help_scroll('home')", "Top", show=False, id="help.top"),
+        Binding("G,end", "help_scroll('end')", "Bottom", show=False, id="help.bottom"),
     ]
 
     def __init__(
@@ -139,10 +143,24 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-scroll"):
                 yield Static(self._table(), id="help-bindings")
                 yield Markdown(self._markdown, id="help-markdown")
-            yield Static("up/down scroll   esc close", id="help-hint", markup=False)
+            yield Static(
+                "j/k or up/down scroll   g/G top/bottom   esc close", id="help-hint", markup=False
+            )
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()
+
+    def action_help_scroll(self, where: str) -> None:
+        # vim keys as in the tables (j/k/g/G), wherever focus is inside the help.
+        pane = self.query_one("#help-scroll", VerticalScroll)
+        moves = {
+            "down": pane.scroll_down,
+            "up": pane.scroll_up,
+            "home": pane.scroll_home,
+            "end": pane.scroll_end,
+        }
+        moves[where](animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

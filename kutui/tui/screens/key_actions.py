@@ -16,6 +16,7 @@ from textual.screen import Screen
 from kutui.errors import KutuiError
 from kutui.model import ApiKey, KeyRef, PermissionNote, Registry
 from kutui.ops import accounts, imports, keys, notes
+from kutui.ops.change import Change
 
 if TYPE_CHECKING:
     from kutui.model import Credential
@@ -109,7 +110,7 @@ class KeyActions(Screen[None]):
     def action_edit_note(self) -> None:
         from textual.app import SuspendNotSupported
 
-        from kutui.tui.screens.notes import EditorError, edit_text_in_editor
+        from kutui.tui.editor import EditorError, edit_text_in_editor
 
         key = self._key_or_warn()
         if key is None:
@@ -196,11 +197,17 @@ class KeyActions(Screen[None]):
         if result is None or result.credentials is None or vault is None:
             return
         entered, now = _entered(result.credentials), app.now()
-        app.run_op(
-            lambda: keys.add_key(
+
+        def add() -> Change:
+            change = keys.add_key(
                 app.home, vault, result.ref, entered, api_version=result.api_version, now=now
             )
-        )
+            if app.main is not None and change.key_ids:
+                # Read by the reload that follows this change: the new key is selected.
+                app.main.select_after_reload = change.key_ids[0]
+            return change
+
+        app.run_op(add)
 
     def action_add_node(self) -> None:
         from kutui.tui.screens.forms import AccountForm, SubAccountForm

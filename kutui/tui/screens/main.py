@@ -18,6 +18,7 @@ from kutui.checks.runner import CheckEvent, CheckTarget
 from kutui.model import ApiKey, Status
 from kutui.ops import checks
 from kutui.tui.screens.key_actions import KeyActions
+from kutui.tui.watch import Watch
 from kutui.tui.widgets.account_tree import ROOT, AccountTree, NodeRef
 from kutui.tui.widgets.check_progress import CheckProgress
 from kutui.tui.widgets.detail import KeyDetail
@@ -122,6 +123,14 @@ class MainScreen(KeyActions):
             tooltip="Import sub-accounts through the account's master key",
         ),
         Binding(
+            "w",
+            "watch",
+            "Watch",
+            show=False,
+            id="main.watch",
+            tooltip="Re-check every key on an interval (off by default); shown in the header",
+        ),
+        Binding(
             "h",
             "focus_tree",
             "Tree",
@@ -147,6 +156,9 @@ class MainScreen(KeyActions):
         self._node_timer: Timer | None = None
         self._last_progress: tuple[int, int, int, int] = (0, 0, 0, 0)
         self.ready = False
+        #: A key to select once a reload shows it (a key just added).
+        self.select_after_reload: str | None = None
+        self.rechecks = Watch(self)  # not "watch": DOMNode.watch is Textual's own
 
     # ------------------------------------------------------------------ layout
 
@@ -160,7 +172,7 @@ class MainScreen(KeyActions):
                 with ContentSwitcher(initial="overview", id="lower"):
                     yield KeyDetail(id="detail")
                     yield Overview(id="overview")
-                yield CheckProgress(id="progress")
+        yield CheckProgress(id="progress")  # full width: whole at 80 columns
         yield Footer()
 
     def on_mount(self) -> None:
@@ -184,6 +196,12 @@ class MainScreen(KeyActions):
         app = self.kapp
         self.account_tree.load(app.registry, app.theme_colors)
         self.show_node(self.account_tree.selected_ref)
+        wanted = self.select_after_reload
+        if wanted is not None and wanted in self.table.shown_ids:
+            self.select_after_reload = None
+            self.table.move_cursor(row=self.table.shown_ids.index(wanted), animate=False)
+            self.table.focus()
+            self.show_detail(wanted)
 
     def keys_of(self, ref: NodeRef) -> list[ApiKey]:
         return [k for k in self.kapp.registry.keys if ref.holds(k)]
@@ -280,6 +298,17 @@ class MainScreen(KeyActions):
 
     # ------------------------------------------------------------------ rotation
     # (notes, reveal/copy, add/edit/remove and import: kutui/tui/screens/key_actions.py)
+
+    def action_yank(self, what: str) -> None:
+        """Copy the selected key's "reference" or "fingerprint" (not secret: at once)."""
+        from kutui.tui.clipboard import copy_plain
+
+        key = self.selected_key
+        if key is not None:
+            copy_plain(self.kapp, str(key.ref) if what == "reference" else key.fingerprint, what)
+
+    def action_watch(self) -> None:
+        self.rechecks.toggle()
 
     def action_rotate(self) -> None:
         from kutui.tui.screens.rotation import RotationScreen

@@ -1,81 +1,34 @@
 """NotesEditor: edit a key's permission note (text, expected permissions, consumers).
 
-Also ``edit_text_in_editor``: hand a text to ``$VISUAL``/``$EDITOR`` through ``App.suspend()``,
-using a 0600 file in a private 0700 temporary directory that is removed afterwards.
+F2 hands the text to ``$VISUAL``/``$EDITOR`` through ``kutui.tui.editor``.
 """
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
-import subprocess  # nosec B404  # runs the user's $EDITOR
-import tempfile
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 from textual import on
-from textual.app import App, ComposeResult, SuspendNotSupported
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, ListItem, ListView, Static, TextArea
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Footer,
+    Input,
+    Label,
+    ListItem,
+    ListView,
+    Static,
+    TextArea,
+)
 
 from kutui.model import PERMISSIONS, PermissionNote, clean_pasted
 from kutui.text import clean_text
+from kutui.tui.editor import EditorError, edit_text_in_editor
 
 MAX_CONSUMER_LENGTH = 200
-
-
-class EditorError(Exception):
-    """The external editor could not be run, or it exited with a failure."""
-
-
-def editor_command(env: Mapping[str, str] | None = None) -> list[str]:
-    """``$VISUAL``, then ``$EDITOR``, then ``vi``, split like a shell would."""
-    env = os.environ if env is None else env
-    for name in ("VISUAL", "EDITOR"):
-        value = env.get(name, "").strip()
-        if value:
-            return shlex.split(value)
-    return ["vi"]
-
-
-def edit_text_in_editor(
-    app: App[Any],
-    text: str,
-    *,
-    command: Sequence[str] | None = None,
-    suffix: str = ".md",
-    tmp_root: Path | None = None,
-) -> str:
-    """Let the user edit ``text`` in an external editor; return the edited text.
-
-    The app is suspended while the editor runs. Raises ``EditorError`` when the editor cannot be
-    started or exits non-zero, and ``textual.app.SuspendNotSupported`` where the terminal cannot
-    be handed over. The temporary file and its directory are removed in every case.
-    """
-    argv = list(command) if command else editor_command()
-    # mkdtemp makes the directory 0700; the file is created 0600 and exclusively.
-    workdir = Path(tempfile.mkdtemp(prefix="kutui-note-", dir=tmp_root))
-    try:
-        path = workdir / f"note{suffix}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        try:
-            with app.suspend():
-                completed = subprocess.run([*argv, str(path)], check=False)  # nosec B603  # $EDITOR, no shell
-        except OSError as err:
-            raise EditorError(f"could not start the editor {argv[0]!r}: {err.strerror}") from None
-        if completed.returncode != 0:
-            raise EditorError(
-                f"the editor {argv[0]!r} exited with status {completed.returncode}; note unchanged"
-            )
-        return path.read_text(encoding="utf-8")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 class MarkedCheckbox(Checkbox):
@@ -218,6 +171,7 @@ class NotesEditor(ModalScreen[PermissionNote | None]):
             with Horizontal(id="notes-buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def on_mount(self) -> None:
         self.query_one("#note-text", TextArea).focus()

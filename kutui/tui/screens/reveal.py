@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Label, Static
+from textual.widgets import Footer, Label, Static
 
 from kutui.model import fingerprint
 from kutui.secret import Secret
@@ -102,6 +102,7 @@ class RevealScreen(ModalScreen[None]):
                     yield Label(name)
                     yield Static("", id=f"value-{index}", classes="reveal-value", markup=False)
             yield Static("", id="reveal-status", markup=False)
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def on_mount(self) -> None:
         self._mask()

@@ -3,7 +3,13 @@
 Left: every step with its status and time. Right: the current step's instructions, its evidence or
 failure, and its actions: run (automatic steps), mark done (manual steps; ticks the next consumer),
 skip with a reason, abort. On the master flow's create step, three password inputs take the new
-credentials. KuCoin calls and vault writes run in a worker; the checklist is saved after every
+credentials.
+
+Letters act only where they cannot be mistaken for typing: ``x`` and ``d`` work while the steps
+table (or the detail pane) has focus, never on a button. Skip and abort have no letter at all:
+they are buttons that open a dialog showing the reason before it is stored, and whatever step
+would delete the old key on KuCoin asks first (README.md, "Rotating a key").
+ KuCoin calls and vault writes run in a worker; the checklist is saved after every
 transition, so closing the screen (or losing the SSH link) resumes here next time.
 """
 
@@ -59,10 +65,9 @@ class RotationScreen(Screen[None]):
     RotationScreen #rot-note { padding: 1 0 0 0; color: $warning; }
     RotationScreen #rot-credentials { height: auto; display: none; padding: 1 0 0 0; }
     RotationScreen #rot-credentials.-shown { display: block; }
-    RotationScreen #rot-ips { display: none; }
-    RotationScreen #rot-ips.-shown { display: block; }
-    RotationScreen #rot-reason { display: none; }
-    RotationScreen #rot-reason.-shown { display: block; }
+    RotationScreen #rot-ips, RotationScreen #rot-ips-label { display: none; }
+    RotationScreen #rot-ips.-shown, RotationScreen #rot-ips-label.-shown { display: block; }
+    RotationScreen #rot-ips-label { padding: 1 0 0 0; text-style: bold; }
     RotationScreen #rot-actions { height: auto; padding: 1 0 0 0; }
     RotationScreen #rot-actions Button { margin: 0 1 0 0; }
     """
@@ -70,8 +75,6 @@ class RotationScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "run_step", "Run", id="rotation.run"),
         Binding("d", "mark_done", "Mark done", id="rotation.done"),
-        Binding("s", "skip", "Skip", id="rotation.skip"),
-        Binding("a", "abort", "Abort", id="rotation.abort"),
         Binding("v", "reveal_pending", "Reveal new key", id="rotation.reveal_pending"),
         Binding("y", "copy_pending('api_key')", "Copy new key", id="rotation.copy_pending"),
         Binding(
@@ -114,7 +117,6 @@ class RotationScreen(Screen[None]):
         self.session: rs.Session | None = None
         self.problem = ""
         self.busy = False
-        self._reason_for = ""  # "skip" or "abort" while the reason input is shown
         self._locks = contextlib.ExitStack()
 
     # ------------------------------------------------------------------ layout
@@ -132,11 +134,10 @@ class RotationScreen(Screen[None]):
                     yield SecretInput(placeholder="new API key", id="rot-api-key")
                     yield SecretInput(placeholder="new API secret", id="rot-api-secret")
                     yield SecretInput(placeholder="new API passphrase", id="rot-passphrase")
+                yield Static("IP whitelist for the new key", id="rot-ips-label")
                 yield Input(
-                    placeholder="IP whitelist for the new key: IPs separated by commas",
-                    id="rot-ips",
+                    placeholder="IPs separated by commas (empty: no restriction)", id="rot-ips"
                 )
-                yield Input(placeholder="reason, then enter", id="rot-reason")
                 with Horizontal(id="rot-actions"):
                     yield Button("Run", id="rot-run", variant="primary")
                     yield Button("Mark done", id="rot-done", variant="success")
@@ -179,6 +180,7 @@ class RotationScreen(Screen[None]):
         return self.session.checklist if self.session is not None else None
 
     def refresh_view(self, message: str = "") -> None:
+        self.refresh_bindings()  # x and d are offered only for the step they apply to
         checklist = self.checklist
         title = self.query_one("#rot-title", Static)
         if checklist is None:
@@ -207,10 +209,12 @@ class RotationScreen(Screen[None]):
         creds = checklist.flow is Flow.MASTER and step.id == "create"
         self.query_one("#rot-credentials").set_class(creds, "-shown")
         ips = self.query_one("#rot-ips", Input)
-        ips_shown = checklist.flow is Flow.SUB and step.id == "plan"
+        # Both flows: KuCoin shows the old whitelist only masked (10.**.3), so the user gives it.
+        ips_shown = step.id == "plan"
         if ips_shown and not ips.has_class("-shown"):
             ips.value = checklist.ip_whitelist
         ips.set_class(ips_shown, "-shown")
+        self.query_one("#rot-ips-label").set_class(ips_shown, "-shown")
         # An automatic step waiting for a confirmation (delete the old key, drop permissions)
         # is confirmed like a manual step.
         manual = step.kind is StepKind.MANUAL or checklist.awaiting == step.id
@@ -286,6 +290,7 @@ class RotationScreen(Screen[None]):
         self.query_one("#rot-note", Static).update(Text("Escape closes this screen."))
         self.query_one("#rot-credentials").set_class(False, "-shown")
         self.query_one("#rot-ips").set_class(False, "-shown")
+        self.query_one("#rot-ips-label").set_class(False, "-shown")
         self._show_actions(run=False, done=False, skip=False, abort=False)
 
     def _show_actions(self, *, run: bool, done: bool, skip: bool, abort: bool) -> None:
@@ -301,6 +306,22 @@ class RotationScreen(Screen[None]):
 
     # ------------------------------------------------------------------ actions
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A letter typed while a button has focus is typing gone astray (a passphrase meant for
+        # a field), not a command: only the steps table and the detail pane take the letters.
+        if action in ("reveal_pending", "copy_pending"):
+            return None if isinstance(self.focused, (Button, Input)) else True
+        if action not in ("run_step", "mark_done"):
+            return True
+        checklist = self.checklist
+        step = checklist.current_step() if checklist else None
+        if step is None or checklist is None:
+            return False
+        manual = step.kind is StepKind.MANUAL or checklist.awaiting == step.id
+        if manual != (action == "mark_done"):
+            return False  # not offered in the footer at all
+        return None if isinstance(self.focused, (Button, Input)) else True  # None: shown dimmed
+
     def action_run_step(self) -> None:
         step = self.checklist.current_step() if self.checklist else None
         if step is None or step.kind is not StepKind.AUTOMATIC or self.busy:
@@ -314,7 +335,7 @@ class RotationScreen(Screen[None]):
             except KutuiError as exc:
                 self.refresh_view(str(exc))
                 return
-        self._work(None)
+        self._after_delete_confirm(closes_current=False, then=lambda: self._work(None))
 
     def action_mark_done(self) -> None:
         checklist = self.checklist
@@ -336,9 +357,12 @@ class RotationScreen(Screen[None]):
             return
         if step.id == "switch-consumers" and checklist.consumers:
             left = [c for c in checklist.consumers if c not in checklist.consumers_switched]
-            self._work(ManualInput(consumer=left[0]) if left else ManualInput(confirm=True))
+            tick = ManualInput(consumer=left[0]) if left else ManualInput(confirm=True)
+            self._after_delete_confirm(closes_current=len(left) <= 1, then=lambda: self._work(tick))
             return
-        self._work(ManualInput(confirm=True))
+        self._after_delete_confirm(
+            closes_current=True, then=lambda: self._work(ManualInput(confirm=True))
+        )
 
     def _pending(self) -> Credential | None:
         from kutui.model import Slot
@@ -389,25 +413,87 @@ class RotationScreen(Screen[None]):
         self._ask_reason("abort")
 
     def action_close(self) -> None:
-        if self._reason_for:
-            self._hide_reason()
-            return
         self.dismiss(None)
 
-    def _ask_reason(self, what: str) -> None:
-        if self.checklist is None or not self.checklist.is_open or self.busy:
-            return
-        self._reason_for = what
-        reason = self.query_one("#rot-reason", Input)
-        reason.placeholder = f"why {what}? (enter confirms, escape cancels)"
-        reason.add_class("-shown")
-        reason.focus()
+    def _deletes_old_key(self, *, closes_current: bool) -> bool:
+        """Would confirming now delete the old key on KuCoin? The sub-account flow stops before
+        ``revoke-old`` until it is confirmed (``Checklist.awaiting``, as ``kutui rotate`` asks);
+        here that confirmation is a dialog naming the key. The master flow's ``revoke-old`` is
+        the user's own act in the web UI."""
+        checklist = self.checklist
+        return (
+            checklist is not None
+            and closes_current
+            and checklist.flow is Flow.SUB
+            and checklist.current == "revoke-old"
+            and checklist.awaiting == "revoke-old"
+        )
 
-    def _hide_reason(self) -> None:
-        self._reason_for = ""
-        reason = self.query_one("#rot-reason", Input)
-        reason.value = ""
-        reason.remove_class("-shown")
+    def _after_delete_confirm(self, *, closes_current: bool, then: Callable[[], object]) -> None:
+        from kutui.tui.screens.confirm import ConfirmModal
+
+        checklist = self.checklist
+        if checklist is None or not self._deletes_old_key(closes_current=closes_current):
+            then()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                then()
+            else:
+                self.refresh_view("Not yet: the old key stays on KuCoin and keeps working.")
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Going on makes the new key current and then deletes the old key "
+                f"…{checklist.old_fingerprint} of {checklist.key_ref} on KuCoin. Anything still "
+                "using the old key stops working. This cannot be undone.",
+                title="Delete the old key on KuCoin?",
+                yes_label="Delete old key",
+                no_label="Not yet",
+            ),
+            answered,
+        )
+
+    def _ask_reason(self, what: str) -> None:
+        from kutui.tui.screens.confirm import ReasonModal
+
+        checklist = self.checklist
+        if checklist is None or not checklist.is_open or self.busy:
+            return
+        if what == "abort":
+            undo = (
+                "a new key this rotation created is deleted on KuCoin."
+                if checklist.flow is Flow.SUB
+                else "a new key you made in KuCoin's web UI stays there: delete it yourself."
+            )
+            question = (
+                f"Abort the rotation of {checklist.key_ref}? The old key stays current; {undo}"
+            )
+            title, yes = "Abort the rotation", "Abort rotation"
+        else:
+            step = checklist.current_step()
+            question = f"Skip “{step.title if step else ''}” without doing it?"
+            title, yes = "Skip this step", "Skip step"
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self._reason_given(what, reason)
+
+        self.app.push_screen(ReasonModal(question, title=title, yes_label=yes), answered)
+
+    def _reason_given(self, what: str, text: str) -> None:
+        if self.session is None:
+            return
+        if what == "skip":
+            try:
+                self.session.skip(text)
+            except KutuiError as exc:
+                self.refresh_view(str(exc))
+                return
+            self.refresh_view()
+        elif what == "abort":
+            self._abort(text)
 
     @on(Input.Submitted, "#rot-ips")
     def _ips_given(self, event: Input.Submitted) -> None:
@@ -423,23 +509,6 @@ class RotationScreen(Screen[None]):
             self.action_mark_done()
         else:
             self.focus_next()
-
-    @on(Input.Submitted, "#rot-reason")
-    def _reason_given(self, event: Input.Submitted) -> None:
-        what, text = self._reason_for, event.value.strip()
-        self._hide_reason()
-        if not text or self.session is None:
-            self.refresh_view("A reason is needed.")
-            return
-        if what == "skip":
-            try:
-                self.session.skip(text)
-            except KutuiError as exc:
-                self.refresh_view(str(exc))
-                return
-            self.refresh_view()
-        elif what == "abort":
-            self._abort(text)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import LoadingIndicator, Static
+from textual.widgets import Footer, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
 from kutui.errors import KutuiError, VaultAuthError
@@ -95,6 +95,9 @@ class UnlockScreen(ModalScreen[VaultT | None]):
         self._allow_cancel = allow_cancel
         self._title = title
         self.failed_attempts = 0
+        #: Keys typed while the KDF runs: replayed to the screen below once the vault is open
+        #: (they were lost before), dropped if it is not (they may be a passphrase retyped).
+        self._typed_ahead: list[tuple[str, str | None]] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="unlock"):
@@ -108,6 +111,7 @@ class UnlockScreen(ModalScreen[VaultT | None]):
             yield Static("", id="unlock-message", markup=False)
             keys = "enter unlock   esc cancel" if self._allow_cancel else "enter unlock"
             yield Static(keys, id="unlock-keys", markup=False)
+        yield Footer()  # this dialog's keys, not the screen's below
 
     def on_mount(self) -> None:
         self.query_one(SecretInput).focus()
@@ -123,6 +127,27 @@ class UnlockScreen(ModalScreen[VaultT | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def on_key(self, event: events.Key) -> None:
+        if self.busy:
+            event.stop()
+            event.prevent_default()
+            self._typed_ahead.append((event.key, event.character))
+
+    def _replay_typed_ahead(self) -> None:
+        app, typed, self._typed_ahead = self.app, self._typed_ahead, []
+        if not typed:
+            return
+
+        def replay() -> None:
+            if app.screen is self:  # not popped yet: try again after the next refresh
+                app.call_after_refresh(replay)
+                return
+            for key, character in typed:
+                app.post_message(events.Key(key, character))
+
+        # After the screen below has resumed (and restored its focus), in the order typed.
+        app.call_after_refresh(replay)
 
     @on(SecretInput.Entered)
     def _submitted(self, event: SecretInput.Entered) -> None:
@@ -164,7 +189,9 @@ class UnlockScreen(ModalScreen[VaultT | None]):
         if event.state is WorkerState.SUCCESS:
             self._show("")
             self.dismiss(worker.result)
+            self._replay_typed_ahead()
             return
+        self._typed_ahead = []
         error = worker.error
         if isinstance(error, VaultAuthError):
             self.failed_attempts += 1

@@ -11,14 +11,20 @@ from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
 from kutui.checks.audit import Severity
-from kutui.model import PERMISSIONS, ApiKey, Consumer
+from kutui.model import PERMISSIONS, ApiKey, Consumer, Status
 from kutui.redact import redact
 from kutui.rotation.checklist import Checklist, State
 from kutui.store.config import Config
 from kutui.store.history import HistoryEntry
 from kutui.text import clean_message, clean_text
 from kutui.tui.keyfacts import ago, key_facts
-from kutui.tui.widgets.status_badge import badge, fix_for, tone_style
+from kutui.tui.widgets.status_badge import (
+    badge,
+    explanation_for,
+    fix_for,
+    in_kutui_for,
+    tone_style,
+)
 
 _SEVERITY_TONE = {Severity.CRITICAL: "bad", Severity.WARNING: "warn", Severity.INFO: "unknown"}
 
@@ -51,13 +57,41 @@ def permissions_text(key: ApiKey, colors: Mapping[str, str]) -> Text:
     return text
 
 
-def summary_text(key: ApiKey, now: datetime, colors: Mapping[str, str]) -> Text:
+#: Results that say nothing about the key itself: the network or KuCoin's quota failed.
+NOT_DEFINITE = frozenset({Status.UNREACHABLE, Status.RATE_LIMITED})
+
+
+def last_definite(history: Sequence[HistoryEntry]) -> HistoryEntry | None:
+    """The newest result that said something about the key (not an outage, not a quota)."""
+    return next((h for h in reversed(history) if h.status not in NOT_DEFINITE), None)
+
+
+def summary_text(
+    key: ApiKey,
+    now: datetime,
+    colors: Mapping[str, str],
+    history: Sequence[HistoryEntry] = (),
+) -> Text:
     check = key.last_check
     text = Text(end="")
     text.append(str(key.ref), style="bold")
     text.append("  ")
     text.append_text(badge(key.status, colors))
-    text.append(f"\n{fix_for(key.status)}")
+    if key.status in NOT_DEFINITE:
+        # An outage hides nothing about the key: what it was last seen to be still stands.
+        known = last_definite(history)
+        text.append("  (last known: ")
+        if known is None:
+            text.append("none yet)")
+        else:
+            text.append_text(badge(known.status, colors))
+            text.append(f", {ago(known.checked_at, now)})")
+    # Status first, then what it means, what to do, and the key in kutui that does it.
+    if key.status is not Status.OK:
+        text.append(f"\n{explanation_for(key.status)}")
+        text.append(f"\nFix: {fix_for(key.status)}")
+        if hint := in_kutui_for(key.status):
+            text.append(f"\nIn kutui: {hint}", style="bold")
     if check and check.message:
         # Redacted at display time (once per key shown, not once per result).
         # Cleaned again here: accounts.toml may have been edited by hand since it was stored.
@@ -165,7 +199,13 @@ def note_markdown(key: ApiKey) -> str:
 
 
 class KeyDetail(VerticalScroll):
-    """Sections stacked in a scrollable column; ``show`` fills them for one key."""
+    """Sections stacked in a scrollable column; ``show`` fills them for one key.
+
+    Another key opens at the top (status, meaning, fix); the same key shown again (a check
+    result arriving) keeps where the user scrolled to.
+    """
+
+    shown_id: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-summary")
@@ -191,7 +231,7 @@ class KeyDetail(VerticalScroll):
         rotations: Sequence[Checklist] = (),
         consumers: Sequence[Consumer] = (),
     ) -> None:
-        self.query_one("#detail-summary", Static).update(summary_text(key, now, colors))
+        self.query_one("#detail-summary", Static).update(summary_text(key, now, colors, history))
         self.query_one("#detail-permissions", Static).update(permissions_text(key, colors))
         self.query_one("#detail-findings", Static).update(findings_text(key, now, config, colors))
         self.query_one("#detail-note", Markdown).update(note_markdown(key))
@@ -200,8 +240,13 @@ class KeyDetail(VerticalScroll):
         self.query_one("#detail-rotations", Static).update(
             consumers_text(consumers, key.note.consumers) + rotations_text(rotations)
         )
+        if key.id != self.shown_id:
+            self.shown_id = key.id
+            self.scroll_home(animate=False, immediate=True)
 
     def show_nothing(self, message: str) -> None:
+        self.shown_id = None
+        self.scroll_home(animate=False, immediate=True)
         self.query_one("#detail-summary", Static).update(Text(message))
         for part in (
             "#detail-permissions",

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
@@ -127,6 +128,16 @@ class KeysTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         self._add_columns()
+
+    async def _on_idle(self, event: events.Idle) -> None:
+        # DataTable measures new rows when idle but keeps lines it drew before that (cached
+        # under the same update count): the header drawn right after show() stayed squeezed
+        # to the titles' widths over full-width rows. A new count makes every line redraw.
+        measuring = self._require_update_dimensions
+        await super()._on_idle(event)
+        if measuring:
+            self._update_count += 1
+            self.refresh()
 
     def _add_columns(self) -> None:
         for key, title in COLUMNS:

@@ -40,7 +40,33 @@ def age_histogram(keys: Sequence[ApiKey], now: datetime, max_days: int) -> list[
     return buckets
 
 
+def getting_started(vault_exists: bool) -> Text:
+    """What an empty screen says: a first run must not look like a broken one."""
+    text = Text(end="")
+    if not vault_exists:
+        text.append("No kutui home here yet.\n\n", style="bold")
+        text.append(
+            "Quit (q) and run `kutui init` to create the encrypted vault and config, then start "
+            "kutui again. To look around first, `kutui demo` opens this screen on fake keys.\n"
+            "`kutui locate` prints where kutui looks (KUTUI_HOME or --home choose another place)."
+        )
+        return text
+    text.append("No keys yet.\n\n", style="bold")
+    text.append(
+        "A adds an account (KuCoin's API URL and a name), a adds a key under the selected "
+        "account or sub-account, i imports an account's sub-accounts and keys through its "
+        "master key. ? lists every key."
+    )
+    return text
+
+
 class Overview(VerticalScroll):
+    DEFAULT_CSS = """
+    Overview #overview-empty { display: none; padding: 1 0; }
+    Overview.-empty > * { display: none; }
+    Overview.-empty > #overview-empty { display: block; }
+    """
+
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
         #: The age rows shown: (name, bar, days) widgets, updated in place when they fit.
@@ -48,6 +74,7 @@ class Overview(VerticalScroll):
         self._bars_total = -1
 
     def compose(self) -> ComposeResult:
+        yield Static(id="overview-empty")
         with Horizontal(id="overview-top"):
             with Vertical(id="overview-total"):
                 yield Label("Keys")
@@ -66,6 +93,11 @@ class Overview(VerticalScroll):
         max_days: int,
         colors: Mapping[str, str],
     ) -> None:
+        home = getattr(self.app, "home", None)
+        self.set_class(not keys, "-empty")
+        if not keys:
+            exists = bool(home.vault_exists()) if home is not None else True
+            self.query_one("#overview-empty", Static).update(getting_started(exists))
         self.query_one("#overview-digits", Digits).update(str(len(keys)))
         self.query_one("#overview-counts", Static).update(counts_text(keys, colors))
         self.query_one("#overview-sparkline", Sparkline).data = age_histogram(keys, now, max_days)

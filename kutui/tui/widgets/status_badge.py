@@ -36,6 +36,39 @@ def fix_for(status: Status) -> str:
     return UNCHECKED_FIX if status is Status.UNCHECKED else ADVICE[status][1]
 
 
+#: What to press in the TUI for each failing status (default keys; README.md lists their ids).
+IN_KUTUI: dict[Status, str] = {
+    Status.UNCHECKED: "c checks this key",
+    Status.BAD_PASSPHRASE: (
+        "u edits the key: type the passphrase (and the secret, if that was wrong; an empty "
+        "field keeps its value), then c checks it again"
+    ),
+    Status.INVALID_KEY: (
+        "u enters the re-created key's API key, secret and passphrase; d removes it from kutui"
+    ),
+    Status.BAD_SECRET: "c checks it again once the proxy or the clock is fixed",
+    Status.IP_DENIED: "c checks it again once the whitelist holds this host's address",
+    Status.PERMISSION_DENIED: (
+        "c checks it again after the change on KuCoin; n records the permissions it should have"
+    ),
+    Status.UNSUPPORTED_VERSION: "u sets the key version kutui signs with",
+    Status.FROZEN: "nothing in kutui: once KuCoin lifts it, c checks it again",
+    Status.CLOCK_SKEW: "c checks it again once the host clock is right",
+    Status.RATE_LIMITED: "c checks it again after the reset",
+    Status.UNREACHABLE: "c checks it again when KuCoin can be reached",
+}
+
+
+def explanation_for(status: Status) -> str:
+    """What the status means (``kutui.kucoin.diagnosis.ADVICE``, the wording the CLI uses too)."""
+    return "no check has run yet" if status is Status.UNCHECKED else ADVICE[status][0]
+
+
+def in_kutui_for(status: Status) -> str:
+    """The TUI's own fix, naming the key that does it; "" when there is nothing to do."""
+    return IN_KUTUI.get(status, "")
+
+
 TONE_VARIABLES = {
     "ok": "kutui-status-ok",
     "warn": "kutui-status-warn",
@@ -49,8 +82,22 @@ def badge_label(status: Status) -> str:
     return f"{glyph} {words}"
 
 
+#: Set in the colours mapping when the screen is monochrome (``NO_COLOR``): grey levels would
+#: make red "bad" dimmer than green "ok", so tones are carried by text style instead.
+MONOCHROME = "kutui-monochrome"
+
+
 def tone_style(tone: str, colors: Mapping[str, str], *, bold: bool = False) -> Style:
+    if colors.get(MONOCHROME):
+        return _mono_style(tone, bold)
     return _style(colors.get(TONE_VARIABLES.get(tone, ""), ""), bold)
+
+
+@functools.lru_cache(maxsize=32)
+def _mono_style(tone: str, bold: bool) -> Style:
+    if tone == "bad":
+        return Style(bold=True, reverse=True)
+    return Style(bold=bold or tone == "warn", dim=tone == "unknown")
 
 
 @functools.lru_cache(maxsize=256)
