@@ -412,6 +412,9 @@ class KutuiApp(App[int]):
         from kutui.tui.screens.unlock import UnlockScreen
 
         home = self.home
+        if home.is_shared:
+            self._ask_to_refetch()
+            return
 
         def unlock(passphrase: Any) -> Vault:
             return home.open_vault(passphrase=passphrase)
@@ -426,6 +429,32 @@ class KutuiApp(App[int]):
                 unlock, vault_path=self.vault_label, hint=self.unlock_hint, allow_cancel=False
             ),
             unlocked,
+        )
+
+    def _ask_to_refetch(self) -> None:
+        """Locked on an OpenBao home: the keys are the server's, behind this host's token, so
+        a passphrase prompt would guard nothing (any answer would do). Locking still drops the
+        fetched keys, the clipboard and every open dialog; unlocking fetches them again."""
+        from kutui.tui.screens.confirm import ConfirmModal
+
+        store = self.config.store
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_job(self.home.open_vault, VaultOpened, title="open-vault", group="unlock")
+            else:
+                self.exit()
+
+        self.push_screen(
+            ConfirmModal(
+                f"kutui dropped the keys it had fetched from OpenBao ({store.addr}, "
+                f"{store.mount}/{store.prefix}). Fetch them again with this host's token?",
+                title="Locked",
+                yes_label="Fetch keys",
+                no_label="Quit",
+                default_yes=True,
+            ),
+            answered,
         )
 
     def _after_unlock(self) -> None:

@@ -46,6 +46,29 @@ async def test_tui_lists_the_shared_keys_without_a_passphrase(
         assert main.query_one(KeysTable).row_count == 2
 
 
+async def test_locking_on_openbao_drops_the_keys_and_asks_no_passphrase(
+    make_home: MakeHome, simulator: str
+) -> None:
+    # A passphrase prompt here would take any answer: the keys are the server's, behind the
+    # host's token. Locking drops what was fetched; unlocking fetches it again.
+    home = make_home("tui-lock")
+    seed(home, simulator)
+    app = KutuiApp(Home.load(home.root), watch_tty=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.vault is not None
+        app.action_lock()
+        await pilot.pause()
+        assert app.vault is None
+        assert type(app.screen).__name__ == "ConfirmModal"
+        assert "OpenBao" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.vault is not None and app.main is not None and app.screen is app.main
+
+
 def test_doctor_reports_the_shared_store(make_home: MakeHome, run: Runner) -> None:
     from tests.openbao.test_shared import creds, stdin_for
 
