@@ -186,3 +186,33 @@ def print_json(value: Any, *, file: TextIO | None = None) -> None:
     out = file if file is not None else sys.stdout
     document = dumps(value, default=_json_default)
     print(json_terminal_safe(document), file=out)
+
+
+def add_openbao_options(parser: argparse.ArgumentParser) -> None:
+    """Where an OpenBao store is (``init --store openbao``, ``migrate --to openbao``)."""
+    parser.add_argument("--openbao-addr", metavar="URL", help="the server, https://host:8200")
+    parser.add_argument("--openbao-mount", metavar="MOUNT", default="secret", help="KV v2 mount")
+    parser.add_argument("--openbao-prefix", metavar="PREFIX", default="kutui", help="path prefix")
+    parser.add_argument(
+        "--openbao-token-file",
+        metavar="FILE",
+        help="read the token from FILE (default: $BAO_TOKEN, $VAULT_TOKEN, ~/.vault-token)",
+    )
+    parser.add_argument("--openbao-ca-file", metavar="FILE", help="CA bundle for the server")
+
+
+def openbao_section(args: argparse.Namespace, what: str) -> dict[str, str]:
+    """config.toml's ``[store]`` values from those options; ``what`` names the option that
+    asked for them in the error."""
+    from kutui.errors import UsageError
+
+    if not args.openbao_addr:
+        raise UsageError(f"{what} needs --openbao-addr URL")
+    return {
+        "kind": "openbao",
+        "addr": args.openbao_addr,
+        "mount": args.openbao_mount,
+        "prefix": args.openbao_prefix,
+        "token_file": args.openbao_token_file or "",
+        "ca_file": args.openbao_ca_file or "",
+    }

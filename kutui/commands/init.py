@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from kutui.commands.common import add_openbao_options, openbao_section
+
 if TYPE_CHECKING:
     from kutui.secret import Secret
     from kutui.store.home import Home
@@ -31,35 +33,14 @@ def register(subparsers: Any) -> None:
         help="where keys live: this host's encrypted vault (default), or an OpenBao / Vault "
         "server shared by a team (README, Teams)",
     )
-    parser.add_argument("--openbao-addr", metavar="URL", help="the server, https://host:8200")
-    parser.add_argument("--openbao-mount", metavar="MOUNT", default="secret", help="KV v2 mount")
-    parser.add_argument("--openbao-prefix", metavar="PREFIX", default="kutui", help="path prefix")
-    parser.add_argument(
-        "--openbao-token-file",
-        metavar="FILE",
-        help="read the token from FILE (default: $BAO_TOKEN, $VAULT_TOKEN, ~/.vault-token)",
-    )
-    parser.add_argument("--openbao-ca-file", metavar="FILE", help="CA bundle for the server")
+    add_openbao_options(parser)
     parser.set_defaults(func=run_init)
 
 
 def store_section(args: argparse.Namespace) -> dict[str, str]:
-    """config.toml's ``[store]`` values from ``--store openbao`` and its options."""
-    from kutui.errors import UsageError
-
-    if not args.openbao_addr:
-        raise UsageError("--store openbao needs --openbao-addr URL")
-    values = {
-        "kind": "openbao",
-        "addr": args.openbao_addr,
-        "mount": args.openbao_mount,
-        "prefix": args.openbao_prefix,
-    }
-    if args.openbao_token_file:
-        values["token_file"] = args.openbao_token_file
-    if args.openbao_ca_file:
-        values["ca_file"] = args.openbao_ca_file
-    return values
+    """config.toml's ``[store]`` values from ``--store openbao`` and its options (empty file
+    options are left out: config.toml keeps its defaults)."""
+    return {k: v for k, v in openbao_section(args, "--store openbao").items() if v}
 
 
 def example_config() -> bytes:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from kutui.commands.common import add_openbao_options, openbao_section
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -18,15 +20,7 @@ def register(subparsers: Any) -> None:
         "the source. Check history stays in this host's kutui.db. Interrupted, run it again.",
     )
     parser.add_argument("--to", choices=("openbao", "local"), required=True)
-    parser.add_argument("--openbao-addr", metavar="URL", help="the server, https://host:8200")
-    parser.add_argument("--openbao-mount", metavar="MOUNT", default="secret", help="KV v2 mount")
-    parser.add_argument("--openbao-prefix", metavar="PREFIX", default="kutui", help="path prefix")
-    parser.add_argument(
-        "--openbao-token-file",
-        metavar="FILE",
-        help="read the token from FILE (default: $BAO_TOKEN, $VAULT_TOKEN, ~/.vault-token)",
-    )
-    parser.add_argument("--openbao-ca-file", metavar="FILE", help="CA bundle for the server")
+    add_openbao_options(parser)
     parser.set_defaults(func=run_migrate)
 
 
@@ -42,14 +36,13 @@ def run_migrate(args: argparse.Namespace) -> int:
         if home.is_shared:
             settings = Settings.from_config(home.config.store)
         else:
-            if not args.openbao_addr:
-                raise UsageError("--to openbao needs --openbao-addr URL")
+            section = openbao_section(args, "--to openbao")
             settings = Settings(
-                addr=args.openbao_addr,
-                mount=args.openbao_mount,
-                prefix=args.openbao_prefix,
-                token_file=args.openbao_token_file or "",
-                ca_file=args.openbao_ca_file or "",
+                addr=section["addr"],
+                mount=section["mount"],
+                prefix=section["prefix"],
+                token_file=section["token_file"],
+                ca_file=section["ca_file"],
             )
         moved = stores.to_openbao(
             home, settings, passphrase_file=passphrase_file(args), prompt=interactive_prompt()

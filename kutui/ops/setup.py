@@ -75,17 +75,11 @@ class NewVault:
 def create_vault(home: Home, passphrase: Secret | None, *, keyring_ok: bool) -> NewVault:
     """A new, empty vault unlocked by ``passphrase`` and (``keyring_ok``) the OS keyring."""
     from kutui.store import keyring_unlock
-    from kutui.store.kdf import params_from_config
+    from kutui.store.kdf import params_for
 
     refuse_existing_vault(home)
     settings = home.config.vault
-    kdf = params_from_config(
-        settings.kdf,
-        settings.argon2_memory_mib,
-        settings.argon2_iterations,
-        settings.argon2_lanes,
-        settings.scrypt_log_n,
-    )
+    kdf = params_for(settings)
     timeout = settings.keyring_timeout_seconds
     # Keyring only: the stanza must exist before its key can be filed under the vault's UUID.
     kek = os.urandom(32) if keyring_ok and passphrase is None else None

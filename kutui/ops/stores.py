@@ -336,7 +336,7 @@ def to_local(
 ) -> Moved:
     """Move an OpenBao home's keys and registry into a local vault and kutui.db; then remove
     them from the server. ``passphrase`` opens the local vault (or creates it)."""
-    from kutui.store.kdf import params_from_config
+    from kutui.store.kdf import params_for
     from kutui.store.vault import Vault
 
     if not home.is_shared:
@@ -357,13 +357,7 @@ def to_local(
                 hint="move it away first",
             )
     else:
-        kdf = params_from_config(
-            settings.kdf,
-            settings.argon2_memory_mib,
-            settings.argon2_iterations,
-            settings.argon2_lanes,
-            settings.scrypt_log_n,
-        )
+        kdf = params_for(settings)
         vault = Vault.create(
             home.paths.vault, passphrase=passphrase, kdf=kdf, backups=settings.backups
         )

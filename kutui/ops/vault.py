@@ -14,16 +14,10 @@ if TYPE_CHECKING:
 
 
 def change_passphrase(home: Home, vault: Vault, new: Secret, keyring_kek: bytes | None) -> Change:
-    from kutui.store.kdf import params_from_config
+    from kutui.store.kdf import params_for
 
     settings = home.config.vault
-    kdf = params_from_config(
-        settings.kdf,
-        settings.argon2_memory_mib,
-        settings.argon2_iterations,
-        settings.argon2_lanes,
-        settings.scrypt_log_n,
-    )
+    kdf = params_for(settings)
     vault.set_passphrase(new, kdf, keyring_kek=keyring_kek)
     home.note_vault_generation(vault)
     ways = (

@@ -12,9 +12,13 @@ import functools
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kutui.errors import VaultParamsError, WeakKdfError
 from kutui.secret import Secret
+
+if TYPE_CHECKING:
+    from kutui.store.config import VaultConfig
 
 ARGON2ID = "argon2id"
 SCRYPT = "scrypt"
@@ -101,6 +105,17 @@ def params_from_config(
     if kdf == ARGON2ID and argon2_available():
         return KdfParams(memory_kib=memory_mib * 1024, iterations=iterations, lanes=lanes)
     return KdfParams(kdf=SCRYPT, log_n=log_n)
+
+
+def params_for(settings: VaultConfig) -> KdfParams:
+    """The KDF a new passphrase stanza gets from config.toml's ``[vault]``."""
+    return params_from_config(
+        settings.kdf,
+        settings.argon2_memory_mib,
+        settings.argon2_iterations,
+        settings.argon2_lanes,
+        settings.scrypt_log_n,
+    )
 
 
 def check_create(params: KdfParams, *, allow_weak: bool = False) -> None:
