@@ -262,9 +262,7 @@ class NodeCounts:
         worst = [s for s in present if s.severity == top]
         if len(worst) > 1:
             members = self._members.get(ref, [])
-            first = next(
-                (s for s in map(self.status_of, members) if s.severity == top), worst[0]
-            )
+            first = next((s for s in map(self.status_of, members) if s.severity == top), worst[0])
             return sum(counts.values()), first
         return sum(counts.values()), worst[0]
 
