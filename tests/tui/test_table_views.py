@@ -166,3 +166,19 @@ async def test_an_outage_keeps_the_last_definite_status_stale_in_table_and_tree(
         owner = tree._by_ref  # noqa: SLF001 - the label of the key's node
         labels = [str(node.label) for ref, node in owner.items() if ref.holds(stored)]
         assert labels and not any("UNREACHABLE" in label for label in labels)
+
+
+async def test_a_new_sort_starts_at_the_top(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("l", "G")
+        await pilot.pause()
+        table = _table(app)
+        assert table.cursor_row > 0
+        await pilot.press("o")
+        await pilot.pause()
+        assert table.cursor_row == 0
+        await pilot.press("j", "O")
+        await pilot.pause()
+        assert table.cursor_row == 0

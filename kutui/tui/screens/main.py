@@ -392,12 +392,14 @@ class MainScreen(KeyActions):
         order: list[str | None] = [None, *views.SORT_COLUMNS]
         table.sort_column = order[(order.index(table.sort_column) + 1) % len(order)]
         table.sort_reverse = False
+        table.start_at_top()
         self.show_node(self.node)
 
     def action_sort_reverse(self) -> None:
         if self.table.sort_column is None:
             self.table.sort_column = views.SORT_COLUMNS[0]
         self.table.sort_reverse = not self.table.sort_reverse
+        self.table.start_at_top()
         self.show_node(self.node)
 
     def action_filter(self) -> None:

@@ -128,6 +128,7 @@ class KeysTable(DataTable[Text]):
         self._fill_generation = 0
         self._row_args: tuple[datetime, Config, Mapping[str, str]] | None = None
         self._history: Mapping[str, Sequence[HistoryEntry]] = {}
+        self._keep_cursor = True
 
     def on_mount(self) -> None:
         self._add_columns()
@@ -173,7 +174,8 @@ class KeysTable(DataTable[Text]):
         rest follow in chunks of ``CHUNK_ROWS``, each its own turn of the event loop, so a node
         of 10,000 keys shows its first screen at once and key presses are answered meanwhile
         (``filling`` is True until the last chunk is in)."""
-        previous = self.selected_key_id
+        previous = self.selected_key_id if self._keep_cursor else None
+        self._keep_cursor = True
         self.prefix = prefix
         self._history = history = history if history is not None else {}
         parsed = views.parse_query(query, failing_only=self.failing_only)
@@ -275,6 +277,12 @@ class KeysTable(DataTable[Text]):
         if widened:
             self._require_update_dimensions = True  # recompute the virtual width when idle
         return True
+
+    def start_at_top(self) -> None:
+        """Make the next ``show`` put the cursor on its first row instead of the same key: after
+        a new sort that key may be row 9,000 of 10,000, and keeping it would build every row
+        up to it at once instead of one screen."""
+        self._keep_cursor = False
 
     def move_to(self, index: int) -> None:
         """Put the cursor on the ``index``-th shown key, adding its row first if still pending."""
