@@ -137,3 +137,11 @@ def test_first_run_says_how_to_start(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run)
+
+
+@pytest.mark.parametrize("size", LAYOUT_SIZES, ids=[f"{w}x{h}" for w, h in LAYOUT_SIZES])
+def test_failing_only_sorted_by_severity(
+    snap_compare: SnapCompare, demo: Demo, size: tuple[int, int]
+) -> None:
+    """Every key, failing only (F), sorted by Status (o o): the header says both."""
+    assert snap_compare(_app(demo), terminal_size=size, run_before=_steps("l", "F", "o", "o"))

@@ -188,3 +188,25 @@ def test_demo_rotation_ignores_typing_on_its_buttons_and_quits_cleanly(
         time.sleep(0.2)
     assert exit_file.read_text().strip() == "0"
     assert _display(tmux, "#{alternate_on}") == "0"
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (120, 40)])
+def test_demo_filters_to_failing_keys_and_sorts_by_severity(
+    tmux: list[str], tmp_path: Path, width: int, height: int
+) -> None:
+    exit_file = _start_demo(tmux, tmp_path, width, height)
+    _keys(tmux, "C")
+    _wait_for(tmux, "Checked:", timeout=120)
+    _keys(tmux, "l", "F")  # the table, failing keys only
+    screen = _wait_for(tmux, "Status (failing)", timeout=30)
+    assert "✓ OK " not in screen.split("Status (failing)", 1)[1].split("\n", 2)[1]
+    _keys(tmux, "o", "o")  # Key, then Status: by severity, failing first
+    _wait_for(tmux, "Status (failing) ▲", timeout=30)
+    _keys(tmux, "O")
+    _wait_for(tmux, "Status (failing) ▼", timeout=30)
+    _keys(tmux, "q")
+    deadline = time.monotonic() + 30
+    while not exit_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert exit_file.read_text().strip() == "0"
+    assert _display(tmux, "#{alternate_on}") == "0"

@@ -15,6 +15,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown, Static
 
 SSH_HELP = """\
+## Filter and sort
+
+`/` filters by words (label, fingerprint, status, permissions, IP) and by terms:
+`status:failing`, `status:bad_passphrase` (or a part: `status:bad`), `perm:withdrawal`; all must
+match, e.g. `alpha status:ip_denied`. `F` shows failing keys only; `]` / `[` jump to the next /
+previous failing key; `o` sorts by the next column (Status: by severity, failing first), `O`
+reverses; the headers show ▲ / ▼ and "(failing)". While KuCoin cannot be reached a key keeps
+its last definite status, marked "stale".
+
 ## Over SSH
 
 **Clipboard.** Copies use OSC 52: the terminal puts the text on your local clipboard, also

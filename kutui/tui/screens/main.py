@@ -16,7 +16,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, T
 
 from kutui.checks.runner import CheckEvent, CheckTarget
 from kutui.model import ApiKey, Status
-from kutui.ops import checks
+from kutui.ops import checks, views
 from kutui.tui.screens.key_actions import KeyActions
 from kutui.tui.watch import Watch
 from kutui.tui.widgets.account_tree import ROOT, AccountTree, NodeRef
@@ -47,6 +47,46 @@ class MainScreen(KeyActions):
             tooltip="Cancel the running check, or clear the filter",
         ),
         Binding("slash", "filter", "Filter", id="main.filter", tooltip="Filter the keys table"),
+        Binding(
+            "F",
+            "failing_only",
+            "Failing only",
+            show=False,
+            id="main.failing_only",
+            tooltip="Show only failing keys, or every key again (the Status header says which)",
+        ),
+        Binding(
+            "right_square_bracket",
+            "next_failing(1)",
+            "Next failing",
+            show=False,
+            id="main.next_failing",
+            tooltip="Jump to the next failing key",
+        ),
+        Binding(
+            "left_square_bracket",
+            "next_failing(-1)",
+            "Previous failing",
+            show=False,
+            id="main.prev_failing",
+            tooltip="Jump to the previous failing key",
+        ),
+        Binding(
+            "o",
+            "sort",
+            "Sort",
+            show=False,
+            id="main.sort",
+            tooltip="Sort by the next column (Status: by severity, failing first; ▲ in its header)",
+        ),
+        Binding(
+            "O",
+            "sort_reverse",
+            "Reverse sort",
+            show=False,
+            id="main.sort_reverse",
+            tooltip="Reverse the sort order (▼ in the sorted column's header)",
+        ),
         Binding("n", "note", "Note", id="main.note", tooltip="Edit the key's permission note"),
         Binding(
             "e",
@@ -194,6 +234,7 @@ class MainScreen(KeyActions):
     def reload(self) -> None:
         """Rebuild tree and table from the app's registry (after load, unlock or an edit)."""
         app = self.kapp
+        self.account_tree.history = app.history
         self.account_tree.load(app.registry, app.theme_colors)
         self.show_node(self.account_tree.selected_ref)
         wanted = self.select_after_reload
@@ -217,6 +258,7 @@ class MainScreen(KeyActions):
             now=app.now(),
             config=app.config,
             colors=app.theme_colors,
+            history=app.history,
         )
         if ref.is_root:
             self.show_overview(keys)
@@ -331,7 +373,34 @@ class MainScreen(KeyActions):
             RotationScreen(app.home, app.vault, key.id, pool, clock=app.clock.now), closed
         )
 
-    # ------------------------------------------------------------------ filter
+    # ------------------------------------------------------------------ filter and sort
+
+    def action_failing_only(self) -> None:
+        self.table.failing_only = not self.table.failing_only
+        self.show_node(self.node)
+
+    def action_next_failing(self, step: int) -> None:
+        if not self.table.next_failing(step):
+            self.notify("No failing key is shown here.", severity="information")
+            return
+        self.table.focus()
+        self.show_detail(self.table.selected_key_id)
+
+    def action_sort(self) -> None:
+        """Cycle the sort column: each of kutui/ops/views.py's SORT_COLUMNS, then as stored."""
+        table = self.table
+        order: list[str | None] = [None, *views.SORT_COLUMNS]
+        table.sort_column = order[(order.index(table.sort_column) + 1) % len(order)]
+        table.sort_reverse = False
+        table.start_at_top()
+        self.show_node(self.node)
+
+    def action_sort_reverse(self) -> None:
+        if self.table.sort_column is None:
+            self.table.sort_column = views.SORT_COLUMNS[0]
+        self.table.sort_reverse = not self.table.sort_reverse
+        self.table.start_at_top()
+        self.show_node(self.node)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -492,6 +561,7 @@ class MainScreen(KeyActions):
             for key in changed:
                 self.table.update_key(key, now, app.config, app.theme_colors)
             self.query_one(CheckProgress).advance(last.done, last.total, ok, failing)
+            self.account_tree.history = app.history
             self.account_tree.refresh_labels(app.registry, app.theme_colors, changed)
             lower = self.query_one("#lower", ContentSwitcher).current
             if lower == "detail" and any(k.id == selected for k in changed):

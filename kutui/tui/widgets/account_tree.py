@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -13,6 +13,8 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from kutui.model import ApiKey, Registry, Status
+from kutui.ops.views import shown_status
+from kutui.store.history import HistoryEntry
 from kutui.tui import heap
 from kutui.tui.widgets.status_badge import badge
 
@@ -75,7 +77,9 @@ class AccountTree(Tree[NodeRef]):
         #: ``_palette``: a label that would not change is not redrawn.
         self._labels: dict[NodeRef, tuple[int, Status | None]] = {}
         self._palette: tuple[tuple[str, str], ...] = ()
-        self._counts = NodeCounts()
+        #: Results per key id: a node counts a key by the status an outage leaves standing.
+        self.history: Mapping[str, Sequence[HistoryEntry]] = {}
+        self._counts = NodeCounts(lambda key: shown_status(key, self.history.get(key.id, ()))[0])
 
     def load(self, registry: Registry, colors: Mapping[str, str]) -> None:
         """Rebuild the tree from the registry, keeping the selected node when it still exists."""
@@ -184,7 +188,9 @@ def status_counts(keys: list[ApiKey]) -> dict[Status, int]:
 class NodeCounts:
     """Per tree node: how many keys it holds in each status, kept up to date key by key."""
 
-    def __init__(self) -> None:
+    def __init__(self, status_of: Callable[[ApiKey], Status] = lambda key: key.status) -> None:
+        #: The status a key is counted by (the tree: its last definite one during an outage).
+        self.status_of = status_of
         self._statuses: dict[NodeRef, dict[Status, int]] = {}
         self._members: dict[NodeRef, list[ApiKey]] = {}
         self._status_of: dict[str, Status] = {}  # key id -> the status counted for it
@@ -203,8 +209,9 @@ class NodeCounts:
         # NodeRefs per owner, not per key: building three per key would cost more than the count.
         owners: dict[tuple[str, str], tuple[NodeRef, ...]] = {}
         status_of: dict[str, Status] = {}
+        shown = self.status_of
         for key in registry.keys:
-            status = key.status
+            status = shown(key)
             status_of[key.id] = status
             owner = (key.ref.account, key.ref.sub)
             nodes = owners.get(owner)
@@ -227,7 +234,7 @@ class NodeCounts:
         if any(key.id not in self._status_of for key in keys):
             return False  # added since the last recount
         for key in keys:  # a key may come twice: compare with what was counted last
-            old, new = self._status_of[key.id], key.status
+            old, new = self._status_of[key.id], self.status_of(key)
             if old is new:
                 continue
             self._status_of[key.id] = new
@@ -255,7 +262,7 @@ class NodeCounts:
         worst = [s for s in present if s.severity == top]
         if len(worst) > 1:
             members = self._members.get(ref, [])
-            first = next((k.status for k in members if k.status.severity == top), worst[0])
+            first = next((s for s in map(self.status_of, members) if s.severity == top), worst[0])
             return sum(counts.values()), first
         return sum(counts.values()), worst[0]
 

@@ -12,6 +12,7 @@ from textual.widgets import Markdown, Static
 
 from kutui.checks.audit import Severity
 from kutui.model import PERMISSIONS, ApiKey, Consumer, Status
+from kutui.ops.views import NOT_DEFINITE, last_definite
 from kutui.redact import redact
 from kutui.rotation.checklist import Checklist, State
 from kutui.store.config import Config
@@ -55,15 +56,6 @@ def permissions_text(key: ApiKey, colors: Mapping[str, str]) -> Text:
             text.append(f"  - {shown:<16} DRIFT: expected but not seen\n", style=warn)
     text.rstrip()
     return text
-
-
-#: Results that say nothing about the key itself: the network or KuCoin's quota failed.
-NOT_DEFINITE = frozenset({Status.UNREACHABLE, Status.RATE_LIMITED})
-
-
-def last_definite(history: Sequence[HistoryEntry]) -> HistoryEntry | None:
-    """The newest result that said something about the key (not an outage, not a quota)."""
-    return next((h for h in reversed(history) if h.status not in NOT_DEFINITE), None)
 
 
 def summary_text(

@@ -14,7 +14,10 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
 
 from kutui.model import ApiKey
+from kutui.ops import views
+from kutui.ops.views import shown_status
 from kutui.store.config import Config
+from kutui.store.history import HistoryEntry
 from kutui.tui import heap
 from kutui.tui.keyfacts import KeyFacts, ago, key_facts
 from kutui.tui.widgets.status_badge import badge, badge_label, tone_style
@@ -36,10 +39,20 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def row_cells(
-    key: ApiKey, prefix: str, now: datetime, config: Config, colors: Mapping[str, str]
+    key: ApiKey,
+    prefix: str,
+    now: datetime,
+    config: Config,
+    colors: Mapping[str, str],
+    history: Sequence[HistoryEntry] = (),
 ) -> list[Text]:
     """The cells of one row. All text is ``Text`` (never markup): labels come from users."""
     facts = key_facts(key, now, config)
+    status, stale = shown_status(key, history)
+    status_cell = badge(status, colors)
+    if stale:
+        # An outage says nothing about the key: its last definite status stands, marked stale.
+        status_cell.append(" stale", style=tone_style("warn", colors))
     label = str(key.ref)
     if prefix and label.startswith(prefix + "/"):
         label = label[len(prefix) + 1 :]
@@ -57,7 +70,7 @@ def row_cells(
         age.append(" OLD", style=warn)
     return [
         Text(label, end=""),
-        badge(key.status, colors),
+        status_cell,
         age,
         _expiry_text(key, facts, now, colors),
         Text(key.fingerprint or "????", end=""),
@@ -88,23 +101,6 @@ def measure_width(cell: Text) -> int:
     return max(cell_len(line) for line in cell.plain.split("\n"))
 
 
-def matches(key: ApiKey, query: str) -> bool:
-    """The ``/`` filter: case-insensitive substring of ref, fingerprint, status, permissions, IP."""
-    if not query:
-        return True
-    hay = " ".join(
-        (
-            str(key.ref),
-            key.fingerprint,
-            key.status.value,
-            badge_label(key.status),
-            ",".join(key.permissions_seen),
-            key.ip_whitelist_seen,
-        )
-    ).lower()
-    return all(word in hay for word in query.lower().split())
-
-
 class KeysTable(DataTable[Text]):
     """DataTable of the selected node's keys, rows keyed by key id; vim keys j/k/g/G."""
 
@@ -117,6 +113,12 @@ class KeysTable(DataTable[Text]):
         Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom", tooltip="Last key"),
     ]
 
+    #: What the table's order is: a column of ``views.SORT_COLUMNS`` (None: as stored), and
+    #: whether reversed; whether only failing keys are shown. Shown in the column headers.
+    sort_column: str | None = None
+    sort_reverse: bool = False
+    failing_only: bool = False
+
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.prefix = ""
@@ -125,6 +127,8 @@ class KeysTable(DataTable[Text]):
         self._filled = 0
         self._fill_generation = 0
         self._row_args: tuple[datetime, Config, Mapping[str, str]] | None = None
+        self._history: Mapping[str, Sequence[HistoryEntry]] = {}
+        self._keep_cursor = True
 
     def on_mount(self) -> None:
         self._add_columns()
@@ -141,7 +145,15 @@ class KeysTable(DataTable[Text]):
 
     def _add_columns(self) -> None:
         for key, title in COLUMNS:
-            self.add_column(title, key=key)
+            self.add_column(self.header_title(key, title), key=key)
+
+    def header_title(self, column: str, title: str) -> str:
+        """A column's title with the sort (▲ ascending, ▼ reversed) and "failing only" marks."""
+        if column == "status" and self.failing_only:
+            title += " (failing)"
+        if column == self.sort_column:
+            title += " ▼" if self.sort_reverse else " ▲"
+        return title
 
     def show(
         self,
@@ -152,16 +164,32 @@ class KeysTable(DataTable[Text]):
         now: datetime,
         config: Config,
         colors: Mapping[str, str],
+        history: Mapping[str, Sequence[HistoryEntry]] | None = None,
     ) -> None:
-        """Show the ``keys`` that match ``query``, keeping the cursor on the same key.
+        """Show the ``keys`` that match ``query`` (and "failing only"), in the table's sort
+        order, keeping the cursor on the same key. ``history``: results per key id, for the
+        status an outage leaves standing (kutui/ops/views.py).
 
         The first ``FIRST_ROWS`` rows (and any up to the cursor's key) are built at once; the
         rest follow in chunks of ``CHUNK_ROWS``, each its own turn of the event loop, so a node
         of 10,000 keys shows its first screen at once and key presses are answered meanwhile
         (``filling`` is True until the last chunk is in)."""
-        previous = self.selected_key_id
+        previous = self.selected_key_id if self._keep_cursor else None
+        self._keep_cursor = True
         self.prefix = prefix
-        shown = [k for k in keys if matches(k, query)]
+        self._history = history = history if history is not None else {}
+        parsed = views.parse_query(query, failing_only=self.failing_only)
+        shown = [
+            k
+            for k in keys
+            if views.matches(k, parsed, history.get(k.id, ()), badge_label(k.status))
+        ]
+        shown = views.sort_keys(
+            shown,
+            self.sort_column,
+            reverse=self.sort_reverse,
+            history=lambda key_id: history.get(key_id, ()),
+        )
         # Columns too: their widths only ever grow, so a narrow node would keep wide columns.
         self.clear(columns=True)
         self._add_columns()
@@ -212,7 +240,7 @@ class KeysTable(DataTable[Text]):
         specs = [self.columns[ColumnKey(column)] for column, _title in COLUMNS]
         added: list[RowKey] = []
         for key in batch:
-            cells = row_cells(key, self.prefix, now, config, colors)
+            cells = row_cells(key, self.prefix, now, config, colors, self._history.get(key.id, ()))
             added.append(self.add_row(*cells, key=key.id))
             for spec, cell in zip(specs, cells, strict=True):
                 width = cell.cell_len if "\n" not in cell.plain else measure_width(cell)
@@ -231,7 +259,9 @@ class KeysTable(DataTable[Text]):
             return False
         widened = False
         for (column, _title), cell in zip(
-            COLUMNS, row_cells(key, self.prefix, now, config, colors), strict=True
+            COLUMNS,
+            row_cells(key, self.prefix, now, config, colors, self._history.get(key.id, ())),
+            strict=True,
         ):
             # Widen a column whose new cell no longer fits. DataTable's own update_width
             # re-measures the whole column whenever a cell got narrower (10,000 cells per
@@ -246,6 +276,35 @@ class KeysTable(DataTable[Text]):
                 return False
         if widened:
             self._require_update_dimensions = True  # recompute the virtual width when idle
+        return True
+
+    def start_at_top(self) -> None:
+        """Make the next ``show`` put the cursor on its first row instead of the same key: after
+        a new sort that key may be row 9,000 of 10,000, and keeping it would build every row
+        up to it at once instead of one screen."""
+        self._keep_cursor = False
+
+    def move_to(self, index: int) -> None:
+        """Put the cursor on the ``index``-th shown key, adding its row first if still pending."""
+        if index >= self._filled:
+            self._add_rows(index + 1 - self._filled)
+        self.move_cursor(row=index, animate=False)
+
+    def next_failing(self, step: int) -> bool:
+        """Move to the next (``step`` 1) or previous (-1) failing key, going round; False if
+        no shown key is failing."""
+        if not self._pending:
+            return False
+        history = self._history
+        index = views.next_failing(
+            self._pending,
+            self.cursor_row if self.row_count else -1,
+            step=step,
+            history=lambda key_id: history.get(key_id, ()),
+        )
+        if index is None:
+            return False
+        self.move_to(index)
         return True
 
     @property
