@@ -9,6 +9,7 @@ Credentials never come from argv: ``key add`` asks on the terminal (no echo) or 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -264,12 +265,12 @@ def _key_record(row: Sequence[Any]) -> dict[str, Any]:
         "created_at": row[6],
         "expire_days": row[8],
         "remote": row[12],
-        "permissions_seen": _loads(row[9]),
+        "permissions_seen": list(_texts(row[9])),
         "ip_whitelist_seen": row[10],
         "last_checked_at": check[1] if check else None,
         "note": row[14],
-        "expected_permissions": _loads(row[15]),
-        "consumers": _loads(row[16]),
+        "expected_permissions": list(_texts(row[15])),
+        "consumers": list(_texts(row[16])),
     }
 
 
@@ -277,6 +278,13 @@ def _loads(text: str) -> Any:
     import json
 
     return json.loads(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _texts(text: str) -> tuple[str, ...]:
+    """A list column (``_texts`` in kutui/store/sqlite_registry.py); cached: most keys share
+    a handful of permission lists."""
+    return () if text == "[]" else tuple(_loads(text))
 
 
 def _sorted_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
