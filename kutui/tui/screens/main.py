@@ -16,6 +16,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, T
 from kutui.checks.runner import CheckEvent, CheckTarget
 from kutui.model import ApiKey, Status
 from kutui.ops import checks
+from kutui.tui import heap
 from kutui.tui.screens.key_actions import KeyActions
 from kutui.tui.watch import Watch
 from kutui.tui.widgets.account_tree import ROOT, AccountTree, NodeRef
@@ -429,6 +430,7 @@ class MainScreen(KeyActions):
             FLUSH_EVERY,
         )
         cancelled = False
+        heap.hold_full_passes()
         run.start()
         try:
             async for batch in run.batches():
@@ -443,6 +445,7 @@ class MainScreen(KeyActions):
             for batch in await run.finish():
                 done += len(batch)
                 self.flush_results(batch)
+            heap.release_full_passes()
             if self.is_attached:  # not while the app is shutting down
                 self._finish_run(done, what, cancelled=cancelled)
             app.save_results_soon(force=True)
