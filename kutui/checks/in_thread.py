@@ -35,6 +35,8 @@ class ThreadedRun:
         self._lock = threading.Lock()
         self._queue: asyncio.Queue[list[CheckEvent] | None] = asyncio.Queue()
         self._thread: asyncio.Future[None] | None = None
+        #: What the engine raised, if it failed (set by ``finish``).
+        self.error: Exception | None = None
 
     def stop(self) -> None:
         """Ask the engine to stop (from any thread): requests in flight are cancelled."""
@@ -65,8 +67,10 @@ class ThreadedRun:
         return the batches not read yet: what was learned before the stop is never lost."""
         self.stop()
         if self._thread is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.shield(self._thread)
+            except Exception as exc:  # noqa: BLE001 - kept for ``error``, raised by the caller
+                self.error = exc
         late: list[list[CheckEvent]] = []
         while not self._queue.empty():
             batch = self._queue.get_nowait()

@@ -449,6 +449,8 @@ class MainScreen(KeyActions):
             if self.is_attached:  # not while the app is shutting down
                 self._finish_run(done, what, cancelled=cancelled)
             app.save_results_soon(force=True)
+        if run.error is not None:
+            raise run.error  # the worker fails as it did when the engine ran on this loop
         return done
 
     def _finish_run(self, done: int, what: str, *, cancelled: bool) -> None:
