@@ -15,7 +15,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kutui.model import ApiKey, CheckResult, Consumer, Delivery, Registry
 from kutui.paths import Paths
@@ -242,6 +242,16 @@ class Home:
             return Registry()
         with self.store() as store:
             return store.snapshot()
+
+    def key_rows(self) -> list[tuple[Any, ...]] | None:
+        """Every key as its kutui.db row (``kutui.store.sqlite_registry.KEY_COLUMNS``), in
+        registry order; None on OpenBao (no rows: read ``registry()``)."""
+        if self.is_shared:
+            return None
+        if self._no_database():
+            return []
+        with self.store() as store:
+            return store.key_rows()
 
     def registry_of(self, accounts: Iterable[str]) -> Registry:
         """The named accounts and their keys only (``RegistryStore.subset``): what a command

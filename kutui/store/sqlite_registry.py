@@ -160,6 +160,16 @@ def _key_row(key: ApiKey) -> tuple[object, ...]:
     )
 
 
+def key_row(key: ApiKey) -> tuple[object, ...]:
+    """A key as its kutui.db row (``KEY_COLUMNS`` order, as ``RegistryStore.key_rows`` reads
+    it): ``kutui key list --json`` writes its records from rows, without ``ApiKey`` objects."""
+    return _key_row(key)
+
+
+#: The columns of ``key_row`` and ``RegistryStore.key_rows``, in order.
+KEY_COLUMNS = tuple(name.strip() for name in _KEY_COLUMNS.split(","))
+
+
 def _key_from(row: Sequence[Any]) -> ApiKey:
     return ApiKey(
         id=row[0],
@@ -276,6 +286,14 @@ class _Reads:
         """The whole registry, as one consistent read."""
         with self._conn() as conn, _no_gc_pauses():
             return Registry(accounts=self._accounts(conn), keys=self._keys(conn))
+
+    def key_rows(self) -> list[tuple[Any, ...]]:
+        """Every key's row (``KEY_COLUMNS``), in registry order, undecoded."""
+        with self._conn() as conn:
+            rows: list[tuple[Any, ...]] = conn.execute(
+                f"SELECT {_KEY_COLUMNS} FROM keys ORDER BY seq"  # noqa: S608  # nosec B608
+            ).fetchall()
+            return rows
 
     def subset(self, names: Iterable[str]) -> Registry:
         """The accounts named (those that exist) and every key under them, in registry order:

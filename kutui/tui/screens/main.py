@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -17,6 +16,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, T
 from kutui.checks.runner import CheckEvent, CheckTarget
 from kutui.model import ApiKey, Status
 from kutui.ops import checks, views
+from kutui.tui import heap
 from kutui.tui.screens.key_actions import KeyActions
 from kutui.tui.watch import Watch
 from kutui.tui.widgets.account_tree import ROOT, AccountTree, NodeRef
@@ -483,40 +483,43 @@ class MainScreen(KeyActions):
         )
 
     async def _run_checks(self, targets: Sequence[CheckTarget], what: str) -> int:
+        from kutui.checks.in_thread import ThreadedRun
+
         app = self.kapp
         progress = self.query_one(CheckProgress)
         progress.start(len(targets), what)
         self._last_progress = (0, len(targets), 0, 0)
-        pending: list[CheckEvent] = []
         done = 0
-        pool = app.make_pool()
-        events = checks.run(
-            app.config.checks, targets, pool=pool, clock=app.clock, checker=app.checker
+        settings, clock, checker = app.config.checks, app.clock, app.checker
+        # The engine runs on a thread's own loop; this loop only applies batches of results, so
+        # key presses wait for a batch at most, not for the engine (kutui/checks/in_thread.py).
+        run = ThreadedRun(
+            lambda pool: checks.run(settings, targets, pool=pool, clock=clock, checker=checker),
+            app.make_pool,
+            FLUSH_EVERY,
         )
-        last_flush = time.monotonic()
         cancelled = False
+        heap.hold_full_passes()
+        run.start()
         try:
-            async for event in events:
-                pending.append(event)
-                done += 1
-                if time.monotonic() - last_flush >= FLUSH_EVERY:
-                    self.flush_results(pending)
-                    pending = []
-                    last_flush = time.monotonic()
-                    # Give the UI a turn even when results arrive faster than it draws.
-                    await asyncio.sleep(0)
+            async for batch in run.batches():
+                done += len(batch)
+                self.flush_results(batch)
+                # Give the UI a turn even when batches arrive faster than it draws.
+                await asyncio.sleep(0)
         except asyncio.CancelledError:
             cancelled = True
             raise
         finally:
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            self.flush_results(pending)
-            await pool.aclose()
+            for batch in await run.finish():
+                done += len(batch)
+                self.flush_results(batch)
+            heap.release_full_passes()
             if self.is_attached:  # not while the app is shutting down
                 self._finish_run(done, what, cancelled=cancelled)
             app.save_results_soon(force=True)
+        if run.error is not None:
+            raise run.error  # the worker fails as it did when the engine ran on this loop
         return done
 
     def _finish_run(self, done: int, what: str, *, cancelled: bool) -> None:
