@@ -54,19 +54,23 @@ async def test_locking_on_openbao_drops_the_keys_and_asks_no_passphrase(
     home = make_home("tui-lock")
     seed(home, simulator)
     app = KutuiApp(Home.load(home.root), watch_tty=False)
+
+    def unlocked() -> bool:
+        return app.vault is not None
+
     async with app.run_test(size=(120, 40)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.vault is not None
+        assert unlocked()
         app.action_lock()
         await pilot.pause()
-        assert app.vault is None
+        assert not unlocked()
         assert type(app.screen).__name__ == "ConfirmModal"
         assert "OpenBao" in str(app.screen.query_one("#confirm-question").render())
         await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.vault is not None and app.main is not None and app.screen is app.main
+        assert unlocked() and app.main is not None and app.screen is app.main
 
 
 def test_doctor_reports_the_shared_store(make_home: MakeHome, run: Runner) -> None:
