@@ -83,12 +83,20 @@ def _rotate_list(world: World) -> str:
     return world.run("rotate", "--list", "--json")
 
 
+def _consumer_list(world: World) -> str:
+    ref = str(world.fleet[1].target.ref)  # also has the note's manual consumer, grid-bot
+    target = world.sh.home.paths.config_dir.parent / "bot.env"
+    world.run("consumer", "add", ref, "--name", "env", "--kind", "envfile", "--path", str(target))
+    return world.run("consumer", "list", "--json")
+
+
 #: schema name -> the command run that produces a document for it.
 PRODUCERS: dict[str, Callable[[World], str]] = {
     "check": _check,
     "audit": _audit,
     "key-list": _key_list,
     "rotate-list": _rotate_list,
+    "consumer-list": _consumer_list,
 }
 
 
