@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ import pytest
 from kutui.model import Credential, Slot
 from kutui.secret import Secret
 from tests.rotation.test_cli import OLD, STATE, Setup, answer, make_home
+from tests.simulate_process import simulate
 
 REF = "main/bot1sub/grid"
 ENV_BEFORE = (
@@ -47,21 +45,8 @@ PASSIVBOT_BEFORE = {
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[Setup]:
     state = tmp_path / "sim.toml"
-    state.write_text(STATE)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kutui", "simulate", "--state", str(state), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), url
+    with simulate(state, STATE) as url:
         yield make_home(tmp_path, url)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=10)
 
 
 def held(path: Path, kind: str) -> tuple[str, str, str]:

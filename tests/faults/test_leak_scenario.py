@@ -18,8 +18,6 @@ import asyncio
 import io
 import logging
 import re
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from kutui.model import Slot
 from kutui.secret import Secret
 from kutui.store.home import Home
 from tests.faults.leakscan import Finding, LeakScanner
+from tests.simulate_process import simulate
 
 REPO = Path(__file__).resolve().parents[2]
 VAULT_PW = "leak-scan-vault-passphrase-31"
@@ -95,21 +94,8 @@ class Captured:
 @pytest.fixture
 def simulator(tmp_path: Path) -> Iterator[str]:
     state = tmp_path / "sim-state.toml"  # outside the home: the simulator's own secrets
-    state.write_text(STATE)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kutui", "simulate", "--state", str(state), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), url
+    with simulate(state, STATE) as url:
         yield url
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=10)
 
 
 @pytest.fixture

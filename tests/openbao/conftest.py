@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -21,6 +20,7 @@ import pytest
 
 from kutui.cli import main
 from tests.openbao.server import DevServer, start_dev_server
+from tests.simulate_process import simulate
 
 
 @pytest.fixture(scope="session")
@@ -156,18 +156,5 @@ def simulator(tmp_path: Path) -> Iterator[str]:
     state = tmp_path / "sim.toml"
     from tests.rotation.test_cli import STATE
 
-    state.write_text(STATE)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kutui", "simulate", "--state", str(state), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), url
+    with simulate(state, STATE) as url:
         yield url
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=10)

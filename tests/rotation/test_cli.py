@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import tomllib
@@ -31,6 +30,7 @@ from kutui.secret import Secret
 from kutui.store.home import Home
 from kutui.store.kdf import KdfParams
 from kutui.store.vault import Vault, VaultData
+from tests.simulate_process import simulate
 
 VAULT_PW = "vault-pw-for-rotation-tests"
 TINY_KDF = KdfParams(memory_kib=64, iterations=1, lanes=1)
@@ -89,21 +89,8 @@ class Setup:
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[Setup]:
     state = tmp_path / "sim.toml"
-    state.write_text(STATE)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kutui", "simulate", "--state", str(state), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), url
+    with simulate(state, STATE) as url:
         yield make_home(tmp_path, url)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=10)
 
 
 def make_home(tmp_path: Path, url: str) -> Setup:
