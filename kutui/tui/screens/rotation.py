@@ -56,6 +56,8 @@ class RotationScreen(Screen[None]):
 
     DEFAULT_CSS = """
     RotationScreen #rot-title { height: auto; padding: 0 1; text-style: bold; background: $panel; }
+    RotationScreen #rot-broken { height: auto; padding: 0 1; color: $warning; display: none; }
+    RotationScreen #rot-broken.-shown { display: block; }
     RotationScreen #rot-body { height: 1fr; }
     RotationScreen #rot-steps { width: 56; max-width: 45%; height: 100%; }
     RotationScreen #rot-detail { width: 1fr; height: 100%; padding: 0 1; }
@@ -123,6 +125,8 @@ class RotationScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Rotation", id="rot-title")
+        # Shown only while the old key fails its own check and the master key stands in for it.
+        yield Static("", id="rot-broken")
         with Horizontal(id="rot-body"):
             yield DataTable(id="rot-steps", cursor_type="row", zebra_stripes=False)
             with VerticalScroll(id="rot-detail"):
@@ -194,6 +198,9 @@ class RotationScreen(Screen[None]):
                 f"Rotate {checklist.key_ref} · {flow} · rotation {checklist.id} ({checklist.state})"
             )
         )
+        broken = self.query_one("#rot-broken", Static)
+        broken.update(Text(checklist.broken_summary))
+        broken.set_class(bool(checklist.broken_summary), "-shown")
         self._fill_table(checklist)
         step = checklist.current_step()
         if step is None:
