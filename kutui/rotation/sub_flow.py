@@ -757,10 +757,11 @@ async def _revoke_through_master(
             which = "the passphrase you typed" if typed is not None else "the stored passphrase"
             raise NeedsInput(
                 f"KuCoin refused to delete the old key …{ck.old_fingerprint} with {which}: "
-                f"{describe(exc)}. The delete needs the old key's API passphrase: type it "
-                f"(kutui rotate {ck.key_ref} --resume on a terminal asks for it), or delete the "
-                f"key …{ck.old_fingerprint} of sub-account {ck.sub_name} in KuCoin's web UI "
-                "(API Management) and resume: kutui sees it gone."
+                f"{describe(exc)}. The delete needs the old key's API passphrase: type it when "
+                f"asked (the rotation screen's field, or kutui rotate {ck.key_ref} --resume on a "
+                f"terminal), or delete the key …{ck.old_fingerprint} of sub-account "
+                f"{ck.sub_name} in KuCoin's web UI (API Management) and confirm again: kutui "
+                "then sees it gone."
             ) from None
         if await _listed(engine, master, api_key) is None:
             return f"old key …{ck.old_fingerprint} deleted (confirmed: not listed on {where})"

@@ -24,6 +24,7 @@ from kutui.rotation.engine import ManualInput
 from kutui.rotation.sub_flow import wants_old_passphrase
 from kutui.secret import Secret
 from kutui.store.vault import VaultData
+from kutui.tui.screens.forms import SecretInput
 from kutui.tui.screens.rotation import RotationScreen
 from tests.rotation.test_crash import Chaos, drive
 from tests.rotation.test_screen import RID as SCREEN_RID
@@ -298,13 +299,25 @@ async def test_pilot_broken_key_shows_the_master_key_standing_in(world: World) -
         await settle(pilot)
         assert "KuCoin refused to delete the old key …aaaa" in text_of(app, "#rot-note")
         assert BROKEN_LINE in text_of(app, "#rot-broken")
-        # Deleted in KuCoin's web UI; confirming again sees it gone.
-        world.sim.remove_key(world.old.api_key)
+        field = app.screen.query_one("#rot-old-passphrase", SecretInput)
+        assert field.display
+        field.value = "OldPassphrase-0"  # a typo: refused, the key stays
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert "with the passphrase you typed" in text_of(app, "#rot-note")
+        assert world.sim.key(world.old.api_key) is not None
+        field.value = "OldPassphrase-7"
         await pilot.press("d")
         await settle(pilot)
         await pilot.press("y")
         await settle(pilot)
         assert "Rotation finished" in text_of(app, "#rot-step-title")
+        assert not field.display
+        screen_svg = app.export_screenshot()
+        for value in ("OldPassphrase-0", "OldPassphrase-7", WRONG):
+            assert value not in screen_svg
     await pool.aclose()
     world.restart()
     assert set(world.vault.data.slots(SUB_ID)) == {Slot.CURRENT}
