@@ -48,6 +48,7 @@ from kutui.rotation.engine import (
 )
 from kutui.secret import Secret
 from kutui.store.vault import VaultData
+from kutui.text import control_problem
 
 SKIPPABLE = frozenset({"switch-consumers", "purge-previous"})
 
@@ -739,6 +740,9 @@ async def _revoke_through_master(
         return f"old key …{ck.old_fingerprint} already gone: not listed on {where}"
     typed = inputs.passphrase if inputs is not None and inputs.passphrase else None
     passphrase = Secret(clean_pasted(typed.reveal())) if typed is not None else previous.passphrase
+    problem = control_problem(passphrase.reveal()) if typed is not None else None
+    if problem:  # never sent: it would travel in the DELETE's query
+        raise NeedsInput(f"the passphrase you typed {problem}; type the old key's API passphrase")
     try:
         await engine.ctx.remote.delete_sub_api_key(
             master, sub_name=ck.sub_name, api_key=api_key, passphrase=passphrase
@@ -871,7 +875,8 @@ async def abort(engine: Engine, reason: str) -> str:
                     hint="nothing was dropped; run the abort again",
                 ) from None
         except StepFailed as failed:
-            raise RotationError(failed.note) from None
+            hint = failed.hint if isinstance(failed, Blocked) else ""
+            raise RotationError(failed.note, hint=hint) from None
     elif ck.flow is Flow.MASTER and is_full(pending):
         messages.append(
             f"delete the new key …{fingerprint_of(pending)} in KuCoin's web UI (API Management)"

@@ -305,6 +305,7 @@ class RotationScreen(Screen[None]):
         self.query_one("#rot-evidence", Static).update(Text(self._last_evidence(checklist)))
         self.query_one("#rot-note", Static).update(Text("Escape closes this screen."))
         self.query_one("#rot-credentials").set_class(False, "-shown")
+        self.query_one("#rot-old-passphrase").set_class(False, "-shown")
         self.query_one("#rot-ips").set_class(False, "-shown")
         self.query_one("#rot-ips-label").set_class(False, "-shown")
         self._show_actions(run=False, done=False, skip=False, abort=False)
