@@ -268,6 +268,10 @@ async def test_broken_key_crash_at_every_boundary_then_resume(tmp_path: Path, ho
 # --------------------------------------------------------------------------- the screen
 
 
+def shown(app: Host, widget_id: str) -> bool:
+    return bool(app.screen.query_one(widget_id).display)
+
+
 async def test_pilot_broken_key_shows_the_master_key_standing_in(world: World) -> None:
     store_wrong_passphrase(world)
     pool = ClientPool(transport=world.sim.transport(client_ip="10.1.2.3"))
@@ -288,7 +292,7 @@ async def test_pilot_broken_key_shows_the_master_key_standing_in(world: World) -
         await pilot.press("x")
         await settle(pilot)
         assert text_of(app, "#rot-broken") == BROKEN_LINE
-        assert app.screen.query_one("#rot-broken").display
+        assert shown(app, "#rot-broken")
         assert "Switch consumers" in text_of(app, "#rot-step-title")
         for _ in range(2):  # tick grid-bot and tax-export
             await pilot.press("d")
@@ -300,7 +304,7 @@ async def test_pilot_broken_key_shows_the_master_key_standing_in(world: World) -
         assert "KuCoin refused to delete the old key …aaaa" in text_of(app, "#rot-note")
         assert BROKEN_LINE in text_of(app, "#rot-broken")
         field = app.screen.query_one("#rot-old-passphrase", SecretInput)
-        assert field.display
+        assert shown(app, "#rot-old-passphrase")
         field.value = "OldPassphrase-0"  # a typo: refused, the key stays
         await pilot.press("d")
         await settle(pilot)
@@ -314,11 +318,49 @@ async def test_pilot_broken_key_shows_the_master_key_standing_in(world: World) -
         await pilot.press("y")
         await settle(pilot)
         assert "Rotation finished" in text_of(app, "#rot-step-title")
-        assert not field.display
+        assert not shown(app, "#rot-old-passphrase")
         screen_svg = app.export_screenshot()
         for value in ("OldPassphrase-0", "OldPassphrase-7", WRONG):
             assert value not in screen_svg
     await pool.aclose()
     world.restart()
     assert set(world.vault.data.slots(SUB_ID)) == {Slot.CURRENT}
+    assert world.sim.key(world.old.api_key) is None
+
+
+async def test_master_key_failing_at_the_delete_stops_until_it_is_fixed(world: World) -> None:
+    from kutui.errors import RotationError
+    from kutui.rotation import session as rs
+
+    store_wrong_passphrase(world)
+    session = rs.start(world.context(), world.key(), rotation_id=CRASH_RID)
+    step = await session.run()
+    assert step is not None and step.id == "switch-consumers"
+    step = await session.submit(ManualInput(confirm=True))  # both manual consumers ticked
+    assert step is not None and step.id == "revoke-old"
+    step = await session.submit(ManualInput(confirm=True))  # the stored passphrase is refused
+    assert step is not None and wants_old_passphrase(session.checklist)
+    # A typed passphrase with an escape sequence is never sent.
+    step = await session.submit(ManualInput(confirm=True, passphrase=Secret("Old\x1b[2Jpass")))
+    assert step is not None and "contains a control character" in step.note
+    assert world.sim.key(world.old.api_key) is not None
+    master = world.vault.data.get(MASTER_ID, Slot.CURRENT)
+    store_wrong_passphrase(world, MASTER_ID)
+    with pytest.raises(RotationError) as caught:
+        await session.submit(ManualInput(confirm=True, passphrase=Secret("OldPassphrase-7")))
+    assert "and the master key of main fails too" in str(caught.value)
+    assert session.checklist.step("revoke-old").status == "failed"
+    assert world.sim.key(world.old.api_key) is not None
+
+    def fix(data: VaultData) -> None:
+        assert master is not None
+        data.put(MASTER_ID, master, Slot.CURRENT)
+
+    world.vault.update(fix)
+    world.restart()
+    session = rs.resume(world.context(), SUB_ID)
+    step = await session.run()  # the stored passphrase is refused again: asks for it
+    assert step is not None and wants_old_passphrase(session.checklist)
+    assert await session.submit(ManualInput(passphrase=Secret("OldPassphrase-7"))) is None
+    assert session.checklist.state == "finished"
     assert world.sim.key(world.old.api_key) is None
