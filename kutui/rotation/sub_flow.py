@@ -306,7 +306,8 @@ async def verify_new_step(engine: Engine, step: Step, inputs: ManualInput | None
     if problems:
         raise StepFailed("; ".join(problems))
     return (
-        f"new key …{fingerprint_of(pending)} verified: {','.join(ck.permissions)}; uid {ck.uid}"
+        f"new key …{fingerprint_of(pending)} verified: {','.join(ck.permissions)}; "
+        f"uid {ck.uid if ck.uid is not None else 'unknown'}"
         + (f"; sub-account {ck.sub_name}" if ck.sub_name else "")
     )
 

@@ -104,6 +104,9 @@ def test_wrong_stored_passphrase_rotates_through_the_master_key(
     assert doc["uid"] == 2001 and doc["permissions"] == ["General", "Spot"]
     for value in ("OldPassphrase-7", WRONG, new[Slot.CURRENT].api_secret.reveal()):
         assert value not in out + err
+    # The typed passphrase served the delete only: no file of the home holds it.
+    saved = b"".join(f.read_bytes() for f in world.root.rglob("*") if f.is_file())
+    assert b"OldPassphrase-7" not in saved
 
 
 def test_key_deleted_on_kucoin_rotates_and_records_already_gone(
