@@ -120,6 +120,8 @@ def run_rotate(args: argparse.Namespace) -> int:
                 print(
                     f"rotation {session.checklist.id} of {key.ref} ({session.checklist.flow} key)"
                 )
+            if session.checklist.broken_summary:
+                print(session.checklist.broken_summary)
             session_box.append(session)
             if args.drop_permission:
                 session.drop_permissions(args.drop_permission)
@@ -182,6 +184,7 @@ def _ask(session: Session, *, yes: bool, switched: list[str] | None = None) -> M
     from kutui.commands.common import secret_prompt
     from kutui.errors import RotationError
     from kutui.rotation.engine import ManualInput
+    from kutui.rotation.sub_flow import wants_old_passphrase
 
     checklist = session.checklist
     step = checklist.current_step()
@@ -236,6 +239,23 @@ def _ask(session: Session, *, yes: bool, switched: list[str] | None = None) -> M
             f"{consumer} still uses the old key; the old key stays current",
             hint=f"switch it, then run 'kutui rotate {ref} --resume'",
         )
+    if wants_old_passphrase(checklist):
+        # --yes cannot answer this: only the key's passphrase (or a delete in the web UI) can.
+        fingerprint = checklist.old_fingerprint
+        if not _interactive():
+            raise RotationError(
+                f"the old key …{fingerprint}'s delete needs its API passphrase, typed on a "
+                "terminal",
+                hint=f"run 'kutui rotate {ref} --resume' on a terminal, or delete the key in "
+                f"KuCoin's web UI and run 'kutui rotate {ref} --resume'",
+            )
+        typed = secret_prompt(f"API passphrase of the old key …{fingerprint} (empty: stop)")
+        if not typed.reveal():
+            raise RotationError(
+                f"the old key …{fingerprint} was not deleted",
+                hint=f"delete it in KuCoin's web UI, then run 'kutui rotate {ref} --resume'",
+            )
+        return ManualInput(confirm=True, passphrase=typed)
     if yes:
         return ManualInput(confirm=True)
     if not _interactive():

@@ -17,6 +17,14 @@ SCHEMA_VERSION = 1
 #: KuCoin's remark limit is 24 characters; ``kutui-`` plus the id must fit.
 REMARK_PREFIX = "kutui-"
 REMARK_MAX = 24
+#: KuCoin codes with which an old sub-account key may fail its own check and still be rotated:
+#: the master key looks it up, creates the new key and deletes the old one (kutui/rotation/
+#: sub_flow.py, ``plan_step``). Each with the words the rotation screen and the CLI show.
+BROKEN_KEY_CODES: dict[str, str] = {
+    "400003": "key does not exist",
+    "400004": "invalid passphrase",
+    "400005": "invalid signature",
+}
 
 
 class StepKind(StrEnum):
@@ -89,8 +97,19 @@ class Checklist:
     permissions_dropped: tuple[str, ...] = ()
     #: The user confirmed deleting the old key (asked before revoke-old, unless --yes).
     delete_confirmed: bool = False
+    #: The KuCoin code (a ``BROKEN_KEY_CODES`` key) with which the old key failed its own check at
+    #: the plan; "" when it worked. Set, the master key stands in for it until it is deleted.
+    old_key_broken: str = ""
     #: The automatic step waiting for a confirmation (not saved: asking again is harmless).
     awaiting: str = ""
+
+    @property
+    def broken_summary(self) -> str:
+        """One line for the front ends: why the old key is bypassed, or "" when it is not."""
+        if not self.old_key_broken:
+            return ""
+        why = BROKEN_KEY_CODES.get(self.old_key_broken, self.old_key_broken)
+        return f"old key fails its own check ({why}); using the master key"
 
     @property
     def remark(self) -> str:

@@ -114,6 +114,16 @@ class StepFailed(Exception):
         self.note = note
 
 
+class Blocked(StepFailed):
+    """The step cannot run until something outside the rotation is fixed (the account's master
+    key): recorded as the step's failure, then raised to the front end as a ``RotationError``
+    (one line, exit 2), since resuming changes nothing until then."""
+
+    def __init__(self, note: str, *, hint: str = "") -> None:
+        super().__init__(note)
+        self.hint = hint
+
+
 class NeedsInput(Exception):
     """A manual step waits for the user (a confirmation, a consumer tick or new credentials)."""
 
@@ -282,8 +292,12 @@ class Engine:
                 self.save(f"{step.id}:pending")
             return step
         except StepFailed as failed:
-            self._fail(step, failed.note)
-            return step
+            if not isinstance(failed, Blocked):
+                self._fail(step, failed.note)
+                return step
+            blocked = RotationError(failed.note, hint=failed.hint)
+            self._fail(step, str(blocked))
+            raise blocked from None
         except KucoinError as exc:
             self._fail(step, describe(exc))
             return step

@@ -21,6 +21,7 @@ import tomli_w
 from kutui.errors import ChecklistError, RotationError, UsageError
 from kutui.model import ApiKey
 from kutui.rotation.checklist import (
+    BROKEN_KEY_CODES,
     SCHEMA_VERSION,
     STEP_IDS,
     Checklist,
@@ -75,6 +76,7 @@ _TOP_FIELDS = {
     "abort_reason",
     "permissions_dropped",
     "delete_confirmed",
+    "old_key_broken",
     "steps",
 }
 
@@ -107,6 +109,8 @@ def to_toml(checklist: Checklist) -> bytes:
     }
     if checklist.uid is not None:
         doc["uid"] = checklist.uid
+    if checklist.old_key_broken:  # only then: files of rotations of working keys stay as they were
+        doc["old_key_broken"] = checklist.old_key_broken
     steps: list[dict[str, Any]] = []
     for step in checklist.steps:
         row: dict[str, Any] = {
@@ -262,6 +266,13 @@ def from_toml(path: Path, data: bytes) -> Checklist:
     if created is None or updated is None:  # pragma: no cover - required=True raised already
         raise ChecklistError(path, "is missing", key="created_at")
     expire = top.integer("expire_days", -1)
+    broken = top.text("old_key_broken")
+    if broken and broken not in BROKEN_KEY_CODES:
+        raise ChecklistError(
+            path,
+            f"{broken!r} is not one of {', '.join(BROKEN_KEY_CODES)}",
+            key="old_key_broken",
+        )
     return Checklist(
         id=rotation_id,
         key_id=top.text("key_id", required=True),
@@ -285,6 +296,7 @@ def from_toml(path: Path, data: bytes) -> Checklist:
         abort_reason=top.text("abort_reason"),
         permissions_dropped=top.texts("permissions_dropped"),
         delete_confirmed=bool(top._get("delete_confirmed", bool, False, False)),
+        old_key_broken=broken,
     )
 
 

@@ -10,17 +10,31 @@ from __future__ import annotations
 
 from kutui.consumers.deliver import TargetProblem, deliver_recorded, read_target, tick
 from kutui.errors import KucoinError, RotationError
+from kutui.kucoin.client import KeyInfo
+from kutui.kucoin.diagnosis import ADVICE, CODE_STATUS
 from kutui.model import (
     SUB_KEY_PERMISSIONS,
     Consumer,
     Credential,
     DeliveryStatus,
+    KeyRef,
     Registry,
     Slot,
+    Status,
+    clean_pasted,
     generate_passphrase,
 )
-from kutui.rotation.checklist import Checklist, Flow, Step, StepKind, StepStatus
+from kutui.rotation.checklist import (
+    BROKEN_KEY_CODES,
+    Checklist,
+    Flow,
+    Step,
+    StepKind,
+    StepStatus,
+)
 from kutui.rotation.engine import (
+    INVALID_KEY_CODE,
+    Blocked,
     ConsumerPort,
     Engine,
     Handler,
@@ -34,6 +48,7 @@ from kutui.rotation.engine import (
 )
 from kutui.secret import Secret
 from kutui.store.vault import VaultData
+from kutui.text import control_problem
 
 SKIPPABLE = frozenset({"switch-consumers", "purge-previous"})
 
@@ -143,7 +158,10 @@ def build_steps(templates: tuple[tuple[str, str, StepKind, str], ...]) -> list[S
 
 
 async def plan_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
-    """Verify the old key (so a working key is known), fix the plan, store the new passphrase."""
+    """Verify the old key (so a working key is known), fix the plan, store the new passphrase.
+
+    A sub-account key whose own credentials fail (``BROKEN_KEY_CODES``) is looked up through the
+    master key instead, and the checklist records why (``Checklist.old_key_broken``)."""
     ck = engine.checklist
     old = engine.slot(Slot.CURRENT)
     if old is None or not is_full(old):
@@ -154,21 +172,41 @@ async def plan_step(engine: Engine, step: Step, inputs: ManualInput | None) -> s
             "the vault already holds a PENDING key for this key that this rotation did not create; "
             "abort this rotation or remove that PENDING entry first"
         )
-    try:
-        info = await engine.ctx.remote.api_key_info(old)
-    except KucoinError as exc:
-        raise StepFailed(
-            f"the old key does not work: {describe(exc)}; fix it before rotating"
-        ) from None
-    if ck.flow is Flow.SUB and info.is_master:
-        raise StepFailed("KuCoin reports this key as a master-account key; use the master flow")
-    if ck.flow is Flow.MASTER and not info.is_master:
-        raise StepFailed("KuCoin reports this key as a sub-account key; use the sub-account flow")
-    ck.uid = info.uid
-    ck.sub_name = ck.sub_name or info.sub_name
-    if not ck.permissions:
-        ck.permissions = tuple(p for p in info.permissions if p != "")
     ck.old_fingerprint = fingerprint_of(old)
+    found = ""  # what the plan learned of a broken old key, and from where
+    try:
+        info: KeyInfo | None = await engine.ctx.remote.api_key_info(old)
+        ck.old_key_broken = ""  # its credentials were fixed since an earlier attempt
+    except KucoinError as exc:
+        if exc.code not in BROKEN_KEY_CODES:
+            raise StepFailed(
+                f"the old key does not work: {describe(exc)}; fix it before rotating"
+            ) from None
+        if ck.flow is Flow.MASTER:
+            raise StepFailed(_broken_master_key_note(engine, exc)) from None
+        # Its own credentials fail, but the master key can still see it, replace it and delete it.
+        ck.old_key_broken = exc.code
+        info = await _listed(engine, _master(engine), old.api_key.reveal())
+        listed = "listed" if info is not None else "not listed"
+        found = f"{ck.broken_summary}; …{ck.old_fingerprint} is {listed} on {ck.sub_name}"
+    uid: int | None
+    if info is not None:
+        is_master, uid, sub_name = info.is_master, info.uid, info.sub_name
+        seen, old_whitelist = info.permissions, info.ip_whitelist
+    else:
+        # Gone from KuCoin: what kutui recorded of it is all there is (the new key is verified
+        # against the sub-account's name, which KuCoin reports for it).
+        is_master, old_whitelist = False, ""
+        uid, sub_name, seen = _recorded(engine)
+        found += f" (gone; permissions as kutui last saw them: {','.join(seen) or 'none'})"
+    if ck.flow is Flow.SUB and is_master:
+        raise StepFailed("KuCoin reports this key as a master-account key; use the master flow")
+    if ck.flow is Flow.MASTER and not is_master:
+        raise StepFailed("KuCoin reports this key as a sub-account key; use the sub-account flow")
+    ck.uid = uid
+    ck.sub_name = ck.sub_name or sub_name
+    if not ck.permissions:
+        ck.permissions = tuple(p for p in seen if p != "")
     dropped = ""
     if ck.flow is Flow.SUB:
         allowed = tuple(p for p in ck.permissions if p in SUB_KEY_PERMISSIONS)
@@ -188,7 +226,7 @@ async def plan_step(engine: Engine, step: Step, inputs: ManualInput | None) -> s
         if extra:
             dropped = f"; dropped as you chose (not settable through the API): {','.join(extra)}"
         ck.permissions = allowed or ("General",)
-        whitelist_problem = ip_whitelist_problem(ck.ip_whitelist, info.ip_whitelist)
+        whitelist_problem = ip_whitelist_problem(ck.ip_whitelist, old_whitelist)
         if whitelist_problem:
             raise StepFailed(whitelist_problem)
 
@@ -210,9 +248,38 @@ async def plan_step(engine: Engine, step: Step, inputs: ManualInput | None) -> s
     whitelist = ck.ip_whitelist or "none"
     expiry = "never" if ck.expire_days < 0 else f"{ck.expire_days} days"
     return (
-        f"old key …{ck.old_fingerprint} works: {','.join(ck.permissions)}; uid {info.uid}; "
+        f"{found or f'old key …{ck.old_fingerprint} works'}: {','.join(ck.permissions)}; "
+        f"uid {ck.uid if ck.uid is not None else 'unknown'}; "
         f"IP whitelist {whitelist}; expiry {expiry}{dropped}"
     )
+
+
+def _recorded(engine: Engine) -> tuple[int | None, str, tuple[str, ...]]:
+    """The old key's uid, sub-account and permissions as the registry holds them."""
+    registry = engine.ctx.registry.registry()
+    key = registry.key_by_id(engine.key_id)
+    if key is None:
+        return None, engine.checklist.sub_name, ()
+    account = registry.account(key.ref.account)
+    subs = account.subaccounts if account is not None else []
+    uid = next((s.uid for s in subs if s.name == key.ref.sub), None)
+    return uid, key.ref.sub, key.permissions_seen
+
+
+def _broken_master_key_note(engine: Engine, exc: KucoinError) -> str:
+    ck = engine.checklist
+    meaning, todo = ADVICE[CODE_STATUS.get(exc.code, Status.UNREACHABLE)]
+    return (
+        f"the master key …{ck.old_fingerprint} fails its own check "
+        f"({BROKEN_KEY_CODES[exc.code]}, {exc.code}): {meaning}. KuCoin has no API for master "
+        f"keys, so nothing can stand in for it: {todo}; or create a new master key in KuCoin's "
+        f"web UI (API Management), store it (kutui key add {_account(ck)}/LABEL) and abort this "
+        f"rotation (kutui rotate {ck.key_ref} --abort)"
+    )
+
+
+def _account(ck: Checklist) -> str:
+    return KeyRef.parse(ck.key_ref).account
 
 
 async def save_pending_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
@@ -239,7 +306,8 @@ async def verify_new_step(engine: Engine, step: Step, inputs: ManualInput | None
     if problems:
         raise StepFailed("; ".join(problems))
     return (
-        f"new key …{fingerprint_of(pending)} verified: {','.join(ck.permissions)}; uid {ck.uid}"
+        f"new key …{fingerprint_of(pending)} verified: {','.join(ck.permissions)}; "
+        f"uid {ck.uid if ck.uid is not None else 'unknown'}"
         + (f"; sub-account {ck.sub_name}" if ck.sub_name else "")
     )
 
@@ -458,6 +526,18 @@ async def require_old_key_dead(engine: Engine, *, still_works: str) -> None:
 
 
 async def verify_old_dead_step(engine: Engine, step: Step, inputs: ManualInput | None) -> str:
+    ck = engine.checklist
+    if ck.old_key_broken:
+        # Its own key info fails either way (400004 while it exists): the listing decides.
+        previous = engine.slot(Slot.PREVIOUS)
+        if previous is None:
+            raise StepFailed("the old key is no longer in the vault; it cannot be checked")
+        if await _listed(engine, _master(engine), previous.api_key.reveal()) is not None:
+            raise StepFailed(
+                f"the old key …{ck.old_fingerprint} is still listed on {ck.sub_name}; delete it "
+                "first"
+            )
+        return f"old key …{ck.old_fingerprint} is not listed on {ck.sub_name} (master key)"
     await require_old_key_dead(engine, still_works="delete it first")
     return f"old key …{engine.checklist.old_fingerprint} gets 400003 (does not exist)"
 
@@ -474,11 +554,56 @@ async def purge_previous_step(engine: Engine, step: Step, inputs: ManualInput | 
 # --------------------------------------------------------------------------- sub-only handlers
 
 
+#: Statuses with which the master key itself is refused (not the request, not the network).
+_MASTER_REFUSED = frozenset(
+    {
+        Status.INVALID_KEY,
+        Status.BAD_PASSPHRASE,
+        Status.BAD_SECRET,
+        Status.IP_DENIED,
+        Status.PERMISSION_DENIED,
+        Status.UNSUPPORTED_VERSION,
+        Status.FROZEN,
+    }
+)
+
+
+def _master_hint(ck: Checklist) -> str:
+    return (
+        f"fix it (kutui check {_account(ck)}), or store a working one with kutui key add "
+        f"{_account(ck)}/LABEL, then kutui rotate {ck.key_ref} --resume"
+    )
+
+
 def _master(engine: Engine) -> Credential:
+    ck = engine.checklist
     cred = engine.ctx.master()
     if cred is None:
-        raise StepFailed("no working master-account key is stored for this account")
+        raise Blocked(
+            f"no master-account key of {_account(ck)} is stored, and a sub-account key is "
+            "created and deleted with one",
+            hint=_master_hint(ck),
+        )
     return cred
+
+
+async def _listed(engine: Engine, master: Credential, api_key: str) -> KeyInfo | None:
+    """The key as the master key's listing of the sub-account shows it; None when not listed."""
+    ck = engine.checklist
+    try:
+        rows = await engine.ctx.remote.sub_api_keys(master, ck.sub_name, api_key)
+    except KucoinError as exc:
+        if exc.status in _MASTER_REFUSED:
+            raise Blocked(
+                f"{ck.broken_summary or 'the old key is looked up through the master key'}, and "
+                f"the master key of {_account(ck)} fails too: {describe(exc)}",
+                hint=_master_hint(ck),
+            ) from None
+        raise StepFailed(
+            f"could not list the keys of {ck.sub_name} with the master key: {describe(exc)}; "
+            "try again"
+        ) from None
+    return next((row for row in rows if row.api_key == api_key), None)
 
 
 async def _delete_tagged(engine: Engine, passphrase: Secret) -> int:
@@ -558,6 +683,8 @@ async def revoke_old_step(engine: Engine, step: Step, inputs: ManualInput | None
         ck.delete_confirmed = True
         engine.save(f"{step.id}:confirmed")
     await _grace(engine)
+    if ck.old_key_broken:
+        return await _revoke_through_master(engine, previous, inputs)
     remote = engine.ctx.remote
     try:
         if await key_is_dead(remote, previous):
@@ -585,6 +712,69 @@ async def revoke_old_step(engine: Engine, step: Step, inputs: ManualInput | None
             raise StepFailed(f"delete outcome unknown: {describe(again)}; try again") from None
         raise StepFailed("the delete did not go through; try again") from None
     return f"old key …{ck.old_fingerprint} deleted from {ck.sub_name} (DELETE 200000)"
+
+
+def wants_old_passphrase(ck: Checklist) -> bool:
+    """Whether the old key's delete waits for its API passphrase: the key failed its own check,
+    the delete was confirmed, and KuCoin refused the delete with the stored passphrase."""
+    return (
+        ck.flow is Flow.SUB
+        and bool(ck.old_key_broken)
+        and ck.current == "revoke-old"
+        and ck.awaiting == "revoke-old"
+        and ck.delete_confirmed
+    )
+
+
+async def _revoke_through_master(
+    engine: Engine, previous: Credential, inputs: ManualInput | None
+) -> str:
+    """Delete an old key whose own credentials fail: the master key's listing says whether it is
+    still there (its own key info cannot). The delete needs the key's API passphrase; when the
+    stored one is the broken part, the user types the right one, or deletes the key in the web
+    UI and resumes."""
+    ck = engine.checklist
+    master = _master(engine)
+    api_key = previous.api_key.reveal()
+    where = f"{ck.sub_name} (master key's listing)"
+    if await _listed(engine, master, api_key) is None:
+        return f"old key …{ck.old_fingerprint} already gone: not listed on {where}"
+    typed = inputs.passphrase if inputs is not None and inputs.passphrase else None
+    passphrase = Secret(clean_pasted(typed.reveal())) if typed is not None else previous.passphrase
+    problem = control_problem(passphrase.reveal()) if typed is not None else None
+    if problem:  # never sent: it would travel in the DELETE's query
+        raise NeedsInput(f"the passphrase you typed {problem}; type the old key's API passphrase")
+    try:
+        await engine.ctx.remote.delete_sub_api_key(
+            master, sub_name=ck.sub_name, api_key=api_key, passphrase=passphrase
+        )
+    except KucoinError as exc:
+        if exc.code == INVALID_KEY_CODE:
+            return f"old key …{ck.old_fingerprint} already gone (400003)"
+        if exc.status in _MASTER_REFUSED:
+            raise Blocked(
+                f"the master key of {_account(ck)} cannot delete the old key: {describe(exc)}",
+                hint=_master_hint(ck),
+            ) from None
+        # A 4xx with a code KuCoin does not classify (400100 "Invalid passphrase of the API
+        # key" from the simulator): the request was refused, so nothing was deleted.
+        if exc.code and exc.status == Status.UNREACHABLE and 0 < exc.http_status < 500:
+            which = "the passphrase you typed" if typed is not None else "the stored passphrase"
+            raise NeedsInput(
+                f"KuCoin refused to delete the old key …{ck.old_fingerprint} with {which}: "
+                f"{describe(exc)}. The delete needs the old key's API passphrase: type it when "
+                f"asked (the rotation screen's field, or kutui rotate {ck.key_ref} --resume on a "
+                f"terminal), or delete the key …{ck.old_fingerprint} of sub-account "
+                f"{ck.sub_name} in KuCoin's web UI (API Management) and confirm again: kutui "
+                "then sees it gone."
+            ) from None
+        if await _listed(engine, master, api_key) is None:
+            return f"old key …{ck.old_fingerprint} deleted (confirmed: not listed on {where})"
+        raise StepFailed(f"the delete did not go through ({describe(exc)}); try again") from None
+    return (
+        f"old key …{ck.old_fingerprint} deleted from {ck.sub_name} through the master key "
+        "(DELETE 200000)"
+    )
 
 
 async def _grace(engine: Engine) -> None:
@@ -686,7 +876,8 @@ async def abort(engine: Engine, reason: str) -> str:
                     hint="nothing was dropped; run the abort again",
                 ) from None
         except StepFailed as failed:
-            raise RotationError(failed.note) from None
+            hint = failed.hint if isinstance(failed, Blocked) else ""
+            raise RotationError(failed.note, hint=hint) from None
     elif ck.flow is Flow.MASTER and is_full(pending):
         messages.append(
             f"delete the new key …{fingerprint_of(pending)} in KuCoin's web UI (API Management)"

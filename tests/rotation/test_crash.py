@@ -8,7 +8,7 @@ clean-up code runs, exactly as with a killed process; then every in-memory objec
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +20,7 @@ from kutui.errors import RotationError
 from kutui.kucoin.client import KucoinClient
 from kutui.model import Credential, Slot
 from kutui.rotation import session as rs
-from kutui.rotation.checklist import State
+from kutui.rotation.checklist import Checklist, State
 from kutui.rotation.engine import ManualInput
 from kutui.store.vault import Vault, VaultData
 from tests.rotation.world import SUB_ID, World, make_world
@@ -81,12 +81,20 @@ class ChaosVault:
         return result
 
 
-async def drive(world: World, chaos: Chaos, *, abort_after_crash: bool = False) -> list[str]:
-    """Run the rotation to the end through crashes; returns the crash labels."""
+async def drive(
+    world: World,
+    chaos: Chaos,
+    *,
+    abort_after_crash: bool = False,
+    invariant: Callable[[World], Awaitable[None]] | None = None,
+    answer: Callable[[Checklist], ManualInput] | None = None,
+) -> list[str]:
+    """Run the rotation to the end through crashes; returns the crash labels. ``invariant`` is
+    checked after every restart; ``answer`` gives each manual step its input (a confirm)."""
     crashes: list[str] = []
     for _ in range(200):
         world.restart()
-        await check_a_verified_key_works(world)
+        await (invariant or check_a_verified_key_works)(world)
         ctx = world.context(on_save=chaos.tick)
         ctx.remote = ChaosRemote(world.client(), chaos)
         ctx.vault = ChaosVault(world.vault, chaos)
@@ -114,7 +122,8 @@ async def drive(world: World, chaos: Chaos, *, abort_after_crash: bool = False) 
                 while step is not None:
                     # Manual consumers are ticked, and the old key's delete is confirmed.
                     assert step.id in ("switch-consumers", "revoke-old"), (step.id, step.note)
-                    step = await session.submit(ManualInput(confirm=True))
+                    inputs = answer(session.checklist) if answer else ManualInput(confirm=True)
+                    step = await session.submit(inputs)
                 return crashes
         except Crash as crash:
             crashes.append(str(crash))

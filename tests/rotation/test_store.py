@@ -44,6 +44,22 @@ def test_round_trip_and_mode(tmp_path: Path) -> None:
     assert store.list_open() == [again]
 
 
+def test_a_broken_old_key_is_saved_and_files_of_working_keys_stay_as_they_were(
+    tmp_path: Path,
+) -> None:
+    store, path = stored(tmp_path)
+    assert "old_key_broken" not in path.read_text()
+    checklist = store.load(RID)
+    checklist.old_key_broken = "400004"
+    store.save(checklist)
+    assert 'old_key_broken = "400004"' in path.read_text()
+    again = store.load(RID)
+    assert again == checklist
+    assert again.broken_summary == (
+        "old key fails its own check (invalid passphrase); using the master key"
+    )
+
+
 @given(
     evidence=st.text(max_size=200).map(lambda t: clean_text(t, multiline=True)),
     note=st.text(max_size=200).map(lambda t: clean_text(t, multiline=True)),
@@ -82,6 +98,11 @@ def test_any_clean_text_round_trips(evidence: str, note: str, consumers: list[st
             lambda t: t.replace("expire_days = -1", 'expire_days = "x"'),
             "expire_days",
             "must be int",
+        ),
+        (
+            lambda t: t.replace("expire_days = -1", 'expire_days = -1\nold_key_broken = "400006"'),
+            "old_key_broken",
+            "not one of 400003, 400004, 400005",
         ),
     ],
 )

@@ -34,6 +34,7 @@ from kutui.rotation import session as rs
 from kutui.rotation.checklist import Checklist, Flow, Step, StepKind, StepStatus
 from kutui.rotation.engine import ManualInput
 from kutui.rotation.store import RotationStore
+from kutui.rotation.sub_flow import wants_old_passphrase
 from kutui.tui.screens.forms import SecretInput
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class RotationScreen(Screen[None]):
 
     DEFAULT_CSS = """
     RotationScreen #rot-title { height: auto; padding: 0 1; text-style: bold; background: $panel; }
+    RotationScreen #rot-broken { height: auto; padding: 0 1; color: $warning; display: none; }
+    RotationScreen #rot-broken.-shown { display: block; }
     RotationScreen #rot-body { height: 1fr; }
     RotationScreen #rot-steps { width: 56; max-width: 45%; height: 100%; }
     RotationScreen #rot-detail { width: 1fr; height: 100%; padding: 0 1; }
@@ -65,6 +68,8 @@ class RotationScreen(Screen[None]):
     RotationScreen #rot-note { padding: 1 0 0 0; color: $warning; }
     RotationScreen #rot-credentials { height: auto; display: none; padding: 1 0 0 0; }
     RotationScreen #rot-credentials.-shown { display: block; }
+    RotationScreen #rot-old-passphrase { display: none; margin: 1 0 0 0; }
+    RotationScreen #rot-old-passphrase.-shown { display: block; }
     RotationScreen #rot-ips, RotationScreen #rot-ips-label { display: none; }
     RotationScreen #rot-ips.-shown, RotationScreen #rot-ips-label.-shown { display: block; }
     RotationScreen #rot-ips-label { padding: 1 0 0 0; text-style: bold; }
@@ -123,6 +128,8 @@ class RotationScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Rotation", id="rot-title")
+        # Shown only while the old key fails its own check and the master key stands in for it.
+        yield Static("", id="rot-broken")
         with Horizontal(id="rot-body"):
             yield DataTable(id="rot-steps", cursor_type="row", zebra_stripes=False)
             with VerticalScroll(id="rot-detail"):
@@ -134,6 +141,11 @@ class RotationScreen(Screen[None]):
                     yield SecretInput(placeholder="new API key", id="rot-api-key")
                     yield SecretInput(placeholder="new API secret", id="rot-api-secret")
                     yield SecretInput(placeholder="new API passphrase", id="rot-passphrase")
+                # The old key's delete refused its stored (broken) passphrase: the right one.
+                yield SecretInput(
+                    placeholder="API passphrase of the old key (to delete it)",
+                    id="rot-old-passphrase",
+                )
                 yield Static("IP whitelist for the new key", id="rot-ips-label")
                 yield Input(
                     placeholder="IPs separated by commas (empty: no restriction)", id="rot-ips"
@@ -194,6 +206,9 @@ class RotationScreen(Screen[None]):
                 f"Rotate {checklist.key_ref} · {flow} · rotation {checklist.id} ({checklist.state})"
             )
         )
+        broken = self.query_one("#rot-broken", Static)
+        broken.update(Text(checklist.broken_summary))
+        broken.set_class(bool(checklist.broken_summary), "-shown")
         self._fill_table(checklist)
         step = checklist.current_step()
         if step is None:
@@ -208,6 +223,7 @@ class RotationScreen(Screen[None]):
         self.query_one("#rot-note", Static).update(Text(note))
         creds = checklist.flow is Flow.MASTER and step.id == "create"
         self.query_one("#rot-credentials").set_class(creds, "-shown")
+        self.query_one("#rot-old-passphrase").set_class(wants_old_passphrase(checklist), "-shown")
         ips = self.query_one("#rot-ips", Input)
         # Both flows: KuCoin shows the old whitelist only masked (10.**.3), so the user gives it.
         ips_shown = step.id == "plan"
@@ -289,6 +305,7 @@ class RotationScreen(Screen[None]):
         self.query_one("#rot-evidence", Static).update(Text(self._last_evidence(checklist)))
         self.query_one("#rot-note", Static).update(Text("Escape closes this screen."))
         self.query_one("#rot-credentials").set_class(False, "-shown")
+        self.query_one("#rot-old-passphrase").set_class(False, "-shown")
         self.query_one("#rot-ips").set_class(False, "-shown")
         self.query_one("#rot-ips-label").set_class(False, "-shown")
         self._show_actions(run=False, done=False, skip=False, abort=False)
@@ -354,6 +371,14 @@ class RotationScreen(Screen[None]):
             for widget in inputs:
                 widget.value = ""
             self._work(ManualInput(api_key=values[0], api_secret=values[1], passphrase=values[2]))
+            return
+        if wants_old_passphrase(checklist):
+            field = self.query_one("#rot-old-passphrase", SecretInput)
+            typed = field.take()
+            field.value = ""
+            # Empty: the key was deleted in KuCoin's web UI, and confirming looks again.
+            answer = ManualInput(confirm=True, passphrase=typed if typed else None)
+            self._after_delete_confirm(closes_current=True, then=lambda: self._work(answer))
             return
         if step.id == "switch-consumers" and checklist.consumers:
             left = [c for c in checklist.consumers if c not in checklist.consumers_switched]
@@ -505,7 +530,7 @@ class RotationScreen(Screen[None]):
     def _credential_entered(self, event: SecretInput.Entered) -> None:
         # Enter moves to the next credential field; on the last one it submits them.
         event.stop()
-        if event.control.id == "rot-passphrase":
+        if event.control.id in ("rot-passphrase", "rot-old-passphrase"):
             self.action_mark_done()
         else:
             self.focus_next()
