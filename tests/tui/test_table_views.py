@@ -218,3 +218,31 @@ async def test_permissions_are_letters_the_help_explains(demo: Demo) -> None:
     for name, code in PERMISSION_CODES.items():
         assert f"`{code}` {name}" in SSH_HELP
     assert len(set(PERMISSION_CODES.values())) == len(PERMISSION_CODES)
+
+
+def test_columns_give_up_width_key_first_and_a_ref_keeps_its_end() -> None:
+    from rich.console import Console
+
+    from kutui.tui.widgets.keys_table import TailText, fit_widths
+
+    natural = {
+        "label": 24,
+        "status": 16,
+        "age": 8,
+        "expiry": 10,
+        "fingerprint": 4,
+        "permissions": 10,
+        "ip": 13,
+        "checked": 7,
+    }
+    fitted = fit_widths(natural, 71)
+    assert sum(fitted.values()) == 71
+    assert (fitted["label"], fitted["ip"], fitted["permissions"]) == (12, 8, 6)
+    assert all(fitted[c] == natural[c] for c in ("status", "age", "expiry", "checked"))
+    assert fit_widths(natural, 200) == natural == fit_widths(natural, 0)  # 0: not laid out
+    # Far too narrow: the cut columns stop at their floors (never narrower than the title).
+    assert fit_widths(natural, 10)["permissions"] == len("Perm")
+    console = Console(width=40)
+    options = console.options.update(width=10, no_wrap=True)  # as DataTable renders a cell
+    (line,) = console.render_lines(TailText("alpha/bot-futures/perp-2"), options)
+    assert "".join(segment.text for segment in line) == "…es/perp-2"

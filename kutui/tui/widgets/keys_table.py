@@ -68,7 +68,7 @@ PERMISSION_CODES: dict[str, str] = {
 
 def permission_codes(permissions: Sequence[str]) -> str:
     """``("General", "Spot")`` -> ``"GS"``; "?" when none was seen."""
-    return "".join(PERMISSION_CODES.get(p, f"[{p}]") for p in permissions) or "?"
+    return "".join(PERMISSION_CODES.get(p) or f"[{p}]" for p in permissions) or "?"
 
 
 def fit_widths(natural: Mapping[str, int], budget: int) -> dict[str, int]:
