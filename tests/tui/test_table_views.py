@@ -246,3 +246,20 @@ def test_columns_give_up_width_key_first_and_a_ref_keeps_its_end() -> None:
     options = console.options.update(width=10, no_wrap=True)  # as DataTable renders a cell
     (line,) = console.render_lines(TailText("alpha/bot-futures/perp-2"), options)
     assert "".join(segment.text for segment in line) == "…es/perp-2"
+
+
+async def test_a_resized_terminal_refits_the_columns(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await _settle(pilot, app)
+        table = _table(app)
+        assert len(table.shown_ids) == 40  # the root: every key, the longest refs
+        label = table.columns[next(iter(table.columns))]
+        wide = label.content_width
+        assert wide == max(len(str(app.key_by_id(i).ref)) for i in table.shown_ids)  # type: ignore[union-attr]
+        await pilot.resize_terminal(120, 40)
+        await _settle(pilot, app)
+        assert label.content_width < wide and table.max_scroll_x == 0
+        await pilot.resize_terminal(200, 50)
+        await _settle(pilot, app)
+        assert label.content_width == wide
