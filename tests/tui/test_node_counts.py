@@ -74,3 +74,42 @@ def test_a_key_added_since_the_count_asks_for_a_recount() -> None:
     counts.recount(registry)
     newcomer = ApiKey("k9", KeyRef("b", "", "new"), "abcd", added_at=now_utc())
     assert not counts.update([newcomer])
+
+
+@given(
+    st.lists(st.integers(0, len(OWNERS) - 1), min_size=1, max_size=12),
+    st.lists(
+        st.lists(
+            st.tuples(st.integers(0, 11), st.sampled_from(STATUSES), st.booleans()), max_size=6
+        ),
+        max_size=5,
+    ),
+)
+def test_stale_marks_kept_key_by_key_agree_with_a_recount(
+    owners: list[int], batches: list[list[tuple[int, Status, bool]]]
+) -> None:
+    """A node is marked stale when every key counted with its worst status is stale (as an
+    outage leaves it), and incremental updates give the marks a recount gives."""
+    registry = registry_of(owners)
+    stale: set[str] = set()
+
+    def shown(key: ApiKey) -> tuple[Status, bool]:
+        return key.status, key.id in stale
+
+    counts = NodeCounts(shown)
+    counts.recount(registry)
+    for batch in batches:
+        changed = []
+        for index, status, is_stale in batch:
+            key = registry.keys[index % len(registry.keys)]
+            key.last_check = CheckResult(status, now_utc())
+            (stale.add if is_stale else stale.discard)(key.id)
+            changed.append(key)
+        assert counts.update(changed)
+        fresh = NodeCounts(shown)
+        fresh.recount(registry)
+        for ref in NODES:
+            count, worst, marked = counts.label_of(ref)
+            assert (count, worst, marked) == fresh.label_of(ref), ref
+            with_worst = [k for k in registry.keys if ref.holds(k) and k.status is worst]
+            assert marked == (bool(with_worst) and all(k.id in stale for k in with_worst))

@@ -162,10 +162,29 @@ async def test_an_outage_keeps_the_last_definite_status_stale_in_table_and_tree(
         cell = str(table.get_cell(key.id, "status"))
         assert "BAD PASSPHRASE" in cell and "stale" in cell.lower()
         assert "UNREACHABLE" not in cell
+        # The tree marks it alike: scalper is alpha's only bad passphrase, so alpha and its
+        # sub-account show that status, stale; the root's badge (bravo/mm-1/legacy's invalid
+        # key) comes from a fresh result and is not marked.
         tree = main.account_tree
-        owner = tree._by_ref  # noqa: SLF001 - the label of the key's node
-        labels = [str(node.label) for ref, node in owner.items() if ref.holds(stored)]
-        assert labels and not any("UNREACHABLE" in label for label in labels)
+        labels = {
+            ref.path: str(node.label)
+            for ref, node in tree._by_ref.items()  # noqa: SLF001 - the labels drawn
+            if ref.holds(stored)
+        }
+        assert set(labels) == {"", "alpha", "alpha/bot-spot"}
+        assert not any("UNREACHABLE" in label for label in labels.values())
+        assert labels["alpha/bot-spot"].endswith("✗ BAD PASSPHRASE stale")
+        assert labels["alpha"].endswith("✗ BAD PASSPHRASE stale")
+        assert labels[""].endswith("✗ INVALID KEY")
+        # The mark goes once a definite result comes back.
+        app.history[key.id].append(HistoryEntry(now, Status.BAD_PASSPHRASE))
+        stored.last_check = stored.last_check.__class__(
+            status=Status.BAD_PASSPHRASE, checked_at=now
+        )
+        tree.refresh_labels(app.registry, app.theme_colors, [stored])
+        await pilot.pause()
+        bot_spot = next(n for r, n in tree._by_ref.items() if r.path == "alpha/bot-spot")  # noqa: SLF001
+        assert str(bot_spot.label).endswith("✗ BAD PASSPHRASE")
 
 
 async def test_a_new_sort_starts_at_the_top(demo: Demo) -> None:
@@ -182,3 +201,65 @@ async def test_a_new_sort_starts_at_the_top(demo: Demo) -> None:
         await pilot.press("j", "O")
         await pilot.pause()
         assert table.cursor_row == 0
+
+
+async def test_permissions_are_letters_the_help_explains(demo: Demo) -> None:
+    from kutui.tui.screens.help import SSH_HELP
+    from kutui.tui.widgets.keys_table import PERMISSION_CODES
+
+    app = make_app(demo)
+    key = next(d.key for d in demo.keys if d.key.ref.label == "perp-2")  # Futures: drift
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("slash", *"perp-2", "enter")
+        await _settle(pilot, app)
+        cell = str(_table(app).get_cell(key.id, "permissions"))
+        assert cell == "GSF ≠DRIFT"
+    for name, code in PERMISSION_CODES.items():
+        assert f"`{code}` {name}" in SSH_HELP
+    assert len(set(PERMISSION_CODES.values())) == len(PERMISSION_CODES)
+
+
+def test_columns_give_up_width_key_first_and_a_ref_keeps_its_end() -> None:
+    from rich.console import Console
+
+    from kutui.tui.widgets.keys_table import TailText, fit_widths
+
+    natural = {
+        "label": 24,
+        "status": 16,
+        "age": 8,
+        "expiry": 10,
+        "fingerprint": 4,
+        "permissions": 10,
+        "ip": 13,
+        "checked": 7,
+    }
+    fitted = fit_widths(natural, 71)
+    assert sum(fitted.values()) == 71
+    assert (fitted["label"], fitted["ip"], fitted["permissions"]) == (12, 8, 6)
+    assert all(fitted[c] == natural[c] for c in ("status", "age", "expiry", "checked"))
+    assert fit_widths(natural, 200) == natural == fit_widths(natural, 0)  # 0: not laid out
+    # Far too narrow: the cut columns stop at their floors (never narrower than the title).
+    assert fit_widths(natural, 10)["permissions"] == len("Perm")
+    console = Console(width=40)
+    options = console.options.update(width=10, no_wrap=True)  # as DataTable renders a cell
+    (line,) = console.render_lines(TailText("alpha/bot-futures/perp-2"), options)
+    assert "".join(segment.text for segment in line) == "…es/perp-2"
+
+
+async def test_a_resized_terminal_refits_the_columns(demo: Demo) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await _settle(pilot, app)
+        table = _table(app)
+        assert len(table.shown_ids) == 40  # the root: every key, the longest refs
+        label = table.columns[next(iter(table.columns))]
+        wide = label.content_width
+        assert wide == max(len(str(app.key_by_id(i).ref)) for i in table.shown_ids)  # type: ignore[union-attr]
+        await pilot.resize_terminal(120, 40)
+        await _settle(pilot, app)
+        assert label.content_width < wide and table.max_scroll_x == 0
+        await pilot.resize_terminal(200, 50)
+        await _settle(pilot, app)
+        assert label.content_width == wide

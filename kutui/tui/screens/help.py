@@ -14,7 +14,11 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown, Static
 
-SSH_HELP = """\
+from kutui.tui.widgets.keys_table import PERMISSION_CODES
+
+PERMISSION_LEGEND = ", ".join(f"`{code}` {name}" for name, code in PERMISSION_CODES.items())
+
+SSH_HELP = f"""\
 ## Filter and sort
 
 `/` filters by words (label, fingerprint, status, permissions, IP) and by terms:
@@ -41,6 +45,12 @@ Every action has a key.
 
 **Keys.** If a key does not arrive (tmux, VS Code), rebind it by id in `[keymap]` of
 config.toml; the ids are listed above.
+
+## Keys table
+
+**Perm** has one letter per permission KuCoin reported: {PERMISSION_LEGEND}
+("≠DRIFT": not the permissions it should have). A cell cut to fit the width ends in "…"; the
+detail pane below shows the key in full.
 """
 
 

@@ -47,12 +47,15 @@ class NodeRef:
 ROOT = NodeRef()
 
 
-def node_label(name: str, count: int, worst: Status | None, colors: Mapping[str, str]) -> Text:
-    """``name``, its key count, and the badge of the worst status among its keys (if any)."""
+def node_label(
+    name: str, count: int, worst: Status | None, colors: Mapping[str, str], *, stale: bool = False
+) -> Text:
+    """``name``, its key count, and the badge of the worst status among its keys (if any),
+    marked stale as the table marks a key's (``NodeCounts.stale``)."""
     text = Text(name, end="")
     text.append(f" {count} ", style="dim")
     if count and worst is not None:
-        text.append_text(badge(worst, colors))
+        text.append_text(badge(worst, colors, stale=stale))
     return text
 
 
@@ -73,13 +76,13 @@ class AccountTree(Tree[NodeRef]):
         self.show_root = True
         self.guide_depth = 2
         self._by_ref: dict[NodeRef, TreeNode[NodeRef]] = {}
-        #: What each node's label shows now (count, worst status), in the colours of
+        #: What each node's label shows now (count, worst status, stale), in the colours of
         #: ``_palette``: a label that would not change is not redrawn.
-        self._labels: dict[NodeRef, tuple[int, Status | None]] = {}
+        self._labels: dict[NodeRef, tuple[int, Status | None, bool]] = {}
         self._palette: tuple[tuple[str, str], ...] = ()
         #: Results per key id: a node counts a key by the status an outage leaves standing.
         self.history: Mapping[str, Sequence[HistoryEntry]] = {}
-        self._counts = NodeCounts(lambda key: shown_status(key, self.history.get(key.id, ()))[0])
+        self._counts = NodeCounts(lambda key: shown_status(key, self.history.get(key.id, ())))
 
     def load(self, registry: Registry, colors: Mapping[str, str]) -> None:
         """Rebuild the tree from the registry, keeping the selected node when it still exists."""
@@ -105,8 +108,8 @@ class AccountTree(Tree[NodeRef]):
         self._palette, self._labels = tuple(sorted(colors.items())), {}
 
         def label(ref: NodeRef) -> Text:
-            shown = self._labels[ref] = self._counts.shown(ref)
-            return node_label(_name(ref), shown[0], shown[1], colors)
+            shown = self._labels[ref] = self._counts.label_of(ref)
+            return node_label(_name(ref), shown[0], shown[1], colors, stale=shown[2])
 
         self.root.set_label(label(ROOT))
         # Sub-accounts that only keys name, per account, in key order: one pass over the keys
@@ -155,11 +158,11 @@ class AccountTree(Tree[NodeRef]):
             node = self._by_ref.get(ref)
             if node is None:
                 continue
-            shown = self._counts.shown(ref)
+            shown = self._counts.label_of(ref)
             if self._labels.get(ref) == shown:
                 continue
             self._labels[ref] = shown
-            node.set_label(node_label(_name(ref), shown[0], shown[1], colors))
+            node.set_label(node_label(_name(ref), shown[0], shown[1], colors, stale=shown[2]))
 
     def _invalidate(self) -> None:
         # Tree invalidates its line cache and refreshes once per node added; while ``load``
@@ -188,12 +191,18 @@ def status_counts(keys: list[ApiKey]) -> dict[Status, int]:
 class NodeCounts:
     """Per tree node: how many keys it holds in each status, kept up to date key by key."""
 
-    def __init__(self, status_of: Callable[[ApiKey], Status] = lambda key: key.status) -> None:
-        #: The status a key is counted by (the tree: its last definite one during an outage).
+    def __init__(
+        self, status_of: Callable[[ApiKey], tuple[Status, bool]] = lambda key: (key.status, False)
+    ) -> None:
+        #: The status a key is counted by and whether it is stale (the tree: its last definite
+        #: one during an outage, ``kutui.ops.views.shown_status``).
         self.status_of = status_of
         self._statuses: dict[NodeRef, dict[Status, int]] = {}
+        #: Per node, how many keys of each status are counted by a stale one (only outages).
+        self._stale: dict[NodeRef, dict[Status, int]] = {}
         self._members: dict[NodeRef, list[ApiKey]] = {}
-        self._status_of: dict[str, Status] = {}  # key id -> the status counted for it
+        # key id -> the status counted for it, and whether stale
+        self._status_of: dict[str, tuple[Status, bool]] = {}
         self._dirty: set[NodeRef] = set()
 
     @staticmethod
@@ -208,11 +217,12 @@ class NodeCounts:
         members: dict[NodeRef, list[ApiKey]] = {}
         # NodeRefs per owner, not per key: building three per key would cost more than the count.
         owners: dict[tuple[str, str], tuple[NodeRef, ...]] = {}
-        status_of: dict[str, Status] = {}
+        status_of: dict[str, tuple[Status, bool]] = {}
+        stale: dict[NodeRef, dict[Status, int]] = {}
         shown = self.status_of
         for key in registry.keys:
-            status = shown(key)
-            status_of[key.id] = status
+            counted = status_of[key.id] = shown(key)
+            status = counted[0]
             owner = (key.ref.account, key.ref.sub)
             nodes = owners.get(owner)
             if nodes is None:
@@ -225,7 +235,11 @@ class NodeCounts:
                 else:
                     counts[status] = counts.get(status, 0) + 1
                     members[node].append(key)
+                if counted[1]:
+                    per = stale.setdefault(node, {})
+                    per[status] = per.get(status, 0) + 1
         self._statuses, self._members, self._status_of = statuses, members, status_of
+        self._stale = stale
         self._dirty = set()
 
     def update(self, keys: Iterable[ApiKey]) -> bool:
@@ -235,13 +249,18 @@ class NodeCounts:
             return False  # added since the last recount
         for key in keys:  # a key may come twice: compare with what was counted last
             old, new = self._status_of[key.id], self.status_of(key)
-            if old is new:
+            if old == new:
                 continue
             self._status_of[key.id] = new
             for node in self._nodes_of(key):
                 counts = self._statuses[node]
-                counts[old] -= 1
-                counts[new] = counts.get(new, 0) + 1
+                counts[old[0]] -= 1
+                counts[new[0]] = counts.get(new[0], 0) + 1
+                if old[1]:
+                    self._stale[node][old[0]] -= 1
+                if new[1]:
+                    per = self._stale.setdefault(node, {})
+                    per[new[0]] = per.get(new[0], 0) + 1
                 self._dirty.add(node)
         return True
 
@@ -262,9 +281,25 @@ class NodeCounts:
         worst = [s for s in present if s.severity == top]
         if len(worst) > 1:
             members = self._members.get(ref, [])
-            first = next((s for s in map(self.status_of, members) if s.severity == top), worst[0])
+            statuses = (self._status_of[k.id][0] for k in members)
+            first = next((s for s in statuses if s.severity == top), worst[0])
             return sum(counts.values()), first
         return sum(counts.values()), worst[0]
+
+    def stale(self, ref: NodeRef, status: Status | None) -> bool:
+        """Whether every key of the node counted with ``status`` is counted by a stale one:
+        the node's badge then says no more than the table's stale rows (a node with one fresh
+        result of that status is not marked)."""
+        per = self._stale.get(ref)
+        if not per or status is None:
+            return False
+        count = per.get(status, 0)
+        return count > 0 and count == self._statuses[ref].get(status, 0)
+
+    def label_of(self, ref: NodeRef) -> tuple[int, Status | None, bool]:
+        """What the node's label shows: key count, worst status, and whether that is stale."""
+        count, worst = self.shown(ref)
+        return count, worst, self.stale(ref, worst)
 
 
 def _name(ref: NodeRef) -> str:

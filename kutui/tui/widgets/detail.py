@@ -94,11 +94,21 @@ def summary_text(
         ("uid", str(check.uid) if check and check.uid is not None else "unknown"),
         ("IP whitelist", _whitelist(key)),
         ("created", f"{key.created_at:%Y-%m-%d}" if key.created_at else "unknown"),
+        ("expires", _expires(key, now)),
         ("last checked", ago(check.checked_at if check else None, now)),
     ]
     for name, value in fields:
         text.append(f"\n{name:>13}: {value}")
     return text
+
+
+def _expires(key: ApiKey, now: datetime) -> str:
+    """The date (the table's Expiry says only "SOON (5d)" when it is near)."""
+    expires = key.expires_at()
+    if expires is None:
+        return "never"
+    days = (expires - now).days
+    return f"{expires:%Y-%m-%d} ({f'in {days}d' if days >= 0 else 'expired'})"
 
 
 def _whitelist(key: ApiKey) -> str:

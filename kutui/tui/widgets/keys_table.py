@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
 
 from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions
+from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
@@ -32,10 +34,61 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("age", "Age"),
     ("expiry", "Expiry"),
     ("fingerprint", "Fp"),
-    ("permissions", "Permissions"),
-    ("ip", "IP whitelist"),
+    ("permissions", "Perm"),
+    ("ip", "IP"),
     ("checked", "Checked"),
 )
+
+#: When the table is narrower than its content, these columns give up width, in this order,
+#: down to these widths (never below their titles'); a cut cell shows "…" where it was cut
+#: (a ref keeps its end: the key's own label). The others (status above all) keep their
+#: width. The full values are in the detail pane.
+SHRINK: tuple[tuple[str, int], ...] = (
+    ("label", 12),
+    ("ip", 8),
+    ("permissions", 4),
+)
+
+#: One letter per permission in the Perm column (the help screen lists them): the full names,
+#: "General,Spot,Futures", took a third of the table at 120 columns. A name KuCoin adds later
+#: is shown in full.
+PERMISSION_CODES: dict[str, str] = {
+    "General": "G",
+    "Spot": "S",
+    "Margin": "M",
+    "Futures": "F",
+    "Earn": "E",
+    "InnerTransfer": "I",
+    "Transfer": "T",
+    "Withdrawal": "W",
+    "FlexTransfers": "X",
+    "LeadtradeFutures": "L",
+}
+
+
+def permission_codes(permissions: Sequence[str]) -> str:
+    """``("General", "Spot")`` -> ``"GS"``; "?" when none was seen."""
+    return "".join(PERMISSION_CODES.get(p) or f"[{p}]" for p in permissions) or "?"
+
+
+def fit_widths(natural: Mapping[str, int], budget: int) -> dict[str, int]:
+    """Column content widths for ``budget`` cells (padding excluded): ``natural`` (the widest
+    cell or title of each column) where they fit, else the ``SHRINK`` columns cut in order.
+    A budget of 0 or less (not laid out yet) cuts nothing."""
+    widths = dict(natural)
+    excess = sum(widths.values()) - budget
+    if budget <= 0:
+        return widths
+    titles = dict(COLUMNS)
+    for column, least in SHRINK:
+        if excess <= 0:
+            break
+        floor = max(least, cell_len(titles[column]))
+        cut = min(excess, widths[column] - floor)
+        if cut > 0:
+            widths[column] -= cut
+            excess -= cut
+    return widths
 
 
 def row_cells(
@@ -49,27 +102,25 @@ def row_cells(
     """The cells of one row. All text is ``Text`` (never markup): labels come from users."""
     facts = key_facts(key, now, config)
     status, stale = shown_status(key, history)
-    status_cell = badge(status, colors)
-    if stale:
-        # An outage says nothing about the key: its last definite status stands, marked stale.
-        status_cell.append(" stale", style=tone_style("warn", colors))
+    # An outage says nothing about the key: its last definite status stands, marked stale.
+    status_cell = badge(status, colors, stale=stale)
     label = str(key.ref)
     if prefix and label.startswith(prefix + "/"):
         label = label[len(prefix) + 1 :]
     warn = tone_style("warn", colors)
     bad = tone_style("bad", colors, bold=True)
-    perms = Text(",".join(key.permissions_seen) or "?", end="")
+    perms = Text(permission_codes(key.permissions_seen), end="", overflow="ellipsis")
     if facts.drift:
         perms.append(" ≠DRIFT", style=warn)
     known = key.last_check is not None and bool(key.permissions_seen)
-    ip = Text(key.ip_whitelist_seen or ("none" if known else "?"), end="")
+    ip = Text(key.ip_whitelist_seen or ("none" if known else "?"), end="", overflow="ellipsis")
     if facts.unbound:
         ip.append(" !UNBOUND", style=bad)
     age = Text(_age_text(facts), end="")
     if facts.too_old:
         age.append(" OLD", style=warn)
     return [
-        Text(label, end=""),
+        TailText(label, end=""),
         status_cell,
         age,
         _expiry_text(key, facts, now, colors),
@@ -90,10 +141,29 @@ def _expiry_text(key: ApiKey, facts: KeyFacts, now: datetime, colors: Mapping[st
         return Text("never", end="")
     if facts.expired:
         return Text("EXPIRED", style=tone_style("bad", colors, bold=True), end="")
-    text = Text(f"{expires:%Y-%m-%d}", end="")
     if facts.expiring:
-        text.append(f" SOON ({max((expires - now).days, 0)}d)", style=tone_style("warn", colors))
-    return text
+        # The days left, not the date (the detail pane has it): "2026-11-30 SOON (5d)" was the
+        # widest cell of the table.
+        days = max((expires - now).days, 0)
+        return Text(f"SOON ({days}d)", style=tone_style("warn", colors), end="")
+    return Text(f"{expires:%Y-%m-%d}", end="")
+
+
+class TailText(Text):
+    """A key's ref in the Key column: cut from the left ("…ot-spot/grid-1") when the column is
+    narrower, as the end is what tells keys of one sub-account apart."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterable[Segment]:
+        width = options.max_width
+        if self.cell_len <= width or width < 2:
+            yield from super().__rich_console__(console, options)
+            return
+        tail = self[len(self.plain) - (width - 1) :]
+        while tail.cell_len > width - 1:  # wide characters: drop one more
+            tail = tail[1:]
+        cut = Text("…", end="")
+        cut.append_text(tail)
+        yield from cut.__rich_console__(console, options)
 
 
 def measure_width(cell: Text) -> int:
@@ -129,9 +199,24 @@ class KeysTable(DataTable[Text]):
         self._row_args: tuple[datetime, Config, Mapping[str, str]] | None = None
         self._history: Mapping[str, Sequence[HistoryEntry]] = {}
         self._keep_cursor = True
+        #: Each column's widest cell or title; the widths drawn are these cut to fit the
+        #: table's width (``fit_widths``), again whenever the table is resized.
+        self._natural: dict[str, int] = {}
 
     def on_mount(self) -> None:
         self._add_columns()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        padding = 2 * self.cell_padding * len(COLUMNS)
+        widths = fit_widths(self._natural, self.scrollable_content_region.width - padding)
+        for column, width in widths.items():
+            spec = self.columns.get(ColumnKey(column))
+            if spec is not None and spec.content_width != width:
+                spec.content_width = width
+                self._require_update_dimensions = True  # redrawn when idle (_on_idle)
 
     async def _on_idle(self, event: events.Idle) -> None:
         # DataTable measures new rows when idle but keeps lines it drew before that (cached
@@ -146,6 +231,7 @@ class KeysTable(DataTable[Text]):
     def _add_columns(self) -> None:
         for key, title in COLUMNS:
             self.add_column(self.header_title(key, title), key=key)
+        self._natural = {key: self.columns[ColumnKey(key)].content_width for key, _ in COLUMNS}
 
     def header_title(self, column: str, title: str) -> str:
         """A column's title with the sort (▲ ascending, ▼ reversed) and "failing only" marks."""
@@ -237,16 +323,17 @@ class KeysTable(DataTable[Text]):
             return
         self._filled += len(batch)
         now, config, colors = self._row_args
-        specs = [self.columns[ColumnKey(column)] for column, _title in COLUMNS]
+        natural = self._natural
         added: list[RowKey] = []
         for key in batch:
             cells = row_cells(key, self.prefix, now, config, colors, self._history.get(key.id, ()))
             added.append(self.add_row(*cells, key=key.id))
-            for spec, cell in zip(specs, cells, strict=True):
+            for (column, _title), cell in zip(COLUMNS, cells, strict=True):
                 width = cell.cell_len if "\n" not in cell.plain else measure_width(cell)
-                if width > spec.content_width:
-                    spec.content_width = width
+                if width > natural[column]:
+                    natural[column] = width
         self._new_rows.difference_update(added)  # measured above
+        self._fit()
         self._require_update_dimensions = True  # recompute the virtual size when idle
 
     def update_key(
@@ -266,15 +353,15 @@ class KeysTable(DataTable[Text]):
             # Widen a column whose new cell no longer fits. DataTable's own update_width
             # re-measures the whole column whenever a cell got narrower (10,000 cells per
             # update), so the width is kept here: it only ever grows while rows update.
-            spec = self.columns[ColumnKey(column)]
-            if cell.cell_len > spec.content_width:
-                spec.content_width = cell.cell_len
+            if cell.cell_len > self._natural[column]:
+                self._natural[column] = cell.cell_len
                 widened = True
             try:
                 self.update_cell(key.id, column, cell)
             except CellDoesNotExist:
                 return False
         if widened:
+            self._fit()
             self._require_update_dimensions = True  # recompute the virtual width when idle
         return True
 
