@@ -172,13 +172,6 @@ KEY_COLUMNS = tuple(name.strip() for name in _KEY_COLUMNS.split(","))
 
 # --------------------------------------------------------------------------- key list --json
 
-#: A ``kutui key list --json`` record's fields, in order (kutui/data/schemas/key-list.schema.json).
-KEY_LIST_FIELDS = (
-    "ref", "account", "sub", "label", "id", "fingerprint", "api_version", "status", "has_secret",
-    "added_at", "created_at", "expire_days", "remote", "permissions_seen", "ip_whitelist_seen",
-    "last_checked_at", "note", "expected_permissions", "consumers",
-)  # fmt: skip
-_RECORD = "{" + ",".join(f"\n      {encode_basestring(f)}: %s" for f in KEY_LIST_FIELDS) + "\n    }"
 _UNCHECKED = encode_basestring(Status.UNCHECKED.value)
 _STATUS_TEXTS = frozenset(encode_basestring(s.value) for s in Status)
 
@@ -193,29 +186,36 @@ def _plain_text(token: str) -> bool:
     )
 
 
-def _check_head(text: str) -> tuple[str, str]:
+def _check_head(text: str, plain: set[str]) -> tuple[str, str]:
     """The status and checked_at of a ``check_to_json`` array, as JSON text.
 
     That array starts ``["<status>","<checked_at>",`` (compact): a ``Status`` value and an
     isoformat never need escaping, so both are cut out as they stand, without decoding the
-    other fourteen items. Anything else (a row this module did not write) is decoded."""
+    other fourteen items; ``plain`` remembers the times seen so (a check run gives many keys
+    the same second). Anything else (a row this module did not write) is decoded."""
     head = text[1:].split(",", 2)
-    if len(head) == 3 and head[0] in _STATUS_TEXTS and _plain_text(head[1]):
-        return head[0], head[1]
+    if len(head) == 3 and head[0] in _STATUS_TEXTS:
+        if head[1] in plain:
+            return head[0], head[1]
+        if _plain_text(head[1]):
+            plain.add(head[1])
+            return head[0], head[1]
     items = _raw_decode(text)[0]
     return encode_basestring(items[0]), encode_basestring(items[1])
 
 
 def key_list_json(rows: Iterable[Sequence[Any]], schema: int) -> str:
     """``kutui key list --json``: ``{"schema": schema, "keys": [...]}`` with one record per row
-    (``KEY_COLUMNS``, in the order listed). The one definition of that record.
+    (``KEY_COLUMNS``, in the order listed). The one definition of that record
+    (kutui/data/schemas/key-list.schema.json).
 
     The text is what ``json.dumps(document, indent=2, ensure_ascii=False)`` writes (the encoder
     in kutui/commands/jsondump.py; tests/cli/test_key_list_rows.py holds the two equal), but
-    built straight from the rows with one %-template per record: at 10,000 keys the listing
-    must take 0.3 s in all (bench/yardstick.py). Not yet terminal-safe (kutui.text)."""
+    built straight from the rows, one f-string per record: at 10,000 keys the listing must take
+    0.3 s in all (bench/yardstick.py). Not yet terminal-safe (kutui.text.json_terminal_safe)."""
     quote = encode_basestring
     lists: dict[str, str] = {"[]": "[]"}  # a list column's text → its indented JSON
+    plain: set[str] = set()
 
     def listed(text: str) -> str:
         found = lists.get(text)
@@ -230,30 +230,30 @@ def key_list_json(rows: Iterable[Sequence[Any]], schema: int) -> str:
         expire_days, permissions, ip_whitelist, _remark, remote, has_secret, note_text,
         note_expected, note_consumers, check,
     ) in rows:  # fmt: skip
-        status, checked = _check_head(check) if check is not None else (_UNCHECKED, "null")
+        status, checked = _check_head(check, plain) if check is not None else (_UNCHECKED, "null")
+        ref = f"{account}/{sub}/{label}" if sub else f"{account}/{label}"  # KeyRef.__str__
         records.append(
-            _RECORD
-            % (
-                quote(f"{account}/{sub}/{label}" if sub else f"{account}/{label}"),  # KeyRef
-                quote(account),
-                quote(sub or ""),
-                quote(label),
-                quote(key_id),
-                quote(fingerprint),
-                api_version,
-                status,
-                "true" if has_secret else "false",
-                "null" if added_at is None else quote(added_at),
-                "null" if created_at is None else quote(created_at),
-                expire_days,
-                quote(remote),
-                lists.get(permissions) or listed(permissions),
-                quote(ip_whitelist),
-                checked,
-                quote(note_text),
-                lists.get(note_expected) or listed(note_expected),
-                lists.get(note_consumers) or listed(note_consumers),
-            )
+            f"""{{
+      "ref": {quote(ref)},
+      "account": {quote(account)},
+      "sub": {quote(sub or "")},
+      "label": {quote(label)},
+      "id": {quote(key_id)},
+      "fingerprint": {quote(fingerprint)},
+      "api_version": {api_version},
+      "status": {status},
+      "has_secret": {"true" if has_secret else "false"},
+      "added_at": {"null" if added_at is None else quote(added_at)},
+      "created_at": {"null" if created_at is None else quote(created_at)},
+      "expire_days": {expire_days},
+      "remote": {quote(remote)},
+      "permissions_seen": {lists.get(permissions) or listed(permissions)},
+      "ip_whitelist_seen": {quote(ip_whitelist)},
+      "last_checked_at": {checked},
+      "note": {quote(note_text)},
+      "expected_permissions": {lists.get(note_expected) or listed(note_expected)},
+      "consumers": {lists.get(note_consumers) or listed(note_consumers)}
+    }}"""
         )
     keys = "[\n    " + ",\n    ".join(records) + "\n  ]" if records else "[]"
     return f'{{\n  "schema": {schema},\n  "keys": {keys}\n}}'
