@@ -14,7 +14,6 @@ decide whether to warn or refuse.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import stat
 import sys
 from collections.abc import Iterable
@@ -53,8 +52,10 @@ def _disable_core_dumps() -> bool:
 
 
 def _libc() -> ctypes.CDLL | None:
+    # Linux only (the callers check): dlopen(NULL) sees the libc the interpreter is linked to.
+    # ctypes.util.find_library would import subprocess and run ldconfig on every command.
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        return ctypes.CDLL(None, use_errno=True)
     except OSError:
         return None
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import secrets
 import string
 import unicodedata
 from dataclasses import dataclass, field
@@ -510,6 +509,8 @@ def generate_passphrase(length: int = PASSPHRASE_LENGTH) -> Secret:
     """A random API passphrase to KuCoin's rules (``passphrase_problem``): 7-32 characters, no
     spaces. The one generator: sub-key rotation, the master-key flow's suggestion and
     ``kutui passphrase`` all call it."""
+    import secrets  # here: it pulls in random, which reading commands never need
+
     if not 7 <= length <= 32:
         raise ValueError("KuCoin passphrases are 7 to 32 characters")
     while True:

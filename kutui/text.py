@@ -63,6 +63,8 @@ _JSON_UNSAFE = {
 
 def json_terminal_safe(document: str) -> str:
     """A JSON document with nothing left in it that a terminal acts on (C0 is escaped already)."""
+    if document.isascii() and "\x7f" not in document:  # the common case, without a copy
+        return document
     return document.translate(_JSON_UNSAFE)
 
 

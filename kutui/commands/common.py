@@ -181,11 +181,16 @@ def _json_default(value: Any) -> Any:
 
 def print_json(value: Any, *, file: TextIO | None = None) -> None:
     from kutui.commands.jsondump import dumps
+
+    print_json_text(dumps(value, default=_json_default), file=file)
+
+
+def print_json_text(document: str, *, file: TextIO | None = None) -> None:
+    """A JSON document already encoded (``print_json``'s layout), made terminal-safe."""
     from kutui.text import json_terminal_safe
 
     out = file if file is not None else sys.stdout
-    document = dumps(value, default=_json_default)
-    print(json_terminal_safe(document), file=out)
+    out.write(json_terminal_safe(document) + "\n")
 
 
 def add_openbao_options(parser: argparse.ArgumentParser) -> None:

@@ -9,15 +9,12 @@ Credentials never come from argv: ``key add`` asks on the terminal (no echo) or 
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from kutui.commands.common import add_json_flag, add_yes_flag
 
 if TYPE_CHECKING:
-    from kutui.model import ApiKey
     from kutui.ops.change import Change
     from kutui.ops.keys import Entered
     from kutui.store.home import Home
@@ -236,95 +233,35 @@ def run_import(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- key list
 
 
-def key_json(key: ApiKey) -> dict[str, Any]:
-    """A key's metadata for ``--json`` (no secret: the fingerprint is the last 4 characters)."""
-    from kutui.store.sqlite_registry import key_row
-
-    return _key_record(key_row(key))
-
-
-def _key_record(row: Sequence[Any]) -> dict[str, Any]:
-    """``key_json`` from the key's kutui.db row (``kutui.store.sqlite_registry.KEY_COLUMNS``):
-    the one definition of the record, so a listing of 10,000 keys builds no ``ApiKey`` objects
-    (tests/commands/test_key_list_rows.py proves both paths print the same)."""
-    from kutui.model import Status
-
-    account, sub, label = row[1], row[2] or "", row[3]
-    check = _loads(row[17]) if row[17] is not None else None  # check_to_json's array
-    return {
-        "ref": f"{account}/{sub}/{label}" if sub else f"{account}/{label}",  # KeyRef.__str__
-        "account": account,
-        "sub": sub,
-        "label": label,
-        "id": row[0],
-        "fingerprint": row[4],
-        "api_version": row[5],
-        "status": check[0] if check else Status.UNCHECKED.value,  # ApiKey.status
-        "has_secret": bool(row[13]),
-        "added_at": row[7],
-        "created_at": row[6],
-        "expire_days": row[8],
-        "remote": row[12],
-        "permissions_seen": list(_texts(row[9])),
-        "ip_whitelist_seen": row[10],
-        "last_checked_at": check[1] if check else None,
-        "note": row[14],
-        "expected_permissions": list(_texts(row[15])),
-        "consumers": list(_texts(row[16])),
-    }
-
-
-def _loads(text: str) -> Any:
-    import json
-
-    return json.loads(text)
-
-
-@functools.lru_cache(maxsize=4096)
-def _texts(text: str) -> tuple[str, ...]:
-    """A list column (``_texts`` in kutui/store/sqlite_registry.py); cached: most keys share
-    a handful of permission lists."""
-    return () if text == "[]" else tuple(_loads(text))
-
-
-def _sorted_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Rows in ``KeyRef`` order (account, sub, label), as the listing sorts keys."""
-    return sorted(rows, key=lambda r: (r[1], r[2] or "", r[3]))
-
-
 def run_list(args: argparse.Namespace) -> int:
     from kutui.commands.common import load_home
 
     home = load_home(args)
     if args.orphans:
         return _list_orphans(args, home)
-    if args.json and not args.owner:
-        rows = home.key_rows()
-        if rows is not None:  # kutui/data/schemas/key-list.schema.json
-            from kutui.commands.common import print_json
-
-            records = [_key_record(row) for row in _sorted_rows(rows)]
-            print_json({"schema": JSON_SCHEMA_VERSION, "keys": records})
-            return 0
-    registry = home.registry()
-    keys = registry.keys
+    account, sub, registry = None, None, None
     if args.owner:
         from kutui.errors import KeyNotFound
         from kutui.ops.accounts import parse_owner
 
-        account, sub = parse_owner(args.owner)
+        account, owner_sub = parse_owner(args.owner)
+        sub = owner_sub or None
+        registry = home.registry()
         node = registry.account(account)
         if node is None or (sub and node.sub(sub) is None):
             # An empty list would read as "no keys yet" for a mistyped name.
             what = f"sub-account '{account}/{sub}'" if sub else f"account '{account}'"
             raise KeyNotFound(f"no {what}", hint="see 'kutui account list'")
-        keys = registry.keys_under(account, sub if sub else None)
-    keys = sorted(keys, key=lambda k: k.ref)
-    if args.json:  # kutui/data/schemas/key-list.schema.json
-        from kutui.commands.common import print_json
+    if args.json:  # kutui/data/schemas/key-list.schema.json; no ApiKey objects (10,000 keys)
+        from kutui.commands.common import print_json_text
+        from kutui.store.sqlite_registry import key_list_json
 
-        print_json({"schema": JSON_SCHEMA_VERSION, "keys": [key_json(k) for k in keys]})
+        print_json_text(key_list_json(home.key_rows(account, sub), JSON_SCHEMA_VERSION))
         return 0
+    if registry is None:
+        registry = home.registry()
+    keys = registry.keys if account is None else registry.keys_under(account, sub)
+    keys = sorted(keys, key=lambda k: k.ref)
     return _show(
         False,
         [],

@@ -18,7 +18,6 @@ import errno
 import fcntl
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -112,6 +111,8 @@ def _replace(
     group: int | None,
 ) -> None:
     """The atomic recipe (module docstring): temp file beside ``path``, fsync, rename, fsync."""
+    import tempfile  # here: reading commands (kutui key list) never pay for it and random
+
     fd, tmp_name = tempfile.mkstemp(
         prefix=f"{TEMP_PREFIX}{path.name}.", suffix=TEMP_SUFFIX, dir=directory
     )

@@ -243,15 +243,20 @@ class Home:
         with self.store() as store:
             return store.snapshot()
 
-    def key_rows(self) -> list[tuple[Any, ...]] | None:
-        """Every key as its kutui.db row (``kutui.store.sqlite_registry.KEY_COLUMNS``), in
-        registry order; None on OpenBao (no rows: read ``registry()``)."""
+    def key_rows(self, account: str | None = None, sub: str | None = None) -> list[tuple[Any, ...]]:
+        """The kutui.db rows (``kutui.store.sqlite_registry.KEY_COLUMNS``) of every key, or of
+        ``account``'s (``sub`` None: all of them, else that node's), in ``KeyRef`` order; on
+        OpenBao made from its registry (``key_row``)."""
         if self.is_shared:
-            return None
+            from kutui.store.sqlite_registry import key_row
+
+            registry = self.registry()
+            keys = registry.keys if account is None else registry.keys_under(account, sub)
+            return [key_row(k) for k in sorted(keys, key=lambda k: k.ref)]
         if self._no_database():
             return []
         with self.store() as store:
-            return store.key_rows()
+            return store.key_rows(account, sub)
 
     def registry_of(self, accounts: Iterable[str]) -> Registry:
         """The named accounts and their keys only (``RegistryStore.subset``): what a command

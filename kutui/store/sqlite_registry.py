@@ -23,6 +23,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -169,6 +170,94 @@ def key_row(key: ApiKey) -> tuple[object, ...]:
 #: The columns of ``key_row`` and ``RegistryStore.key_rows``, in order.
 KEY_COLUMNS = tuple(name.strip() for name in _KEY_COLUMNS.split(","))
 
+# --------------------------------------------------------------------------- key list --json
+
+_UNCHECKED = encode_basestring(Status.UNCHECKED.value)
+_STATUS_TEXTS = frozenset(encode_basestring(s.value) for s in Status)
+
+
+def _plain_text(token: str) -> bool:
+    """True for a JSON string token whose content needs no escape: ``"`` + printable + ``"``."""
+    return (
+        token.isprintable()
+        and token.count('"') == 2
+        and token[0] == token[-1] == '"'
+        and "\\" not in token
+    )
+
+
+def _check_head(text: str, plain: set[str]) -> tuple[str, str]:
+    """The status and checked_at of a ``check_to_json`` array, as JSON text.
+
+    That array starts ``["<status>","<checked_at>",`` (compact): a ``Status`` value and an
+    isoformat never need escaping, so both are cut out as they stand, without decoding the
+    other fourteen items; ``plain`` remembers the times seen so (a check run gives many keys
+    the same second). Anything else (a row this module did not write) is decoded."""
+    head = text[1:].split(",", 2)
+    if len(head) == 3 and head[0] in _STATUS_TEXTS:
+        if head[1] in plain:
+            return head[0], head[1]
+        if _plain_text(head[1]):
+            plain.add(head[1])
+            return head[0], head[1]
+    items = _raw_decode(text)[0]
+    return encode_basestring(items[0]), encode_basestring(items[1])
+
+
+def key_list_json(rows: Iterable[Sequence[Any]], schema: int) -> str:
+    """``kutui key list --json``: ``{"schema": schema, "keys": [...]}`` with one record per row
+    (``KEY_COLUMNS``, in the order listed). The one definition of that record
+    (kutui/data/schemas/key-list.schema.json).
+
+    The text is what ``json.dumps(document, indent=2, ensure_ascii=False)`` writes (the encoder
+    in kutui/commands/jsondump.py; tests/cli/test_key_list_rows.py holds the two equal), but
+    built straight from the rows, one f-string per record: at 10,000 keys the listing must take
+    0.3 s in all (bench/yardstick.py). Not yet terminal-safe (kutui.text.json_terminal_safe)."""
+    quote = encode_basestring
+    lists: dict[str, str] = {"[]": "[]"}  # a list column's text → its indented JSON
+    plain: set[str] = set()
+
+    def listed(text: str) -> str:
+        found = lists.get(text)
+        if found is None:
+            items = ",\n        ".join(map(quote, _parse_texts(text)))
+            found = lists[text] = f"[\n        {items}\n      ]" if items else "[]"
+        return found
+
+    records: list[str] = []
+    for (
+        key_id, account, sub, label, fingerprint, api_version, created_at, added_at,
+        expire_days, permissions, ip_whitelist, _remark, remote, has_secret, note_text,
+        note_expected, note_consumers, check,
+    ) in rows:  # fmt: skip
+        status, checked = _check_head(check, plain) if check is not None else (_UNCHECKED, "null")
+        ref = f"{account}/{sub}/{label}" if sub else f"{account}/{label}"  # KeyRef.__str__
+        records.append(
+            f"""{{
+      "ref": {quote(ref)},
+      "account": {quote(account)},
+      "sub": {quote(sub or "")},
+      "label": {quote(label)},
+      "id": {quote(key_id)},
+      "fingerprint": {quote(fingerprint)},
+      "api_version": {api_version},
+      "status": {status},
+      "has_secret": {"true" if has_secret else "false"},
+      "added_at": {"null" if added_at is None else quote(added_at)},
+      "created_at": {"null" if created_at is None else quote(created_at)},
+      "expire_days": {expire_days},
+      "remote": {quote(remote)},
+      "permissions_seen": {lists.get(permissions) or listed(permissions)},
+      "ip_whitelist_seen": {quote(ip_whitelist)},
+      "last_checked_at": {checked},
+      "note": {quote(note_text)},
+      "expected_permissions": {lists.get(note_expected) or listed(note_expected)},
+      "consumers": {lists.get(note_consumers) or listed(note_consumers)}
+    }}"""
+        )
+    keys = "[\n    " + ",\n    ".join(records) + "\n  ]" if records else "[]"
+    return f'{{\n  "schema": {schema},\n  "keys": {keys}\n}}'
+
 
 def _key_from(row: Sequence[Any]) -> ApiKey:
     return ApiKey(
@@ -287,11 +376,19 @@ class _Reads:
         with self._conn() as conn, _no_gc_pauses():
             return Registry(accounts=self._accounts(conn), keys=self._keys(conn))
 
-    def key_rows(self) -> list[tuple[Any, ...]]:
-        """Every key's row (``KEY_COLUMNS``), in registry order, undecoded."""
+    def key_rows(self, account: str | None = None, sub: str | None = None) -> list[tuple[Any, ...]]:
+        """The rows (``KEY_COLUMNS``, undecoded) of every key, or of ``account``'s keys (``sub``
+        None: all of them; else that node's), in ``KeyRef`` order (the keys_ref index's)."""
+        where, args = "", []
+        if account is not None:
+            where, args = "WHERE account = ?", [account]
+            if sub is not None:
+                where, args = "WHERE account = ? AND coalesce(sub, '') = ?", [account, sub]
         with self._conn() as conn:
             rows: list[tuple[Any, ...]] = conn.execute(
-                f"SELECT {_KEY_COLUMNS} FROM keys ORDER BY seq"  # noqa: S608  # nosec B608
+                f"SELECT {_KEY_COLUMNS} FROM keys {where} "  # noqa: S608  # nosec B608
+                "ORDER BY account, coalesce(sub, ''), label",
+                args,
             ).fetchall()
             return rows
 
