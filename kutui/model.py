@@ -11,6 +11,7 @@ import ipaddress
 import re
 import string
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -431,6 +432,13 @@ class Registry:
         return [
             k for k in self.keys if k.ref.account == account and (sub is None or k.ref.sub == sub)
         ]
+
+    def key_counts(self) -> Counter[tuple[str, str]]:
+        """Keys per (account, sub-account; "" for the master) in one pass over the keys.
+
+        Counting with ``keys_under`` per node is nodes x keys: minutes at 10,000 keys.
+        """
+        return Counter((k.ref.account, k.ref.sub) for k in self.keys)
 
 
 # --------------------------------------------------------------------------- pasted input

@@ -65,6 +65,7 @@ def run_list(args: argparse.Namespace) -> int:
     from kutui.commands.common import load_home, print_json, print_table
 
     registry = load_home(args).registry()
+    counts = registry.key_counts()
     if args.json:
         print_json(
             [
@@ -73,13 +74,13 @@ def run_list(args: argparse.Namespace) -> int:
                     "api_url": a.api_url,
                     "uid": a.uid,
                     "remark": a.remark,
-                    "keys": len(registry.keys_under(a.name, "")),
+                    "keys": counts[a.name, ""],
                     "subaccounts": [
                         {
                             "name": s.name,
                             "uid": s.uid,
                             "remark": s.remark,
-                            "keys": len(registry.keys_under(a.name, s.name)),
+                            "keys": counts[a.name, s.name],
                         }
                         for s in a.subaccounts
                     ],
@@ -93,7 +94,7 @@ def run_list(args: argparse.Namespace) -> int:
         rows.append(
             [
                 account.name,
-                len(registry.keys_under(account.name, "")),
+                counts[account.name, ""],
                 account.api_url,
                 account.remark,
             ]
@@ -102,7 +103,7 @@ def run_list(args: argparse.Namespace) -> int:
             rows.append(
                 [
                     f"{account.name}/{sub.name}",
-                    len(registry.keys_under(account.name, sub.name)),
+                    counts[account.name, sub.name],
                     "",
                     sub.remark,
                 ]

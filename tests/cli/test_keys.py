@@ -165,6 +165,12 @@ def test_account_add_list_remove(cli: Cli, vault_home: Path) -> None:
     assert accounts[0]["name"] == "main"
     assert accounts[0]["subaccounts"][0]["name"] == "sub1"
     assert cli("key", "add", "main/sub1/bot", stdin=credentials_stdin()).code == 0
+    assert cli("key", "add", "main/master", stdin=credentials_stdin("a" * 24)).code == 0
+    assert cli("key", "add", "main/sub1/bot2", stdin=credentials_stdin("b" * 24)).code == 0
+    counted = json.loads(cli("account", "list", "--json").out)[0]
+    assert (counted["keys"], counted["subaccounts"][0]["keys"]) == (1, 2)
+    assert cli("key", "remove", "main/master", "--yes").code == 0
+    assert cli("key", "remove", "main/sub1/bot2", "--yes").code == 0
     refused = cli("account", "remove", "main", "--yes")
     assert refused.code == 2 and "still has 1 key" in refused.err
     assert cli("account", "remove", "main", "--yes", "--force").code == 0
