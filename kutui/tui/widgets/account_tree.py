@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.text import Text
+from rich.cells import cell_len
+from rich.text import Span, Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -49,11 +51,17 @@ ROOT = NodeRef()
 
 def node_label(name: str, count: int, worst: Status | None, colors: Mapping[str, str]) -> Text:
     """``name``, its key count, and the badge of the worst status among its keys (if any)."""
-    text = Text(name, end="")
-    text.append(f" {count} ", style="dim")
+    # One Text with its spans, as appending the count and the badge would build it: the tree
+    # makes 11,000 labels at 10,000 keys and each append copies (bench/yardstick.py).
+    middle = len(name) + len(str(count)) + 2
+    spans = [Span(len(name), middle, "dim")]
+    plain = f"{name} {count} "
     if count and worst is not None:
-        text.append_text(badge(worst, colors))
-    return text
+        shown = badge(worst, colors)
+        plain += shown.plain
+        if shown.style:
+            spans.append(Span(middle, len(plain), shown.style))
+    return Text(plain, end="", spans=spans)
 
 
 class AccountTree(Tree[NodeRef]):
@@ -160,6 +168,30 @@ class AccountTree(Tree[NodeRef]):
                 continue
             self._labels[ref] = shown
             node.set_label(node_label(_name(ref), shown[0], shown[1], colors))
+
+    def process_label(self, label: str | Text) -> Text:
+        # Tree keeps a label's first line, splitting (and so copying) every label, twice per
+        # node added; kutui's labels are one line already.
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label
+        return super().process_label(label)
+
+    def get_label_width(self, node: TreeNode[NodeRef]) -> int:
+        # Tree renders every label (a copy, a style, a prefix) to measure it, for each of the
+        # 11,000 lines whenever it rebuilds them; the width is the icon's plus the label's.
+        label = node.label
+        width = label.cell_len if isinstance(label, Text) else cell_len(label)
+        if node.allow_expand:
+            width += cell_len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
+        return width
+
+    def _on_resize(self, event: events.Resize) -> None:
+        # Tree rebuilds its 11,000 lines on every resize (Tree._on_resize invalidates them), and
+        # the first layout resizes it twice (its scrollbar appears). The lines do not depend on
+        # the size and the line cache is keyed by width: growing the cache and a repaint do.
+        event.prevent_default()
+        self._line_cache.grow(event.size.height)
+        self.refresh()
 
     def _invalidate(self) -> None:
         # Tree invalidates its line cache and refreshes once per node added; while ``load``

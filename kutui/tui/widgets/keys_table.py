@@ -171,9 +171,9 @@ class KeysTable(DataTable[Text]):
         status an outage leaves standing (kutui/ops/views.py).
 
         The first ``FIRST_ROWS`` rows (and any up to the cursor's key) are built at once; the
-        rest follow in chunks of ``CHUNK_ROWS``, each its own turn of the event loop, so a node
-        of 10,000 keys shows its first screen at once and key presses are answered meanwhile
-        (``filling`` is True until the last chunk is in)."""
+        rest follow, once the screen has drawn, in chunks of ``CHUNK_ROWS``, each its own turn of
+        the event loop, so a node of 10,000 keys shows its first screen at once and key presses
+        are answered meanwhile (``filling`` is True until the last chunk is in)."""
         previous = self.selected_key_id if self._keep_cursor else None
         self._keep_cursor = True
         self.prefix = prefix
@@ -203,7 +203,11 @@ class KeysTable(DataTable[Text]):
         if target >= 0:
             self.move_cursor(row=target, animate=False)
         if self.filling:
-            self._fill_soon(self._fill_generation)
+            # The first chunk waits for the screen to show these rows: each chunk changes the
+            # table's size, so every one let in before the first paint made the screen lay out
+            # and draw again before anything was shown (bench/yardstick.py).
+            generation = self._fill_generation
+            self.call_after_refresh(lambda: self._fill_soon(generation))
         elif len(shown) > FIRST_ROWS:
             heap.settle()
 
