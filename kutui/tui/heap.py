@@ -41,13 +41,16 @@ def hold_full_passes() -> None:
     gc.set_threshold(first, second, _RUN_THRESHOLD2)
 
 
-def release_full_passes() -> None:
+def release_full_passes(*, exempt: bool = True) -> None:
     """The run ended: full collections as before; what the run kept is exempted (``settle``)
-    so that the next full passes do not walk it either."""
+    so that the next full passes do not walk it either. ``exempt`` False: not exempted (a
+    rebuild's first screen: the screen exempts itself once built, and the garbage it left
+    must meet a full pass first)."""
     if not _held:
         return
     third = _held.pop()
     if not _held:
         first, second, _ = gc.get_threshold()
         gc.set_threshold(first, second, third)
-        settle()
+        if exempt:
+            settle()

@@ -18,7 +18,7 @@ from kutui.model import ApiKey, Registry, Status
 from kutui.ops.views import shown_status
 from kutui.store.history import HistoryEntry
 from kutui.tui import heap
-from kutui.tui.widgets.status_badge import badge
+from kutui.tui.widgets.status_badge import badge_label, badge_style
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,10 @@ def node_label(name: str, count: int, worst: Status | None, colors: Mapping[str,
     spans = [Span(len(name), middle, "dim")]
     plain = f"{name} {count} "
     if count and worst is not None:
-        shown = badge(worst, colors)
-        plain += shown.plain
-        if shown.style:
-            spans.append(Span(middle, len(plain), shown.style))
+        plain += badge_label(worst)
+        style = badge_style(worst, colors)
+        if style:  # as Text.append_text: a style-less badge adds no span
+            spans.append(Span(middle, len(plain), style))
     return Text(plain, end="", spans=spans)
 
 
@@ -287,6 +287,9 @@ class NodeCounts:
         counts = self._statuses.get(ref)
         if not counts:
             return 0, None
+        if len(counts) == 1:  # most nodes: one key, or keys all in one status
+            ((status, count),) = counts.items()
+            return (count, status) if count > 0 else (0, None)
         present = [s for s, n in counts.items() if n > 0]
         if not present:
             return 0, None

@@ -251,7 +251,9 @@ class KeysTable(DataTable[Text]):
                 if width > spec.content_width:
                     spec.content_width = width
         self._new_rows.difference_update(added)  # measured above
-        self._require_update_dimensions = True  # recompute the virtual size when idle
+        # The virtual size now, not when idle: the first layout after show() then has the
+        # table's real size, instead of a second layout and redraw of the whole screen.
+        self._update_dimensions(())
 
     def update_key(
         self, key: ApiKey, now: datetime, config: Config, colors: Mapping[str, str]

@@ -110,7 +110,12 @@ def _style(color: str, bold: bool) -> Style:
         return Style(bold=bold)
 
 
+def badge_style(status: Status, colors: Mapping[str, str]) -> Style:
+    """The badge's style: its tone in the theme's ``kutui-status-*`` colours."""
+    tone = BADGES[status][2]
+    return tone_style(tone, colors, bold=tone == "bad")
+
+
 def badge(status: Status, colors: Mapping[str, str]) -> Text:
     """The badge as Rich text, coloured with the theme's ``kutui-status-*`` variables."""
-    _glyph, _words, tone = BADGES[status]
-    return Text(badge_label(status), style=tone_style(tone, colors, bold=tone == "bad"), end="")
+    return Text(badge_label(status), style=badge_style(status, colors), end="")
