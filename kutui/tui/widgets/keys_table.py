@@ -179,11 +179,15 @@ class KeysTable(DataTable[Text]):
         self.prefix = prefix
         self._history = history = history if history is not None else {}
         parsed = views.parse_query(query, failing_only=self.failing_only)
-        shown = [
-            k
-            for k in keys
-            if views.matches(k, parsed, history.get(k.id, ()), badge_label(k.status))
-        ]
+        shown = (
+            list(keys)
+            if parsed.matches_all
+            else [
+                k
+                for k in keys
+                if views.matches(k, parsed, history.get(k.id, ()), badge_label(k.status))
+            ]
+        )
         shown = views.sort_keys(
             shown,
             self.sort_column,

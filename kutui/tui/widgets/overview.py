@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from rich.text import Text
@@ -30,14 +30,12 @@ def counts_text(keys: Sequence[ApiKey], colors: Mapping[str, str]) -> Text:
     return text
 
 
-def age_histogram(keys: Sequence[ApiKey], now: datetime, max_days: int) -> list[float]:
+def age_histogram(ages_in_days: Iterable[int], max_days: int) -> list[float]:
     """Keys per tenth of the rotation policy (the last bucket holds everything past it)."""
     buckets = [0.0] * 11
     span = max(max_days, 1)
-    for key in keys:
-        age = key.age(now)
-        if age is not None:
-            buckets[min(int(age.days * 10 / span), 10)] += 1
+    for days in ages_in_days:
+        buckets[min(int(days * 10 / span), 10)] += 1
     return buckets
 
 
@@ -111,13 +109,11 @@ class Overview(VerticalScroll):
             self.query_one("#overview-empty", Static).update(getting_started(exists))
         self.query_one("#overview-digits", Digits).update(str(len(keys)))
         self.query_one("#overview-counts", Static).update(counts_text(keys, colors))
-        self.query_one("#overview-sparkline", Sparkline).data = age_histogram(keys, now, max_days)
-        dated = [(k, k.age(now)) for k in keys]
-        oldest = heapq.nsmallest(  # as sorted()[:AGE_BARS], without sorting 10,000 keys
-            AGE_BARS,
-            ((k, a.days) for k, a in dated if a is not None),
-            key=lambda p: (-p[1], str(p[0].ref)),
-        )
+        dated = [(k, age.days) for k in keys if (age := k.age(now)) is not None]
+        sparkline = self.query_one("#overview-sparkline", Sparkline)
+        sparkline.data = age_histogram((days for _key, days in dated), max_days)
+        # As sorted()[:AGE_BARS], without sorting 10,000 keys.
+        oldest = heapq.nsmallest(AGE_BARS, dated, key=lambda p: (-p[1], str(p[0].ref)))
         title = f"Oldest keys, age against the {max_days}-day policy"
         if len(keys) > len(oldest):
             title += f" ({len(oldest)} of {len(keys)})"
