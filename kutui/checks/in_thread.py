@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 from collections.abc import AsyncIterator, Callable
 
 from kutui.checks.runner import CheckEvent
@@ -93,20 +92,30 @@ class ThreadedRun:
         pool = self._make_pool()
         events = self._engine(pool)
         pending: list[CheckEvent] = []
-        last = time.monotonic()
+
+        def flush() -> None:
+            nonlocal pending
+            if pending:
+                hand_over(pending)
+                pending = []
+
+        async def flush_every() -> None:
+            # Also while the engine waits (a rate budget, the last slow answers): results known
+            # are shown within ``every`` seconds, not held until the next one arrives.
+            while True:
+                await asyncio.sleep(self._every)
+                flush()
+
+        ticker = asyncio.create_task(flush_every())
         try:
             async for event in events:
                 pending.append(event)
-                if time.monotonic() - last >= self._every:
-                    hand_over(pending)
-                    pending = []
-                    last = time.monotonic()
         except asyncio.CancelledError:
             pass  # stop() was called: hand over what is known, then end
         finally:
+            ticker.cancel()
             aclose = getattr(events, "aclose", None)
             if aclose is not None:
                 await aclose()
             await pool.aclose()
-            if pending:
-                hand_over(pending)
+            flush()
