@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 
@@ -19,6 +20,10 @@ from kutui.kucoin.client import ClientPool
 
 #: What the thread runs: the engine's event stream, given a pool made on the thread's loop.
 Engine = Callable[[ClientPool], AsyncIterator[CheckEvent]]
+#: The interpreter's thread switch interval while a run is going (seconds; Python's is 0.005).
+#: The engine thread seldom waits, so each time the consumer's loop wakes (a key, a timer) it
+#: waited up to one interval for the GIL, several times per key press.
+SWITCH_INTERVAL = 0.001
 
 
 class ThreadedRun:
@@ -78,9 +83,12 @@ class ThreadedRun:
         return late
 
     def _thread_main(self, hand_over: Callable[[list[CheckEvent] | None], None]) -> None:
+        before = sys.getswitchinterval()
+        sys.setswitchinterval(min(before, SWITCH_INTERVAL))
         try:
             asyncio.run(self._consume(hand_over))
         finally:
+            sys.setswitchinterval(before)
             hand_over(None)
 
     async def _consume(self, hand_over: Callable[[list[CheckEvent] | None], None]) -> None:

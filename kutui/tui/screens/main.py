@@ -26,8 +26,9 @@ from kutui.tui.widgets.keys_table import KeysTable
 from kutui.tui.widgets.overview import Overview
 
 CHECK_GROUP = "checks"
-#: Results are drawn at most this often (seconds): 10,000 results stay a few hundred redraws.
-FLUSH_EVERY = 0.1
+#: Results are drawn at most this often (seconds): 10,000 results stay a few dozen redraws, each
+#: of which (table rows, tree labels, progress line) delays a key press pending behind it.
+FLUSH_EVERY = 0.25
 #: Above this many keys, moving in the tree waits for the cursor to rest before redrawing.
 DEBOUNCE_ABOVE = 2000
 
