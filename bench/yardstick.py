@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/yardstick.py                       # 1,000 keys, 3 runs
     .venv/bin/python bench/yardstick.py --keys 1000 10000 --runs 3 1
+    nice .venv/bin/python bench/yardstick.py --keys 10000 --runs 3 --tui-only
 
 For each size it writes a ``kutui simulate`` state with one key per KuCoin uid (ten uids per
 account: a master and nine sub-accounts, so KuCoin's per-uid quota never dominates), starts the
@@ -301,8 +302,9 @@ def measure(keys: int, runs: int, args: argparse.Namespace) -> Figures:
             home = Path(tmp) / "home"
             build_home(home, targets, url, args.concurrency)
             for run in range(runs):
-                line = one_run(figures, home, url, reference_keys, args)
-                print(f"  {keys} keys, run {run + 1}: {line}", flush=True)
+                if not args.tui_only:
+                    line = one_run(figures, home, url, reference_keys, args)
+                    print(f"  {keys} keys, run {run + 1}: {line}", flush=True)
                 if not args.no_tui:
                     print(f"  {tui_child(figures, home, keys, args.presses)}", flush=True)
         finally:
@@ -323,6 +325,8 @@ def table(results: dict[int, Figures]) -> list[str]:
     lines = [row("measure", "target", "today (median)", "ratio / met"),
              row("---", "---", "---", "---")]  # fmt: skip
     for keys, f in results.items():
+        if not f.check_all:  # --tui-only
+            continue
         ratio = f.net_ratio()
         w, s, r, r1 = (
             statistics.median(x) for x in (f.check_all, f.one_key, f.reference, f.reference_one)
@@ -333,28 +337,38 @@ def table(results: dict[int, Figures]) -> list[str]:
     biggest = max(results)
     f = results[biggest]
     n = f"{biggest:,} keys"
+    if f.check_all:
+        lines += cli_rows(f, n)
+    if f.tui:
+        lines += tui_rows(f, n)
+    return lines
+
+
+def cli_rows(f: Figures, n: str) -> list[str]:
     listing, one, rss = (statistics.median(x) for x in (f.key_list, f.one_key, f.rss_mib))
-    lines += [
+    return [
         row(f"`key list --json`, {n}", "<= 0.3 s", f"{listing:.2f} s", met(listing, 0.3)),
         row(f"`check {ONE_KEY}` incl. unlock, {n}", "<= 1.0 s", f"{one:.2f} s", met(one, 1.0)),
         row(f"peak RSS of `check --all`, {n}", "<= 200 MB", f"{rss:.0f} MiB",
             met(rss * 2**20, 200e6)),
     ]  # fmt: skip
-    if f.tui:
-        first, root, p95 = (
-            statistics.median(t[name] for t in f.tui)
-            for name in ("first_screen_s", "root_select_s", "keypress_p95_s")
-        )
-        lines += [
-            row(f"TUI first screen after unlock, {n}", "<= 1 s", f"{first:.2f} s", met(first, 1)),
-            row(f"TUI select the root node, {n}", "<= 150 ms", f"{1000 * root:.0f} ms",
-                met(root, 0.15)),
-        ]  # fmt: skip
-        if math.isnan(p95):  # the check ended before a second press
-            lines.append(row(f"TUI key press p95 during a check, {n}", "<= 50 ms", "-", "-"))
-        else:
-            lines.append(row(f"TUI key press p95 during a check, {n}", "<= 50 ms",
-                             f"{1000 * p95:.0f} ms", met(p95, 0.05)))  # fmt: skip
+
+
+def tui_rows(f: Figures, n: str) -> list[str]:
+    first, root, p95 = (
+        statistics.median(t[name] for t in f.tui)
+        for name in ("first_screen_s", "root_select_s", "keypress_p95_s")
+    )
+    lines = [
+        row(f"TUI first screen after unlock, {n}", "<= 1 s", f"{first:.2f} s", met(first, 1)),
+        row(f"TUI select the root node, {n}", "<= 150 ms", f"{1000 * root:.0f} ms",
+            met(root, 0.15)),
+    ]  # fmt: skip
+    if math.isnan(p95):  # the check ended before a second press
+        lines.append(row(f"TUI key press p95 during a check, {n}", "<= 50 ms", "-", "-"))
+    else:
+        lines.append(row(f"TUI key press p95 during a check, {n}", "<= 50 ms",
+                         f"{1000 * p95:.0f} ms", met(p95, 0.05)))  # fmt: skip
     return lines
 
 
@@ -368,6 +382,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--presses", type=int, default=40, help="key presses sampled per TUI run")
     parser.add_argument("--no-tui", action="store_true")
+    parser.add_argument(
+        "--tui-only", action="store_true", help="only the TUI figures (no CLI or reference runs)"
+    )
     parser.add_argument("--tui-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.tui_child:

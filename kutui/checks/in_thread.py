@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
-import time
 from collections.abc import AsyncIterator, Callable
 
 from kutui.checks.runner import CheckEvent
@@ -20,6 +20,10 @@ from kutui.kucoin.client import ClientPool
 
 #: What the thread runs: the engine's event stream, given a pool made on the thread's loop.
 Engine = Callable[[ClientPool], AsyncIterator[CheckEvent]]
+#: The interpreter's thread switch interval while a run is going (seconds; Python's is 0.005).
+#: The engine thread seldom waits, so each time the consumer's loop wakes (a key, a timer) it
+#: waited up to one interval for the GIL, several times per key press.
+SWITCH_INTERVAL = 0.001
 
 
 class ThreadedRun:
@@ -79,9 +83,12 @@ class ThreadedRun:
         return late
 
     def _thread_main(self, hand_over: Callable[[list[CheckEvent] | None], None]) -> None:
+        before = sys.getswitchinterval()
+        sys.setswitchinterval(min(before, SWITCH_INTERVAL))
         try:
             asyncio.run(self._consume(hand_over))
         finally:
+            sys.setswitchinterval(before)
             hand_over(None)
 
     async def _consume(self, hand_over: Callable[[list[CheckEvent] | None], None]) -> None:
@@ -93,20 +100,30 @@ class ThreadedRun:
         pool = self._make_pool()
         events = self._engine(pool)
         pending: list[CheckEvent] = []
-        last = time.monotonic()
+
+        def flush() -> None:
+            nonlocal pending
+            if pending:
+                hand_over(pending)
+                pending = []
+
+        async def flush_every() -> None:
+            # Also while the engine waits (a rate budget, the last slow answers): results known
+            # are shown within ``every`` seconds, not held until the next one arrives.
+            while True:
+                await asyncio.sleep(self._every)
+                flush()
+
+        ticker = asyncio.create_task(flush_every())
         try:
             async for event in events:
                 pending.append(event)
-                if time.monotonic() - last >= self._every:
-                    hand_over(pending)
-                    pending = []
-                    last = time.monotonic()
         except asyncio.CancelledError:
             pass  # stop() was called: hand over what is known, then end
         finally:
+            ticker.cancel()
             aclose = getattr(events, "aclose", None)
             if aclose is not None:
                 await aclose()
             await pool.aclose()
-            if pending:
-                hand_over(pending)
+            flush()

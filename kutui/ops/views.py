@@ -41,6 +41,11 @@ class Query:
     perms: tuple[str, ...] = ()
     failing_only: bool = False
 
+    @property
+    def matches_all(self) -> bool:
+        """Nothing to match: every key passes (``matches`` need not look at each)."""
+        return not (self.words or self.statuses or self.perms or self.failing_only)
+
 
 def parse_query(text: str, *, failing_only: bool = False) -> Query:
     words: list[str] = []

@@ -36,7 +36,7 @@ from kutui.redact import redact
 from kutui.rotation.checklist import Checklist
 from kutui.store.config import Config
 from kutui.store.history import History
-from kutui.tui import crash
+from kutui.tui import crash, heap
 from kutui.tui.commands import KutuiCommands
 from kutui.tui.keymap import known_binding_ids, usable
 from kutui.tui.messages import Changed, JobFailed, RegistryLoaded, ResultsSaved, VaultOpened
@@ -295,9 +295,15 @@ class KutuiApp(App[int]):
         home = self.home
 
         def load() -> RegistryLoaded:
-            return RegistryLoaded(
-                home.registry(), home.histories(), rotations_by_key(home), home.consumers()
-            )
+            # 10,000 keys read while Textual builds the screens set off full collections that
+            # walk both (kutui/tui/heap.py); the main screen holds them on until it is drawn.
+            heap.hold_full_passes()
+            try:
+                return RegistryLoaded(
+                    home.registry(), home.histories(), rotations_by_key(home), home.consumers()
+                )
+            finally:
+                heap.release_full_passes(exempt=False)
 
         self.run_job(load, lambda loaded: loaded, title="load-registry", group="load")
 

@@ -13,6 +13,7 @@ either way; only cycles created between a ``settle`` and the next ``release`` wa
 from __future__ import annotations
 
 import gc
+import threading
 
 
 def settle() -> None:
@@ -28,6 +29,7 @@ def release() -> None:
 #: The third threshold while a check runs: no full pass for the rest of the run in practice.
 _RUN_THRESHOLD2 = 1_000_000
 _held: list[int] = []  # thresholds to give back, one entry per run holding full passes
+_lock = threading.Lock()  # the registry is read on a thread, holding full passes meanwhile
 
 
 def hold_full_passes() -> None:
@@ -36,18 +38,24 @@ def hold_full_passes() -> None:
     the run kept so far (new results and table cells): bench/yardstick.py measured five passes
     of 0.17-0.29 s in four seconds of a 10,000-key check. Young passes still collect the
     engine's short-lived cycles."""
-    first, second, third = gc.get_threshold()
-    _held.append(third)
-    gc.set_threshold(first, second, _RUN_THRESHOLD2)
+    with _lock:
+        first, second, third = gc.get_threshold()
+        _held.append(third)
+        gc.set_threshold(first, second, _RUN_THRESHOLD2)
 
 
-def release_full_passes() -> None:
+def release_full_passes(*, exempt: bool = True) -> None:
     """The run ended: full collections as before; what the run kept is exempted (``settle``)
-    so that the next full passes do not walk it either."""
-    if not _held:
-        return
-    third = _held.pop()
-    if not _held:
+    so that the next full passes do not walk it either. ``exempt`` False: not exempted (a
+    rebuild's first screen: the screen exempts itself once built, and the garbage it left
+    must meet a full pass first)."""
+    with _lock:
+        if not _held:
+            return
+        third = _held.pop()
+        if _held:
+            return
         first, second, _ = gc.get_threshold()
         gc.set_threshold(first, second, third)
+    if exempt:
         settle()

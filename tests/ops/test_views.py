@@ -56,6 +56,21 @@ def test_status_terms_keep_exactly_the_keys_in_that_status(keys: list[ApiKey], v
     assert shown == wanted
 
 
+@given(
+    key_lists,
+    st.sampled_from(["", "  ", "x", "status:ok", "perm:spot", "status:failing acct"]),
+    st.booleans(),
+)
+def test_only_a_query_that_keeps_every_key_says_it_matches_all(
+    keys: list[ApiKey], text: str, failing_only: bool
+) -> None:
+    # The keys table skips matching when a query says it matches all (KeysTable.show).
+    query = views.parse_query(text, failing_only=failing_only)
+    assert query.matches_all == (not text.strip() and not failing_only)
+    if query.matches_all:
+        assert all(views.matches(k, query) for k in keys)
+
+
 @given(key_lists, st.sampled_from(PERMISSIONS), st.booleans())
 def test_perm_terms_and_failing_only_combine(
     keys: list[ApiKey], perm: str, failing_only: bool

@@ -48,17 +48,23 @@ def fresh_demo(tmp_path: Path) -> Demo:
 
 
 class FakeChecker:
-    """Answers every target with the demo's expected status, after an optional delay."""
+    """Answers every target with the demo's expected status, after an optional delay.
 
-    def __init__(self, demo: Demo, *, delay: float = 0.0) -> None:
+    ``hang_after``: answer that many targets, then wait (until cancelled) before the next, so a
+    test sees a check that is still running whatever the machine's speed."""
+
+    def __init__(self, demo: Demo, *, delay: float = 0.0, hang_after: int | None = None) -> None:
         self.expected = {d.key.id: d.expected_status for d in demo.keys}
         self.delay = delay
+        self.hang_after = hang_after
         self.seen: list[str] = []
 
     async def __call__(
         self, targets: Sequence[CheckTarget], *, pool: ClientPool, **_: Any
     ) -> AsyncIterator[CheckEvent]:
         for done, target in enumerate(targets, 1):
+            if self.hang_after is not None and len(self.seen) >= self.hang_after:
+                await asyncio.Event().wait()  # only a cancel ends this
             if self.delay:
                 await asyncio.sleep(self.delay)
             self.seen.append(target.key_id)

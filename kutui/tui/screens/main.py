@@ -26,8 +26,9 @@ from kutui.tui.widgets.keys_table import KeysTable
 from kutui.tui.widgets.overview import Overview
 
 CHECK_GROUP = "checks"
-#: Results are drawn at most this often (seconds): 10,000 results stay a few hundred redraws.
-FLUSH_EVERY = 0.1
+#: Results are drawn at most this often (seconds): 10,000 results stay a few dozen redraws, each
+#: of which (table rows, tree labels, progress line) delays a key press pending behind it.
+FLUSH_EVERY = 0.25
 #: Above this many keys, moving in the tree waits for the cursor to rest before redrawing.
 DEBOUNCE_ABOVE = 2000
 
@@ -196,6 +197,8 @@ class MainScreen(KeyActions):
         self._node_timer: Timer | None = None
         self._last_progress: tuple[int, int, int, int] = (0, 0, 0, 0)
         self.ready = False
+        #: Layouts left before full collections resume after a reload (0: not held).
+        self._held_layouts = 0
         #: A key to select once a reload shows it (a key just added).
         self.select_after_reload: str | None = None
         self.rechecks = Watch(self)  # not "watch": DOMNode.watch is Textual's own
@@ -234,6 +237,7 @@ class MainScreen(KeyActions):
     def reload(self) -> None:
         """Rebuild tree and table from the app's registry (after load, unlock or an edit)."""
         app = self.kapp
+        self._hold_full_passes_until_drawn()
         self.account_tree.history = app.history
         self.account_tree.load(app.registry, app.theme_colors)
         self.show_node(self.account_tree.selected_ref)
@@ -243,6 +247,40 @@ class MainScreen(KeyActions):
             self.table.move_cursor(row=self.table.shown_ids.index(wanted), animate=False)
             self.table.focus()
             self.show_detail(wanted)
+
+    def _hold_full_passes_until_drawn(self) -> None:
+        """No full collection until the screen is laid out and drawn again: building 11,000
+        tree nodes and the table's first rows at 10,000 keys set off three, and each walks
+        every object the app holds (0.2 s apiece, bench/yardstick.py). Young passes still run.
+        ``call_after_refresh`` would end the hold too soon: it can run before that layout."""
+        if self._held_layouts or not self.is_current:
+            return  # held already, or not current: no layout to wait for
+        self._held_layouts = 2
+        heap.hold_full_passes()
+        # The tree stands in for this screen: the screen's own subscription stays.
+        self.screen_layout_refresh_signal.subscribe(
+            self.account_tree, self._laid_out, immediate=True
+        )
+
+    def _laid_out(self, _screen: object = None) -> None:
+        # A layout that gave the tree or the table its scrollbar lays them out once more.
+        widgets = (self.account_tree, self.table)
+        again = any(w._layout_required for w in widgets)  # noqa: SLF001 - no public flag
+        if again and self._held_layouts > 1:
+            self._held_layouts -= 1
+            return
+        self._release_full_passes()
+
+    def _release_full_passes(self) -> None:
+        if self._held_layouts:
+            self._held_layouts = 0
+            self.screen_layout_refresh_signal.unsubscribe(self.account_tree)
+            # Not exempted now: the garbage the rebuild left meets full passes first; the table
+            # exempts what is alive once its rows are in (KeysTable.show).
+            heap.release_full_passes(exempt=False)
+
+    def on_unmount(self) -> None:
+        self._release_full_passes()
 
     def keys_of(self, ref: NodeRef) -> list[ApiKey]:
         return [k for k in self.kapp.registry.keys if ref.holds(k)]

@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.text import Text
+from rich.cells import cell_len
+from rich.text import Span, Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -16,7 +18,7 @@ from kutui.model import ApiKey, Registry, Status
 from kutui.ops.views import shown_status
 from kutui.store.history import HistoryEntry
 from kutui.tui import heap
-from kutui.tui.widgets.status_badge import badge
+from kutui.tui.widgets.status_badge import badge_label, badge_style, tone_style
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,24 @@ def node_label(
 ) -> Text:
     """``name``, its key count, and the badge of the worst status among its keys (if any),
     marked stale as the table marks a key's (``NodeCounts.stale``)."""
-    text = Text(name, end="")
-    text.append(f" {count} ", style="dim")
+    # One Text with its spans, as appending the count and the badge would build it: the tree
+    # makes 11,000 labels at 10,000 keys and each append copies (bench/yardstick.py).
+    middle = len(name) + len(str(count)) + 2
+    spans = [Span(len(name), middle, "dim")]
+    plain = f"{name} {count} "
     if count and worst is not None:
-        text.append_text(badge(worst, colors, stale=stale))
-    return text
+        plain += badge_label(worst)
+        style = badge_style(worst, colors)
+        if style:  # as Text.append_text: a style-less badge adds no span
+            spans.append(Span(middle, len(plain), style))
+        if stale:
+            # The mark as ``badge(..., stale=True)`` adds it (kutui/tui/widgets/status_badge.py).
+            start = len(plain)
+            plain += " stale"
+            mark = tone_style("warn", colors)
+            if mark:
+                spans.append(Span(start, len(plain), mark))
+    return Text(plain, end="", spans=spans)
 
 
 class AccountTree(Tree[NodeRef]):
@@ -163,6 +178,30 @@ class AccountTree(Tree[NodeRef]):
                 continue
             self._labels[ref] = shown
             node.set_label(node_label(_name(ref), shown[0], shown[1], colors, stale=shown[2]))
+
+    def process_label(self, label: str | Text) -> Text:
+        # Tree keeps a label's first line, splitting (and so copying) every label, twice per
+        # node added; kutui's labels are one line already.
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label
+        return super().process_label(label)
+
+    def get_label_width(self, node: TreeNode[NodeRef]) -> int:
+        # Tree renders every label (a copy, a style, a prefix) to measure it, for each of the
+        # 11,000 lines whenever it rebuilds them; the width is the icon's plus the label's.
+        label = node.label
+        width = label.cell_len if isinstance(label, Text) else cell_len(label)
+        if node.allow_expand:
+            width += cell_len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
+        return width
+
+    def _on_resize(self, event: events.Resize) -> None:
+        # Tree rebuilds its 11,000 lines on every resize (Tree._on_resize invalidates them), and
+        # the first layout resizes it twice (its scrollbar appears). The lines do not depend on
+        # the size and the line cache is keyed by width: growing the cache and a repaint do.
+        event.prevent_default()
+        self._line_cache.grow(event.size.height)
+        self.refresh()
 
     def _invalidate(self) -> None:
         # Tree invalidates its line cache and refreshes once per node added; while ``load``
@@ -274,6 +313,9 @@ class NodeCounts:
         counts = self._statuses.get(ref)
         if not counts:
             return 0, None
+        if len(counts) == 1:  # most nodes: one key, or keys all in one status
+            ((status, count),) = counts.items()
+            return (count, status) if count > 0 else (0, None)
         present = [s for s, n in counts.items() if n > 0]
         if not present:
             return 0, None

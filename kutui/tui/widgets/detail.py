@@ -208,6 +208,8 @@ class KeyDetail(VerticalScroll):
     """
 
     shown_id: str | None = None
+    #: The note's Markdown last given to its widget.
+    _note: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-summary")
@@ -236,7 +238,7 @@ class KeyDetail(VerticalScroll):
         self.query_one("#detail-summary", Static).update(summary_text(key, now, colors, history))
         self.query_one("#detail-permissions", Static).update(permissions_text(key, colors))
         self.query_one("#detail-findings", Static).update(findings_text(key, now, config, colors))
-        self.query_one("#detail-note", Markdown).update(note_markdown(key))
+        self._show_note(note_markdown(key))
         self.query_one("#detail-history", Static).update(history_text(history, now, colors))
         # The consumers head the rotations section: a rotation is what delivers to them.
         self.query_one("#detail-rotations", Static).update(
@@ -257,4 +259,12 @@ class KeyDetail(VerticalScroll):
             "#detail-rotations",
         ):
             self.query_one(part, Static).update("")
-        self.query_one("#detail-note", Markdown).update("")
+        self._show_note("")
+
+    def _show_note(self, markdown: str) -> None:
+        # Markdown parses its text and mounts a widget per block on every update: with j held
+        # in the keys table (most keys have no note: the same text) that was a good part of
+        # each press.
+        if markdown != self._note:
+            self._note = markdown
+            self.query_one("#detail-note", Markdown).update(markdown)

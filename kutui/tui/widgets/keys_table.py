@@ -12,8 +12,10 @@ from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, Row, RowKey
 
 from kutui.model import ApiKey
 from kutui.ops import views
@@ -171,6 +173,10 @@ def measure_width(cell: Text) -> int:
     return max(cell_len(line) for line in cell.plain.split("\n"))
 
 
+def _key_id(row_key: RowKey | str) -> str:
+    return (row_key.value or "") if isinstance(row_key, RowKey) else row_key
+
+
 class KeysTable(DataTable[Text]):
     """DataTable of the selected node's keys, rows keyed by key id; vim keys j/k/g/G."""
 
@@ -190,6 +196,14 @@ class KeysTable(DataTable[Text]):
     failing_only: bool = False
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        #: Keys whose row is out of sight and not rewritten yet, with the (now, config, colors)
+        #: of their last update: written when they come into view or are read.
+        self._stale: dict[str, tuple[ApiKey, datetime, Config, Mapping[str, str]]] = {}
+        #: Bumps of ``_update_count`` that only rewrote cells: the row order and heights, and so
+        #: ``ordered_rows`` and ``_y_offsets``, are kept across them (see ``_layout_version``).
+        #: Set before DataTable's __init__, which reads ``_y_offsets``.
+        self._content_bumps = 0
+        self._layout: tuple[tuple[int, int], list[Row], list[tuple[RowKey, int]]] | None = None
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.prefix = ""
         self.shown_ids: list[str] = []
@@ -257,19 +271,23 @@ class KeysTable(DataTable[Text]):
         status an outage leaves standing (kutui/ops/views.py).
 
         The first ``FIRST_ROWS`` rows (and any up to the cursor's key) are built at once; the
-        rest follow in chunks of ``CHUNK_ROWS``, each its own turn of the event loop, so a node
-        of 10,000 keys shows its first screen at once and key presses are answered meanwhile
-        (``filling`` is True until the last chunk is in)."""
+        rest follow, once the screen has drawn, in chunks of ``CHUNK_ROWS``, each its own turn of
+        the event loop, so a node of 10,000 keys shows its first screen at once and key presses
+        are answered meanwhile (``filling`` is True until the last chunk is in)."""
         previous = self.selected_key_id if self._keep_cursor else None
         self._keep_cursor = True
         self.prefix = prefix
         self._history = history = history if history is not None else {}
         parsed = views.parse_query(query, failing_only=self.failing_only)
-        shown = [
-            k
-            for k in keys
-            if views.matches(k, parsed, history.get(k.id, ()), badge_label(k.status))
-        ]
+        shown = (
+            list(keys)
+            if parsed.matches_all
+            else [
+                k
+                for k in keys
+                if views.matches(k, parsed, history.get(k.id, ()), badge_label(k.status))
+            ]
+        )
         shown = views.sort_keys(
             shown,
             self.sort_column,
@@ -278,6 +296,7 @@ class KeysTable(DataTable[Text]):
         )
         # Columns too: their widths only ever grow, so a narrow node would keep wide columns.
         self.clear(columns=True)
+        self._stale.clear()  # the rows are built again from the keys as they are now
         self._add_columns()
         self.shown_ids = [k.id for k in shown]
         self._pending = shown
@@ -289,7 +308,11 @@ class KeysTable(DataTable[Text]):
         if target >= 0:
             self.move_cursor(row=target, animate=False)
         if self.filling:
-            self._fill_soon(self._fill_generation)
+            # The first chunk waits for the screen to show these rows: each chunk changes the
+            # table's size, so every one let in before the first paint made the screen lay out
+            # and draw again before anything was shown (bench/yardstick.py).
+            generation = self._fill_generation
+            self.call_after_refresh(lambda: self._fill_soon(generation))
         elif len(shown) > FIRST_ROWS:
             heap.settle()
 
@@ -334,36 +357,113 @@ class KeysTable(DataTable[Text]):
                     natural[column] = width
         self._new_rows.difference_update(added)  # measured above
         self._fit()
-        self._require_update_dimensions = True  # recompute the virtual size when idle
+        # The virtual size now, not when idle: the first layout after show() then has the
+        # table's real size; the idle pass still redraws the header once (_on_idle).
+        self._update_dimensions(())
+        self._require_update_dimensions = True
 
     def update_key(
         self, key: ApiKey, now: datetime, config: Config, colors: Mapping[str, str]
     ) -> bool:
-        """Rewrite one key's row in place; False when the key is not shown."""
-        try:
-            self.get_row_index(key.id)
-        except RowDoesNotExist:
+        """Rewrite one key's row in place; False when the key is not shown.
+
+        A row out of sight is only marked stale and rewritten once it comes into view (or is
+        read): a check of 10,000 keys rewrote every row, and each rewrite made DataTable drop
+        every cached line and its row offsets (10,000 of them) on the next frame, which is what
+        held key presses back while a check ran (bench/yardstick.py)."""
+        if RowKey(key.id) not in self._row_locations:
             return False
-        widened = False
-        for (column, _title), cell in zip(
-            COLUMNS,
-            row_cells(key, self.prefix, now, config, colors, self._history.get(key.id, ())),
-            strict=True,
-        ):
-            # Widen a column whose new cell no longer fits. DataTable's own update_width
-            # re-measures the whole column whenever a cell got narrower (10,000 cells per
-            # update), so the width is kept here: it only ever grows while rows update.
-            if cell.cell_len > self._natural[column]:
-                self._natural[column] = cell.cell_len
-                widened = True
-            try:
-                self.update_cell(key.id, column, cell)
-            except CellDoesNotExist:
-                return False
+        self._stale[key.id] = (key, now, config, colors)
+        if self._in_view(key.id):
+            self._write_stale([key.id])
+        return True
+
+    def _in_view(self, key_id: str) -> bool:
+        index = self._row_locations.get(RowKey(key_id))
+        if index is None:
+            return False
+        top = int(self.scroll_y)
+        return top <= index < top + max(1, self.size.height)
+
+    def _write_stale(self, key_ids: Sequence[str]) -> None:
+        """Write the stale rows ``key_ids``, then let DataTable redraw once for all of them."""
+        widened = written = False
+        for key_id in key_ids:
+            stale = self._stale.pop(key_id, None)
+            if stale is None or RowKey(key_id) not in self._row_locations:
+                continue
+            key, now, config, colors = stale
+            row = self._data[RowKey(key_id)]
+            history = self._history.get(key_id, ())
+            for (column, _title), cell in zip(
+                COLUMNS, row_cells(key, self.prefix, now, config, colors, history), strict=True
+            ):
+                # Widen a column whose new cell no longer fits. DataTable's own update_width
+                # re-measures the whole column whenever a cell got narrower (10,000 cells per
+                # update), so the width is kept here: it only ever grows while rows update.
+                # The uncut width is kept (_natural); _fit cuts the columns to the table.
+                if cell.cell_len > self._natural[column]:
+                    self._natural[column] = cell.cell_len
+                    widened = True
+                # What update_cell does, without its one count bump (and so cache drop) a cell.
+                row[ColumnKey(column)] = cell
+            written = True
+        if not written:
+            return
+        self._update_count += 1
+        self._content_bumps += 1
         if widened:
             self._fit()
             self._require_update_dimensions = True  # recompute the virtual width when idle
-        return True
+        self.refresh()
+
+    def _write_stale_in_view(self) -> None:
+        if not self._stale:
+            return
+        top = int(self.scroll_y)
+        offsets = self._y_offsets
+        in_view = {key.value for key, _line in offsets[top : top + self.size.height]}
+        due = [key_id for key_id in in_view if key_id is not None and key_id in self._stale]
+        if due:
+            self._write_stale(due)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._write_stale_in_view()
+        return super().render_lines(crop)
+
+    def get_row(self, row_key: RowKey | str) -> list[Text]:
+        self._write_stale([_key_id(row_key)])
+        return super().get_row(row_key)
+
+    def get_cell(self, row_key: RowKey | str, column_key: ColumnKey | str) -> Text:
+        self._write_stale([_key_id(row_key)])
+        return super().get_cell(row_key, column_key)
+
+    def _layout_version(self) -> tuple[int, int]:
+        return self.row_count, self._update_count - self._content_bumps
+
+    def _current_layout(self) -> tuple[list[Row], list[tuple[RowKey, int]]]:
+        version = self._layout_version()
+        if self._layout is None or self._layout[0] != version:
+            rows, at = self.rows, self._row_locations.get_key
+            ordered = [rows[key] for key in map(at, range(self.row_count)) if key is not None]
+            offsets = [(row.key, y) for row in ordered for y in range(row.height)]
+            self._layout = (version, ordered, offsets)
+        return self._layout[1], self._layout[2]
+
+    @property
+    def ordered_rows(self) -> list[Row]:
+        # DataTable rebuilds this list (10,000 rows) whenever its update count moves, which a
+        # rewritten cell does too; here only a change of rows or of their order does.
+        return self._current_layout()[0]
+
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        return self._current_layout()[1]
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._layout = None
 
     def start_at_top(self) -> None:
         """Make the next ``show`` put the cursor on its first row instead of the same key: after

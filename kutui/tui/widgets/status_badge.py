@@ -110,12 +110,17 @@ def _style(color: str, bold: bool) -> Style:
         return Style(bold=bold)
 
 
+def badge_style(status: Status, colors: Mapping[str, str]) -> Style:
+    """The badge's style: its tone in the theme's ``kutui-status-*`` colours."""
+    tone = BADGES[status][2]
+    return tone_style(tone, colors, bold=tone == "bad")
+
+
 def badge(status: Status, colors: Mapping[str, str], *, stale: bool = False) -> Text:
     """The badge as Rich text, coloured with the theme's ``kutui-status-*`` variables.
     ``stale``: the status is the last definite one, shown during an outage (the rule is
     ``kutui.ops.views.shown_status``); the table and the tree mark it alike."""
-    _glyph, _words, tone = BADGES[status]
-    text = Text(badge_label(status), style=tone_style(tone, colors, bold=tone == "bad"), end="")
+    text = Text(badge_label(status), style=badge_style(status, colors), end="")
     if stale:
         text.append(" stale", style=tone_style("warn", colors))
     return text
