@@ -62,8 +62,6 @@ def getting_started(vault_exists: bool) -> Text:
 class Overview(VerticalScroll):
     DEFAULT_CSS = """
     Overview #overview-empty { display: none; padding: 1 0; }
-    Overview.-empty > * { display: none; }
-    Overview.-empty > #overview-empty { display: block; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
@@ -103,7 +101,10 @@ class Overview(VerticalScroll):
         colors: Mapping[str, str],
     ) -> None:
         home = getattr(self.app, "home", None)
-        self.set_class(not keys, "-empty")
+        # Each child shown or hidden, not a class on the overview: a class change restyles all
+        # its widgets, twice on the first screen (empty before the registry is read).
+        for child in self.children:
+            child.display = (child.id == "overview-empty") == (not keys)
         if not keys:
             exists = bool(home.vault_exists()) if home is not None else True
             self.query_one("#overview-empty", Static).update(getting_started(exists))
