@@ -262,7 +262,10 @@ class KutuiApp(App[int]):
         self._theme_ready = True
 
     def _setup_keymap(self) -> None:
-        keymap, problem = usable(self.config.keymap, known_binding_ids(type(self)))
+        wanted = self.config.keymap
+        # Knowing every binding id imports every screen (0.2 s of the first screen without
+        # cached bytecode, bench/yardstick.py); an empty [keymap] has no id to check.
+        keymap, problem = usable(wanted, known_binding_ids(type(self)) if wanted else set())
         if problem:
             self.problems.append(problem)
         self.set_keymap(keymap)

@@ -283,7 +283,8 @@ class MainScreen(KeyActions):
         self._release_full_passes()
 
     def keys_of(self, ref: NodeRef) -> list[ApiKey]:
-        return [k for k in self.kapp.registry.keys if ref.holds(k)]
+        keys = self.kapp.registry.keys
+        return list(keys) if ref.is_root else [k for k in keys if ref.holds(k)]
 
     def show_node(self, ref: NodeRef) -> None:
         app = self.kapp

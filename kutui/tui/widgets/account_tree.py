@@ -48,6 +48,11 @@ class NodeRef:
 
 ROOT = NodeRef()
 
+#: Above this many sub-accounts the accounts start collapsed and each gets its sub-account
+#: nodes when first expanded: building 9,000 of them at 10,000 keys was most of the first
+#: screen's cost (bench/yardstick.py). Below it every account starts expanded.
+COLLAPSED_ABOVE = 2000
+
 
 def node_label(
     name: str, count: int, worst: Status | None, colors: Mapping[str, str], *, stale: bool = False
@@ -74,6 +79,16 @@ def node_label(
     return Text(plain, end="", spans=spans)
 
 
+class _AccountNode(TreeNode[NodeRef]):
+    """A node that gets its children from the tree when first expanded (``COLLAPSED_ABOVE``)."""
+
+    def _expand(self, expand_all: bool) -> None:
+        tree = self._tree
+        if isinstance(tree, AccountTree):
+            tree._add_pending(self)  # noqa: SLF001 - its own tree
+        super()._expand(expand_all)
+
+
 class AccountTree(Tree[NodeRef]):
     BINDING_GROUP_TITLE = "Accounts tree"
     #: True while ``load`` adds nodes (a class default: Tree.__init__ already invalidates).
@@ -95,6 +110,9 @@ class AccountTree(Tree[NodeRef]):
         #: ``_palette``: a label that would not change is not redrawn.
         self._labels: dict[NodeRef, tuple[int, Status | None, bool]] = {}
         self._palette: tuple[tuple[str, str], ...] = ()
+        self._colors: Mapping[str, str] = {}
+        #: Sub-accounts per account node not expanded yet (``COLLAPSED_ABOVE``).
+        self._pending: dict[NodeRef, list[str]] = {}
         #: Results per key id: a node counts a key by the status an outage leaves standing.
         self.history: Mapping[str, Sequence[HistoryEntry]] = {}
         self._counts = NodeCounts(lambda key: shown_status(key, self.history.get(key.id, ())))
@@ -111,7 +129,7 @@ class AccountTree(Tree[NodeRef]):
         finally:
             self._building = False
             self._invalidate()
-        target = self._by_ref.get(selected, self.root)
+        target = self._node_of(selected) or self.root
         # New nodes get their line numbers only when the tree lines are built; without this
         # move_cursor sees line -1 and the cursor falls back to the root after every reload.
         _ = self.last_line
@@ -121,11 +139,8 @@ class AccountTree(Tree[NodeRef]):
         # Each node is created with its label (set_label afterwards queues a redraw per node).
         self._counts.recount(registry)
         self._palette, self._labels = tuple(sorted(colors.items())), {}
-
-        def label(ref: NodeRef) -> Text:
-            shown = self._labels[ref] = self._counts.label_of(ref)
-            return node_label(_name(ref), shown[0], shown[1], colors, stale=shown[2])
-
+        self._colors, self._pending = colors, {}
+        label = self._label
         self.root.set_label(label(ROOT))
         # Sub-accounts that only keys name, per account, in key order: one pass over the keys
         # (``keys_under`` per account would be accounts x keys: 10 million steps at 10,000).
@@ -133,20 +148,69 @@ class AccountTree(Tree[NodeRef]):
         for key in registry.keys:
             if key.ref.sub:
                 named_by_keys[key.ref.account].append(key.ref.sub)
+        subs_of: dict[str, list[str]] = {}
         for account in registry.accounts:
-            ref = NodeRef(account.name)
-            node = self.root.add(label(ref), data=ref, expand=True)
-            self._by_ref[ref] = node
-            subs = [s.name for s in account.subaccounts]
+            subs = subs_of[account.name] = [s.name for s in account.subaccounts]
             known = set(subs)
             for sub in named_by_keys.get(account.name, ()):
                 if sub not in known:
                     known.add(sub)
                     subs.append(sub)
-            for sub in subs:
-                sub_ref = NodeRef(account.name, sub)
-                self._by_ref[sub_ref] = node.add_leaf(label(sub_ref), data=sub_ref)
+        collapsed = sum(map(len, subs_of.values())) > COLLAPSED_ABOVE
+        for name, subs in subs_of.items():
+            ref = NodeRef(name)
+            if collapsed and subs:
+                node = self.root.add(label(ref), data=ref, expand=False)
+                self._pending[ref] = subs
+            else:
+                node = self.root.add(label(ref), data=ref, expand=True)
+                for sub in subs:
+                    sub_ref = NodeRef(name, sub)
+                    self._by_ref[sub_ref] = node.add_leaf(label(sub_ref), data=sub_ref)
+            self._by_ref[ref] = node
         self.root.expand()
+
+    def _label(self, ref: NodeRef) -> Text:
+        shown = self._labels[ref] = self._counts.label_of(ref)
+        return node_label(_name(ref), shown[0], shown[1], self._colors, stale=shown[2])
+
+    def _add_node(
+        self,
+        parent: TreeNode[NodeRef] | None,
+        label: Text,
+        data: NodeRef | None,
+        expand: bool = False,
+    ) -> TreeNode[NodeRef]:
+        # As Tree._add_node, with nodes that can get their children on expand.
+        node = _AccountNode(self, parent, self._new_id(), label, data, expanded=expand)
+        self._tree_nodes[node._id] = node
+        self._updates += 1
+        return node
+
+    def _add_pending(self, node: TreeNode[NodeRef]) -> None:
+        """Add the sub-account nodes of an account expanded for the first time."""
+        ref = node.data
+        subs = self._pending.pop(ref, None) if ref is not None else None
+        if ref is None or not subs:
+            return
+        building, self._building = self._building, True  # one invalidation: the expand's
+        try:
+            for sub in subs:
+                sub_ref = NodeRef(ref.account, sub)
+                self._by_ref[sub_ref] = node.add_leaf(self._label(sub_ref), data=sub_ref)
+        finally:
+            self._building = building
+
+    def _node_of(self, ref: NodeRef) -> TreeNode[NodeRef] | None:
+        """The node of ``ref``; a sub-account's account is expanded first if it must be."""
+        node = self._by_ref.get(ref)
+        if node is None and ref.sub is not None:
+            account = self._by_ref.get(NodeRef(ref.account))
+            if account is not None and NodeRef(ref.account) in self._pending:
+                account.expand()
+                _ = self.last_line  # the new nodes' line numbers, for move_cursor (see load)
+                node = self._by_ref.get(ref)
+        return node
 
     def refresh_labels(
         self,
@@ -166,6 +230,7 @@ class AccountTree(Tree[NodeRef]):
         else:
             nodes = self._counts.take_dirty()
         palette = tuple(sorted(colors.items()))
+        self._colors = colors
         if palette != self._palette:  # another theme: every label is drawn again
             self._palette, self._labels = palette, {}
             nodes = self._by_ref
@@ -215,7 +280,7 @@ class AccountTree(Tree[NodeRef]):
         return node.data if node is not None and node.data is not None else ROOT
 
     def select_ref(self, ref: NodeRef) -> None:
-        node = self._by_ref.get(ref)
+        node = self._node_of(ref)
         if node is not None:
             self.move_cursor(node, animate=False)
 
@@ -227,6 +292,12 @@ def status_counts(keys: list[ApiKey]) -> dict[Status, int]:
     return dict(counts)
 
 
+#: A node as NodeCounts keys it: (account, sub). A tuple of strings hashes in C; NodeRef's
+#: dataclass hash is a Python call, and counting 10,000 keys hashed 60,000 of them.
+_Node = tuple[str, str | None]
+_ROOT_NODE: _Node = ("", None)
+
+
 class NodeCounts:
     """Per tree node: how many keys it holds in each status, kept up to date key by key."""
 
@@ -236,28 +307,28 @@ class NodeCounts:
         #: The status a key is counted by and whether it is stale (the tree: its last definite
         #: one during an outage, ``kutui.ops.views.shown_status``).
         self.status_of = status_of
-        self._statuses: dict[NodeRef, dict[Status, int]] = {}
+        self._statuses: dict[_Node, dict[Status, int]] = {}
         #: Per node, how many keys of each status are counted by a stale one (only outages).
-        self._stale: dict[NodeRef, dict[Status, int]] = {}
-        self._members: dict[NodeRef, list[ApiKey]] = {}
+        self._stale: dict[_Node, dict[Status, int]] = {}
+        self._members: dict[_Node, list[ApiKey]] = {}
         # key id -> the status counted for it, and whether stale
         self._status_of: dict[str, tuple[Status, bool]] = {}
-        self._dirty: set[NodeRef] = set()
+        self._dirty: set[_Node] = set()
 
     @staticmethod
-    def _nodes_of(key: ApiKey) -> tuple[NodeRef, ...]:
+    def _nodes_of(key: ApiKey) -> tuple[_Node, ...]:
         ref = key.ref
         if ref.sub:
-            return ROOT, NodeRef(ref.account), NodeRef(ref.account, ref.sub)
-        return ROOT, NodeRef(ref.account)
+            return _ROOT_NODE, (ref.account, None), (ref.account, ref.sub)
+        return _ROOT_NODE, (ref.account, None)
 
     def recount(self, registry: Registry) -> None:
-        statuses: dict[NodeRef, dict[Status, int]] = {}
-        members: dict[NodeRef, list[ApiKey]] = {}
-        # NodeRefs per owner, not per key: building three per key would cost more than the count.
-        owners: dict[tuple[str, str], tuple[NodeRef, ...]] = {}
+        statuses: dict[_Node, dict[Status, int]] = {}
+        members: dict[_Node, list[ApiKey]] = {}
+        # Nodes per owner, not per key: building three per key would cost more than the count.
+        owners: dict[tuple[str, str], tuple[_Node, ...]] = {}
         status_of: dict[str, tuple[Status, bool]] = {}
-        stale: dict[NodeRef, dict[Status, int]] = {}
+        stale: dict[_Node, dict[Status, int]] = {}
         shown = self.status_of
         for key in registry.keys:
             counted = status_of[key.id] = shown(key)
@@ -305,12 +376,13 @@ class NodeCounts:
 
     def take_dirty(self) -> set[NodeRef]:
         dirty, self._dirty = self._dirty, set()
-        return dirty
+        return {NodeRef(account, sub) for account, sub in dirty}
 
     def shown(self, ref: NodeRef) -> tuple[int, Status | None]:
         """The node's key count and worst status (the first key's, in registry order, when
         two statuses share the worst severity: as ``keyfacts.worst_status`` picks)."""
-        counts = self._statuses.get(ref)
+        node = (ref.account, ref.sub)
+        counts = self._statuses.get(node)
         if not counts:
             return 0, None
         if len(counts) == 1:  # most nodes: one key, or keys all in one status
@@ -322,7 +394,7 @@ class NodeCounts:
         top = max(s.severity for s in present)
         worst = [s for s in present if s.severity == top]
         if len(worst) > 1:
-            members = self._members.get(ref, [])
+            members = self._members.get(node, [])
             statuses = (self._status_of[k.id][0] for k in members)
             first = next((s for s in statuses if s.severity == top), worst[0])
             return sum(counts.values()), first
@@ -332,11 +404,12 @@ class NodeCounts:
         """Whether every key of the node counted with ``status`` is counted by a stale one:
         the node's badge then says no more than the table's stale rows (a node with one fresh
         result of that status is not marked)."""
-        per = self._stale.get(ref)
+        node = (ref.account, ref.sub)
+        per = self._stale.get(node)
         if not per or status is None:
             return False
         count = per.get(status, 0)
-        return count > 0 and count == self._statuses[ref].get(status, 0)
+        return count > 0 and count == self._statuses[node].get(status, 0)
 
     def label_of(self, ref: NodeRef) -> tuple[int, Status | None, bool]:
         """What the node's label shows: key count, worst status, and whether that is stale."""

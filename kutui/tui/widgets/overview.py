@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +17,7 @@ from kutui.tui.widgets.status_badge import badge
 
 #: How many of the oldest keys get an age bar (widgets per key would not scale to 10,000).
 AGE_BARS = 12
+DAY = timedelta(days=1)
 
 
 def counts_text(keys: Sequence[ApiKey], colors: Mapping[str, str]) -> Text:
@@ -62,14 +63,15 @@ def getting_started(vault_exists: bool) -> Text:
 class Overview(VerticalScroll):
     DEFAULT_CSS = """
     Overview #overview-empty { display: none; padding: 1 0; }
-    Overview.-empty > * { display: none; }
-    Overview.-empty > #overview-empty { display: block; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
         #: The age rows, (row, name, bar, days): composed hidden, shown and updated in place.
         self._bars: list[tuple[Horizontal, Label, ProgressBar, Label]] = []
+        #: What was shown last (``_inputs``) and until when its ages in days hold: selecting
+        #: the root again redrew the same overview of 10,000 keys (bench/yardstick.py).
+        self._shown: tuple[object, datetime] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="overview-empty")
@@ -102,14 +104,29 @@ class Overview(VerticalScroll):
         max_days: int,
         colors: Mapping[str, str],
     ) -> None:
+        inputs = _inputs(keys, max_days, colors)
+        if self._shown is not None and keys:
+            shown, until = self._shown
+            if now < until and shown == inputs:
+                return
+        self._shown = None
         home = getattr(self.app, "home", None)
-        self.set_class(not keys, "-empty")
+        # Each child shown or hidden, not a class on the overview: a class change restyles all
+        # its widgets, twice on the first screen (empty before the registry is read).
+        for child in self.children:
+            child.display = (child.id == "overview-empty") == (not keys)
         if not keys:
             exists = bool(home.vault_exists()) if home is not None else True
             self.query_one("#overview-empty", Static).update(getting_started(exists))
         self.query_one("#overview-digits", Digits).update(str(len(keys)))
         self.query_one("#overview-counts", Static).update(counts_text(keys, colors))
-        dated = [(k, age.days) for k in keys if (age := k.age(now)) is not None]
+        dated: list[tuple[ApiKey, int]] = []
+        soonest = DAY  # until a key's age in days changes
+        for key in keys:
+            age = key.age(now)
+            if age is not None:
+                dated.append((key, age.days))
+                soonest = min(soonest, DAY - (age - timedelta(days=age.days)))
         sparkline = self.query_one("#overview-sparkline", Sparkline)
         sparkline.data = age_histogram((days for _key, days in dated), max_days)
         # As sorted()[:AGE_BARS], without sorting 10,000 keys.
@@ -125,6 +142,17 @@ class Overview(VerticalScroll):
                 name_label.update(Text(f"{str(key.ref)[:28]:<28} ", end=""))
                 bar.update(total=max_days, progress=min(days, max_days))
                 days_label.update(_days_text(days, max_days))
+        self._shown = (inputs, now + soonest)
+
+
+def _inputs(keys: Sequence[ApiKey], max_days: int, colors: Mapping[str, str]) -> object:
+    """What the overview depends on besides the time: each key (a reload makes new ones), its
+    last result (a check replaces it) and its dates. Held, not ids: an id can be reused."""
+    return (
+        max_days,
+        dict(colors),
+        [(key, key.last_check, key.created_at, key.added_at) for key in keys],
+    )
 
 
 def _days_text(days: int, max_days: int) -> str:
