@@ -16,7 +16,7 @@ from kutui.tui.screens.main import MainScreen
 from kutui.tui.widgets.account_tree import NodeRef
 from kutui.tui.widgets.keys_table import KeysTable
 
-from .conftest import NOW, FakeChecker, make_app
+from .conftest import NOW, FakeChecker, make_app, until
 
 SIZE = (120, 40)
 
@@ -149,22 +149,24 @@ async def test_check_all_updates_rows_and_saves(fresh_demo: Demo) -> None:
 
 
 async def test_escape_cancels_a_running_check(fresh_demo: Demo) -> None:
-    checker = FakeChecker(fresh_demo, delay=0.05)
+    # Five answers, then the run waits: still running whenever escape arrives (a fixed sleep
+    # before escape raced the run's end on a loaded machine).
+    checker = FakeChecker(fresh_demo, hold_after=5)
     app = make_app(fresh_demo, checker=checker)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         main = await _ready(pilot, app)
         await pilot.press("C")
-        await pilot.pause(0.3)
+        progress = main.query_one("#progress")
+        await until(pilot, lambda: len(checker.seen) == 5 and progress.has_class("-running"))
         assert main.checking
-        assert main.query_one("#progress").has_class("-running")
         await pilot.press("escape")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert not _checking(main)
-        assert not main.query_one("#progress").has_class("-running")
-        assert 0 < len(checker.seen) < 40
+        assert not progress.has_class("-running")
+        assert len(checker.seen) == 5
         messages = [n.message for n in app._notifications]
-        assert any(m.startswith("Cancelled:") for m in messages)
+        assert any(m.startswith("Cancelled: 5 of 40 keys checked") for m in messages), messages
 
 
 def _checking(main: MainScreen) -> bool:
