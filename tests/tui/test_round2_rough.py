@@ -371,6 +371,37 @@ async def test_the_palette_yanks_a_keys_reference_and_fingerprint(demo: Demo) ->
         assert app.clipboard == demo.keys[0].key.fingerprint
 
 
+async def test_r_and_f_yank_the_keys_reference_and_fingerprint_and_say_so(demo: Demo) -> None:
+    app = make_app(demo)
+    admin = demo.keys[0].key
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("l", "R")
+        await pilot.pause()
+        assert app.clipboard == "alpha/admin"
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.clipboard == admin.fingerprint and len(admin.fingerprint) == 4
+        await app.workers.wait_for_complete()
+        messages = [n.message for n in app._notifications]
+        assert "Copied the reference: alpha/admin" in messages
+        assert f"Copied the fingerprint: {admin.fingerprint}" in messages
+        secrets = demo.open_vault().data.get(admin.id)
+        assert secrets is not None
+        for message in messages:
+            for secret in (secrets.api_key, secrets.api_secret, secrets.passphrase):
+                assert secret.reveal() not in message
+        # The help lists both, with their ids for [keymap].
+        await pilot.press("f1")
+        await pilot.pause()
+        from kutui.tui.screens.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+        rows = {row for _group, rows in app.screen.binding_rows() for row in rows}
+        assert ("R", "Copy ref", "main.copy_ref") in rows
+        assert ("f", "Copy fingerprint", "main.copy_fingerprint") in rows
+
+
 async def test_a_newly_added_key_is_selected(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
