@@ -14,6 +14,7 @@ key changed the screen, the next key also waits until the new screen is mounted 
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,12 +22,17 @@ from typing import Any
 from textual import events
 from textual.app import App
 from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.timer import Timer
 
-#: A key whose ``KeyHandled`` never comes back (its widget was removed meanwhile) holds the
-#: others at most this long (seconds).
-GIVE_UP_AFTER = 1.0
+#: A key whose ``KeyHandled`` never comes back holds the others while its widget is still
+#: there, checked this often (seconds), and at most GIVE_UP_AFTER: a widget removed with the key
+#: still in its queue never answers, a slow one does (and the keys behind it must wait).
+CHECK_EVERY = 0.5
+GIVE_UP_AFTER = 5.0
+#: ``_in_flight`` while the next key waits for its screen (tickets start at 1).
+RESERVED = 0
 
 
 class KeyHandled(Message):
@@ -49,6 +55,8 @@ class KeyOrder:
         self._in_flight: int | None = None
         self._screen: Screen[Any] | None = None
         self._give_up: Timer | None = None
+        self._target: MessagePump | None = None
+        self._sent_at = 0.0
         #: Keys received so far (tests wait for a burst to be handled).
         self.received = 0
 
@@ -65,12 +73,11 @@ class KeyOrder:
             if screen is self._screen and screen.is_mounted:
                 await self._send(event)
                 return
-            self._in_flight = -1  # a new screen: its focus may not be set yet
+            self._in_flight = RESERVED  # a new screen: its focus may not be set yet
             self._waiting.append(event)
             self._next_when_ready()
             return
         self._waiting.append(event)
-        self._arm()
 
     def handled(self, message: KeyHandled) -> None:
         """The app received a ``KeyHandled``: the key it follows is done."""
@@ -92,21 +99,32 @@ class KeyOrder:
         if not event.is_forwarded or not target.post_message(KeyHandled(ticket)):
             self._done()  # a priority binding took it (its action has run), or nobody will
             return
-        self._arm()
+        self._target, self._sent_at = target, time.monotonic()
+        self._watch(ticket)
 
-    def _arm(self) -> None:
-        """Keys wait behind one in flight: never longer than GIVE_UP_AFTER."""
-        in_flight = self._in_flight
-        if self._give_up is None and self._waiting and in_flight is not None and in_flight > 0:
-            self._give_up = self._app.set_timer(GIVE_UP_AFTER, self._gave_up, name="keys")
+    def _watch(self, ticket: int) -> None:
+        self._give_up = self._app.set_timer(
+            CHECK_EVERY, lambda: self._check(ticket), name="key-order"
+        )
+
+    def _check(self, ticket: int) -> None:
+        """Still no ``KeyHandled`` for ``ticket``: go on if it cannot come any more."""
+        if self._in_flight != ticket:
+            return  # answered meanwhile (a timer event queued before it was stopped)
+        target = self._target
+        lost = target is None or not target.is_attached or not target.is_running
+        if lost or time.monotonic() - self._sent_at >= GIVE_UP_AFTER:
+            self._done()
+        else:
+            self._watch(ticket)
 
     def _done(self) -> None:
-        self._in_flight = None
+        self._in_flight, self._target = None, None
         if self._give_up is not None:
             self._give_up.stop()
             self._give_up = None
         if self._waiting:
-            self._in_flight = -1  # reserved until the next key goes
+            self._in_flight = RESERVED  # until the next key goes
             self._next_when_ready()
 
     def _next_when_ready(self) -> None:
@@ -124,8 +142,3 @@ class KeyOrder:
         self._in_flight = None
         if self._waiting:
             await self._send(self._waiting.popleft())
-
-    def _gave_up(self) -> None:
-        self._give_up = None
-        if self._in_flight is not None and self._in_flight > 0:
-            self._done()

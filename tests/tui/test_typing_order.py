@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input
 
 from kutui.demo import Demo
@@ -73,3 +74,22 @@ async def test_a_key_after_one_that_moves_focus_acts_where_focus_went(demo: Demo
         assert main.table.has_focus
         assert main.table.cursor_row == 2
         assert main.account_tree.cursor_line == tree_line
+
+
+async def test_keys_still_apply_when_the_handled_notice_of_one_is_lost(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A key whose widget is removed before it runs never reports back: the keys behind it
+    # wait GIVE_UP_AFTER at most, then go on in order.
+    import kutui.tui.key_order as key_order
+
+    monkeypatch.setattr(key_order, "CHECK_EVERY", 0.02)
+    monkeypatch.setattr(key_order, "GIVE_UP_AFTER", 0.1)
+    monkeypatch.setattr(KutuiApp, "on_key_handled", lambda self, message: None)
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settled(pilot, app)
+        main = app.main
+        assert main is not None
+        await burst(pilot, app, "l", "j", "j")
+        assert main.table.has_focus and main.table.cursor_row == 2
