@@ -99,14 +99,16 @@ async def test_at_120_columns_the_tree_is_sized_by_content_and_permissions_fit(
 async def test_the_progress_line_is_whole_at_80_columns(demo: Demo) -> None:
     from .conftest import FakeChecker
 
-    app = make_app(demo, checker=FakeChecker(demo, delay=0.05))
+    # Still running when looked at, however slow the machine (a fixed pause raced the run's end).
+    app = make_app(demo, checker=FakeChecker(demo, delay=0.02, hold_after=30))
     async with app.run_test(size=(80, 24)) as pilot:
         await _settle(pilot, app)
         await pilot.press("C")
-        await pilot.pause(0.6)
         progress = app.screen.query_one("#progress")
         counts = app.screen.query_one("#check-counts")
         title = app.screen.query_one("#check-title")
+        await until(pilot, lambda: "failing" in str(counts.render()))
+        assert progress.has_class("-running")
         text = str(counts.render())
         assert "ok" in text and "failing" in text
         assert progress.region.width == 80
