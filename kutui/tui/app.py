@@ -38,6 +38,7 @@ from kutui.store.config import Config
 from kutui.store.history import History
 from kutui.tui import crash, heap
 from kutui.tui.commands import KutuiCommands
+from kutui.tui.key_order import KeyHandled, KeyOrder
 from kutui.tui.keymap import known_binding_ids, usable
 from kutui.tui.messages import Changed, JobFailed, RegistryLoaded, ResultsSaved, VaultOpened
 from kutui.tui.screens.main import CHECK_GROUP, MainScreen
@@ -134,6 +135,7 @@ class KutuiApp(App[int]):
         self._theme_ready = False
         self._saved_theme = ""
         self._last_input = 0.0
+        self.key_order = KeyOrder(self, super().on_event)
         self.problems: list[str] = []
         self.animation_level = "full" if self.config.ui.animations else "none"
 
@@ -497,7 +499,13 @@ class KutuiApp(App[int]):
         # Every key press or click counts as activity for the idle lock, whoever handles it.
         if isinstance(event, events.InputEvent) and not event.is_forwarded:
             self._last_input = self._clock_seconds()
+            if isinstance(event, events.Key):
+                await self.key_order.key(event)  # one at a time, in the order typed
+                return
         await super().on_event(event)
+
+    def on_key_handled(self, message: KeyHandled) -> None:
+        self.key_order.handled(message)
 
     @staticmethod
     def _clock_seconds() -> float:

@@ -84,11 +84,14 @@ def build_commands(app: KutuiApp) -> list[PaletteCommand]:
             "Copy through OSC 52; cleared after 45 s (y)",
             "screen.copy('api_key')",
         )
-        for what, value in (("reference", str(key.ref)), ("fingerprint", key.fingerprint)):
+        for what, value, letter in (
+            ("reference", str(key.ref), "R"),
+            ("fingerprint", key.fingerprint, "f"),
+        ):
             if value:
                 add(
                     f"key: Copy {what} of {key.ref}",
-                    f"Copy {value} (not secret; through OSC 52)",
+                    f"Copy {value} (not secret; through OSC 52) ({letter})",
                     f"screen.yank('{what}')",
                 )
         add(

@@ -48,25 +48,24 @@ def fresh_demo(tmp_path: Path) -> Demo:
 
 
 class FakeChecker:
-    """Answers every target with the demo's expected status, after an optional delay.
+    """Answers every target with the demo's expected status, after an optional delay. With
+    ``hold_after`` it answers that many, then waits until the run is cancelled: a check that is
+    still running however slowly the test gets to its next step."""
 
-    ``hang_after``: answer that many targets, then wait (until cancelled) before the next, so a
-    test sees a check that is still running whatever the machine's speed."""
-
-    def __init__(self, demo: Demo, *, delay: float = 0.0, hang_after: int | None = None) -> None:
+    def __init__(self, demo: Demo, *, delay: float = 0.0, hold_after: int | None = None) -> None:
         self.expected = {d.key.id: d.expected_status for d in demo.keys}
         self.delay = delay
-        self.hang_after = hang_after
+        self.hold_after = hold_after
         self.seen: list[str] = []
 
     async def __call__(
         self, targets: Sequence[CheckTarget], *, pool: ClientPool, **_: Any
     ) -> AsyncIterator[CheckEvent]:
         for done, target in enumerate(targets, 1):
-            if self.hang_after is not None and len(self.seen) >= self.hang_after:
-                await asyncio.Event().wait()  # only a cancel ends this
             if self.delay:
                 await asyncio.sleep(self.delay)
+            if self.hold_after is not None and done > self.hold_after:
+                await asyncio.Event().wait()  # until the run's task is cancelled
             self.seen.append(target.key_id)
             status = self.expected.get(target.key_id, Status.OK)
             result = CheckResult(status=status, checked_at=NOW, latency_ms=5.0)
@@ -85,3 +84,32 @@ def make_app(demo: Demo, *, unlocked: bool = True, **kwargs: Any) -> KutuiApp:
 
 
 AppFactory = Callable[..., KutuiApp]
+
+
+async def until(pilot: Any, condition: Callable[[], bool], *, timeout: float = 20.0) -> None:
+    """Let the app run until ``condition()`` holds (a state a user would see), or fail. Tests
+    wait on what they need instead of sleeping a guess: a loaded CI machine makes guesses wrong."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"still not true after {timeout} s: {condition}"
+        await pilot.pause(0.02)
+
+
+async def burst(pilot: Any, app: KutuiApp, *keys: str) -> None:
+    """Deliver ``keys`` as a terminal delivers a burst (a fast typist on a busy app, tmux
+    ``send-keys``): all at once, none waiting for the one before to be handled, unlike
+    ``pilot.press``, which lets the app go idle after each key. Returns once all are handled."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    driver = app._driver
+    assert driver is not None
+    expected = app.key_order.received + len(keys)
+    for key in keys:
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        event = events.Key(name, key if len(key) == 1 else "\t" if key == "tab" else None)
+        event.set_sender(app)
+        driver.send_message(event)
+    await until(pilot, lambda: app.key_order.received >= expected and app.key_order.idle)
+    await pilot.pause()

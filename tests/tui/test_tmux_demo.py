@@ -1,4 +1,5 @@
-"""`kutui demo` in a real terminal (tmux): unlock, check everything with `C`, quit with `q`.
+"""`kutui demo` in a real terminal (tmux): unlock, check everything with `C`, quit with `q`; then
+a whole session (check, failing only, sort, a rotation typed at, quit) and a burst of typing.
 
 Runs at 80x24 with TERM=xterm-256color and at 200x50 with TERM=screen, NO_COLOR and --no-mouse
 (what SSH users meet). After `q` the pane must be back on the normal screen (alternate screen off)
@@ -163,37 +164,20 @@ def _keys(base: list[str], *keys: str, literal: bool = False) -> None:
     time.sleep(0.3)
 
 
-@pytest.mark.parametrize(("width", "height"), [(80, 24), (120, 40)])
-def test_demo_rotation_ignores_typing_on_its_buttons_and_quits_cleanly(
-    tmux: list[str], tmp_path: Path, width: int, height: int
-) -> None:
-    exit_file = _start_demo(tmux, tmp_path, width, height)
-    _keys(tmux, "j", "j", "l")  # alpha/bot-spot, its first key (grid-1)
-    _keys(tmux, "r")
-    _wait_for(tmux, "Rotate alpha/bot-spot/grid-1", timeout=30)
-    before = _wait_for(tmux, "Plan the rotation (automatic, pending)", timeout=30)
-    # shift+tab from the steps table: the last button (Abort), then the one before (Run).
-    for _button in ("Abort", "Run"):
-        _keys(tmux, "BTab")
-        _keys(tmux, "Qzw9asdxQzw", literal=True)  # a stray passphrase: every letter once bound
-        screen = _pane(tmux)
-        assert "Plan the rotation (automatic, pending)" in screen
-        assert "Abort the rotation" not in screen and "reason" not in screen.lower()
-    assert "Qzw" not in _pane(tmux) and "Qzw" not in before  # typed into nothing
-    _keys(tmux, "Escape")
-    _wait_for_gone(tmux, "Rotate alpha/bot-spot/grid-1", timeout=30)
-    _keys(tmux, "q")
+def _quits_cleanly(base: list[str], exit_file: Path) -> None:
+    _keys(base, "q")
     deadline = time.monotonic() + 30
     while not exit_file.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert exit_file.read_text().strip() == "0"
-    assert _display(tmux, "#{alternate_on}") == "0"
+    assert _display(base, "#{alternate_on}") == "0"
 
 
 @pytest.mark.parametrize(("width", "height"), [(80, 24), (120, 40)])
-def test_demo_filters_to_failing_keys_and_sorts_by_severity(
+def test_demo_checks_filters_sorts_rotates_ignores_typing_on_buttons_and_quits(
     tmux: list[str], tmp_path: Path, width: int, height: int
 ) -> None:
+    """Issue 14, "Done when" 3: one session as a user has it, at 80x24 and 120x40."""
     exit_file = _start_demo(tmux, tmp_path, width, height)
     _keys(tmux, "C")
     _wait_for(tmux, "Checked:", timeout=120)
@@ -204,9 +188,51 @@ def test_demo_filters_to_failing_keys_and_sorts_by_severity(
     _wait_for(tmux, "Status (failing) ▲", timeout=30)
     _keys(tmux, "O")
     _wait_for(tmux, "Status (failing) ▼", timeout=30)
-    _keys(tmux, "q")
-    deadline = time.monotonic() + 30
-    while not exit_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert exit_file.read_text().strip() == "0"
-    assert _display(tmux, "#{alternate_on}") == "0"
+    _keys(tmux, "O")
+    _wait_for(tmux, "Status (failing) ▲", timeout=30)
+
+    _keys(tmux, "r")  # the first row: the most severe failing key
+    screen = _wait_for(tmux, "Plan the rotation (automatic, pending)", timeout=30)
+    title = next(line for line in screen.splitlines() if line.strip().startswith("Rotate "))
+    ref = title.split()[1]
+    before = screen
+    # shift+tab from the steps table: the last button (Abort), then the one before (Run).
+    for _button in ("Abort", "Run"):
+        _keys(tmux, "BTab")
+        _keys(tmux, "Qzw9asdxQzw", literal=True)  # a stray passphrase: every letter once bound
+        screen = _pane(tmux)
+        assert "Plan the rotation (automatic, pending)" in screen
+        assert "Abort the rotation" not in screen and "reason" not in screen.lower()
+    assert "Qzw" not in _pane(tmux) and "Qzw" not in before  # typed into nothing
+    _keys(tmux, "Escape")
+    _wait_for_gone(tmux, f"Rotate {ref}", timeout=30)
+    _quits_cleanly(tmux, exit_file)
+
+
+def test_demo_add_key_form_takes_a_burst_into_the_fields_typed(
+    tmux: list[str], tmp_path: Path
+) -> None:
+    """Label, tab, key, tab, ... sent in one burst (one send-keys) fill each field in turn."""
+    exit_file = _start_demo(tmux, tmp_path, 80, 24)
+    _keys(tmux, "j", "a")  # alpha: the Add key form, on the label
+    _wait_for(tmux, "tab next field", timeout=30)  # the form's own hint line
+    subprocess.run(
+        [
+            *tmux,
+            "send-keys",
+            "-t",
+            "demo",
+            "newbot",
+            "Tab",
+            "0123456789abcdef01234567",
+            "Tab",
+            "0a1b2c3d-0000-4000-8000-0123456789ab",
+            "Tab",
+            "Pass-phrase-1",
+            "Enter",
+        ],
+        check=True,
+    )
+    _wait_for_gone(tmux, "tab next field", timeout=30)
+    _wait_for(tmux, "alpha/newbot", timeout=30)  # saved, and selected in the table
+    _quits_cleanly(tmux, exit_file)

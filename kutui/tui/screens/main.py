@@ -129,6 +129,24 @@ class MainScreen(KeyActions):
             id="main.copy_passphrase",
             tooltip="Copy the API passphrase after a confirmation",
         ),
+        # y / Y / P copy credentials (here and on the rotation screen), so the yanks of what is
+        # not secret take their initials.
+        Binding(
+            "R",
+            "yank('reference')",
+            "Copy ref",
+            show=False,
+            id="main.copy_ref",
+            tooltip="Copy the key's reference, account/sub/label (not secret)",
+        ),
+        Binding(
+            "f",
+            "yank('fingerprint')",
+            "Copy fingerprint",
+            show=False,
+            id="main.copy_fingerprint",
+            tooltip="Copy the key's fingerprint, the API key's last 4 characters (not secret)",
+        ),
         Binding("r", "rotate", "Rotate", id="main.rotate", tooltip="Rotate the selected key"),
         Binding("a", "add", "Add key", id="main.add", tooltip="Add a key under the node"),
         Binding(
@@ -385,8 +403,14 @@ class MainScreen(KeyActions):
         from kutui.tui.clipboard import copy_plain
 
         key = self.selected_key
-        if key is not None:
-            copy_plain(self.kapp, str(key.ref) if what == "reference" else key.fingerprint, what)
+        if key is None:
+            self.notify("Select a key in the table first.", severity="warning")
+            return
+        value = str(key.ref) if what == "reference" else key.fingerprint
+        if not value:
+            self.notify(f"{key.ref} has no {what} yet.", severity="warning")
+            return
+        copy_plain(self.kapp, value, what)
 
     def action_watch(self) -> None:
         self.rechecks.toggle()
