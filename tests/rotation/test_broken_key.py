@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 
 from kutui import cli
-from kutui.commands import common
-from kutui.kucoin import client as client_module
 from kutui.kucoin.client import ClientPool
 from kutui.model import Credential, Slot
 from kutui.rotation.checklist import Checklist
@@ -29,7 +27,7 @@ from kutui.tui.screens.rotation import RotationScreen
 from tests.rotation.test_crash import Chaos, drive
 from tests.rotation.test_screen import RID as SCREEN_RID
 from tests.rotation.test_screen import SIZE, FrozenClock, Host, settle, text_of
-from tests.rotation.world import MASTER_ID, MKEY_ID, SUB_ID, World, make_world
+from tests.rotation.world import MASTER_ID, MKEY_ID, SUB_ID, World, cli_on, make_world
 
 REF = "main/bot1sub/grid"
 WRONG = "WrongPassphrase-1"
@@ -54,15 +52,7 @@ def on_a_terminal(
 ) -> list[str]:
     """``kutui rotate`` in this process against the world's simulator; returns the getpass
     prompts (answered from ``typed``). Every yes/no question is answered yes."""
-    transport = world.sim.transport(client_ip="10.1.2.3")
-    real_pool = client_module.ClientPool
-
-    def pool(**kwargs: Any) -> Any:
-        return real_pool(transport=transport, **kwargs)
-
-    monkeypatch.setattr(client_module, "ClientPool", pool)
-    monkeypatch.setattr(common, "open_vault", lambda args, home: world.vault)
-    monkeypatch.setattr(common, "is_tty", lambda stream=None: tty)
+    cli_on(world, monkeypatch, tty=tty)
     answers: Iterator[str] = iter(typed or [])
     prompts: list[str] = []
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 import asyncio
 import builtins
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from kutui import cli
 from kutui.commands import common
-from kutui.kucoin import client as client_module
 from kutui.model import Slot
-from tests.rotation.world import SUB_ID, World
+from tests.rotation.world import SUB_ID, World, cli_on
 
 REF = "main/bot1sub/grid"
 
@@ -23,15 +21,7 @@ REF = "main/bot1sub/grid"
 @pytest.fixture
 def terminal(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The CLI on a terminal, talking to the world's simulator; returns the questions asked."""
-    transport = world.sim.transport(client_ip="10.1.2.3")
-    real_pool = client_module.ClientPool
-
-    def pool(**kwargs: Any) -> Any:
-        return real_pool(transport=transport, **kwargs)
-
-    monkeypatch.setattr(client_module, "ClientPool", pool)
-    monkeypatch.setattr(common, "open_vault", lambda args, home: world.vault)
-    monkeypatch.setattr(common, "is_tty", lambda stream=None: True)
+    cli_on(world, monkeypatch, tty=True)
     return []
 
 

@@ -5,30 +5,19 @@ from __future__ import annotations
 import builtins
 import getpass
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from kutui import cli
-from kutui.commands import common
-from kutui.kucoin import client as client_module
 from kutui.model import Slot, passphrase_problem
-from tests.rotation.world import MKEY_ID, World
+from tests.rotation.world import MKEY_ID, World, cli_on
 
 
 def test_master_rotation_on_a_terminal(
     world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     web = world.sim.add_key(1001, permission="General,Spot", passphrase="NewMasterPass-9")
-    transport = world.sim.transport(client_ip="10.1.2.3")
-    real_pool = client_module.ClientPool
-
-    def pool(**kwargs: Any) -> Any:
-        return real_pool(transport=transport, **kwargs)
-
-    monkeypatch.setattr(client_module, "ClientPool", pool)
-    monkeypatch.setattr(common, "open_vault", lambda args, home: world.vault)
-    monkeypatch.setattr(common, "is_tty", lambda stream=None: True)
+    cli_on(world, monkeypatch, tty=True)
     typed: Iterator[str] = iter(
         [web.api_key, web.api_secret, "WrongPass-1", web.api_key, web.api_secret, "NewMasterPass-9"]
     )

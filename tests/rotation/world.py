@@ -10,8 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from kutui.commands import common
 from kutui.errors import KucoinError
+from kutui.kucoin import client as client_module
 from kutui.kucoin.client import KucoinClient
 from kutui.kucoin.simulator import Simulator
 from kutui.kucoin.simulator.state import SimKey
@@ -205,3 +210,17 @@ def make_world(root: Path, *, consumers: tuple[str, ...] = ("grid-bot", "tax-exp
 
     vault.update(fill)
     return World(root, sim, home, vault, master, old, old_master)
+
+
+def cli_on(world: World, monkeypatch: pytest.MonkeyPatch, *, tty: bool = True) -> None:
+    """Commands run in this process talk to the world's simulator and open its vault, as on a
+    terminal when ``tty`` (the CLI then asks its questions)."""
+    transport = world.sim.transport(client_ip="10.1.2.3")
+    real_pool = client_module.ClientPool
+
+    def pool(**kwargs: Any) -> Any:
+        return real_pool(transport=transport, **kwargs)
+
+    monkeypatch.setattr(client_module, "ClientPool", pool)
+    monkeypatch.setattr(common, "open_vault", lambda args, home: world.vault)
+    monkeypatch.setattr(common, "is_tty", lambda stream=None: tty)

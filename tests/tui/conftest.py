@@ -17,6 +17,7 @@ from kutui.demo import Demo, build_demo
 from kutui.kucoin.client import ClientPool
 from kutui.model import CheckResult, Status
 from kutui.tui.app import KutuiApp
+from kutui.tui.screens.main import MainScreen
 
 NOW = datetime(2026, 11, 25, 9, 0, 0, tzinfo=UTC)
 
@@ -84,6 +85,17 @@ def make_app(demo: Demo, *, unlocked: bool = True, **kwargs: Any) -> KutuiApp:
 
 
 AppFactory = Callable[..., KutuiApp]
+
+
+async def ready(pilot: Any, app: KutuiApp, *, rounds: int = 1) -> MainScreen:
+    """The main screen once its workers (registry load, first paint) are done; ``rounds``
+    more than one for screens whose first load starts further work."""
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    main = app.main
+    assert main is not None and main.ready
+    return main
 
 
 async def until(pilot: Any, condition: Callable[[], bool], *, timeout: float = 20.0) -> None:

@@ -13,19 +13,11 @@ from kutui.secret import Secret
 from kutui.tui.app import KutuiApp
 from kutui.tui.screens.main import MainScreen
 
-from .conftest import FakeChecker, make_app
+from .conftest import FakeChecker, make_app, ready
 
 SIZE = (120, 40)
 NEW_KEY = "0123456789abcdef01234567"
 NEW_SECRET = "0a1b2c3d-0000-4000-8000-0123456789ab"
-
-
-async def _ready(pilot: Any, app: KutuiApp) -> MainScreen:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    main = app.main
-    assert main is not None and main.ready
-    return main
 
 
 async def _settle(pilot: Any, app: KutuiApp) -> None:
@@ -37,7 +29,7 @@ async def _settle(pilot: Any, app: KutuiApp) -> None:
 async def test_n_edits_the_note_and_saves_it(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         await pilot.press("l", "n")
         assert type(app.screen).__name__ == "NotesEditor"
         await pilot.press("end", *" Rotated weekly.")
@@ -56,7 +48,7 @@ async def test_e_edits_the_note_in_the_editor(demo: Demo, monkeypatch: pytest.Mo
     monkeypatch.setattr(editor, "edit_text_in_editor", lambda app, text, **_: "From $EDITOR")
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("l", "e")
         await _settle(pilot, app)
     stored = demo.home.registry().key_by_id("demo0001")
@@ -67,7 +59,7 @@ async def test_e_edits_the_note_in_the_editor(demo: Demo, monkeypatch: pytest.Mo
 async def test_v_reveals_and_escape_closes(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("l", "v")
         assert type(app.screen).__name__ == "RevealScreen"
         assert app.screen.has_class("-revealed")
@@ -82,7 +74,7 @@ async def test_y_copies_the_key_and_Y_asks_before_the_secret(demo: Demo) -> None
     cred = vault.data.get("demo0001")
     assert cred is not None
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("l", "y")
         assert app.clipboard == cred.api_key.reveal()
         assert app.clipboard_guard.pending
@@ -98,7 +90,7 @@ async def test_y_copies_the_key_and_Y_asks_before_the_secret(demo: Demo) -> None
 async def test_a_adds_a_key_to_registry_and_vault(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("j", "a")  # alpha selected: the form starts with it filled in
         assert type(app.screen).__name__ == "KeyForm"
         await pilot.press(*"newbot", "tab")  # focus starts on the label
@@ -116,7 +108,7 @@ async def test_a_adds_a_key_to_registry_and_vault(demo: Demo) -> None:
 async def test_A_adds_an_account_at_the_root(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("A")
         assert type(app.screen).__name__ == "AccountForm"
         await pilot.press(*"delta", "ctrl+s")
@@ -127,7 +119,7 @@ async def test_A_adds_an_account_at_the_root(demo: Demo) -> None:
 async def test_u_renames_an_account_and_its_keys(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("j", "j", "j", "j", "j")  # bravo
         main = app.main
         assert main is not None and main.node.account == "bravo" and main.node.sub is None
@@ -143,7 +135,7 @@ async def test_u_renames_an_account_and_its_keys(demo: Demo) -> None:
 async def test_d_removes_a_key_after_confirming(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("l", "d")
         assert type(app.screen).__name__ == "ConfirmModal"
         await pilot.press("y")
@@ -156,7 +148,7 @@ async def test_d_removes_a_key_after_confirming(demo: Demo) -> None:
 async def test_d_refuses_a_node_that_holds_keys(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("j", "d")
         assert isinstance(app.screen, MainScreen)
         assert any("still has" in n.message and "key(s)" in n.message for n in app._notifications)
@@ -166,7 +158,7 @@ async def test_d_refuses_a_node_that_holds_keys(demo: Demo) -> None:
 async def test_lock_then_unlock_with_the_passphrase(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("ctrl+l")
         assert app.vault is None
         assert type(app.screen).__name__ == "UnlockScreen"
@@ -194,7 +186,7 @@ async def test_locked_start_asks_for_the_passphrase(demo: Demo) -> None:
 async def test_help_opens_and_escape_closes(demo: Demo, key: str) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press(key)
         assert type(app.screen).__name__ == "HelpScreen"
         await pilot.press("escape")
@@ -205,7 +197,7 @@ async def test_palette_runs_check_all(demo: Demo) -> None:
     checker = FakeChecker(demo)
     app = make_app(demo, checker=checker)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("ctrl+p")
         await pilot.press(*"check: all keys")
         await pilot.pause(0.5)
@@ -217,7 +209,7 @@ async def test_palette_runs_check_all(demo: Demo) -> None:
 async def test_palette_switches_theme_and_it_is_remembered(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("ctrl+p")
         await pilot.press(*"theme: use high-contrast")
         await pilot.pause(0.5)
@@ -227,7 +219,7 @@ async def test_palette_switches_theme_and_it_is_remembered(demo: Demo) -> None:
     assert demo.home.state().theme == "high-contrast"
     again = make_app(demo)
     async with again.run_test(size=SIZE) as pilot:
-        await _ready(pilot, again)
+        await ready(pilot, again)
         assert again.theme == "high-contrast"
 
 
@@ -238,7 +230,7 @@ async def test_keymap_rebinds_by_id_and_reports_unknown_ids(demo: Demo) -> None:
     )
     app = make_app(demo, checker=checker)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("x")
         await _settle(pilot, app)
         assert len(checker.seen) == 40
@@ -248,7 +240,7 @@ async def test_keymap_rebinds_by_id_and_reports_unknown_ids(demo: Demo) -> None:
 async def test_r_opens_the_rotation_screen(demo: Demo) -> None:
     app = make_app(demo, transport=demo.transport())
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("j", "j", "l", "r")
         await pilot.pause()
         assert type(app.screen).__name__ == "RotationScreen"
@@ -262,7 +254,7 @@ async def test_i_imports_subaccounts_and_their_keys_through_the_master_key(demo:
     new_key = demo.simulator.add_key(2099, remark="found by import")
     app = make_app(demo, transport=demo.transport())
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("j", "i")
         assert type(app.screen).__name__ == "ImportScreen"
         await _settle(pilot, app)
@@ -280,7 +272,7 @@ async def test_i_imports_subaccounts_and_their_keys_through_the_master_key(demo:
 async def test_f2_opens_the_theme_picker(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("f2")
         await pilot.pause()
         assert type(app.screen).__name__ == "CommandPalette"
@@ -295,7 +287,7 @@ async def test_P_copies_the_passphrase_only_after_yes(demo: Demo) -> None:
     cred = vault.data.get("demo0001")
     assert cred is not None
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("l", "P")
         assert type(app.screen).__name__ == "ConfirmModal"
         await pilot.press("n")  # declined: nothing copied
@@ -316,7 +308,7 @@ async def test_an_unusable_entry_is_named_when_it_is_used(
     app = make_app(demo)  # the vault opens: one bad entry does not lock the user out
     notes: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append(message))
         await pilot.press("l", "v")
         assert isinstance(app.screen, MainScreen)  # nothing revealed

@@ -11,28 +11,19 @@ from textual.widgets import Input, Label, Static
 from kutui.checks.runner import CheckEvent, CheckTarget
 from kutui.demo import Demo
 from kutui.model import CheckResult, Status
-from kutui.tui.app import KutuiApp
 from kutui.tui.screens.main import MainScreen
 from kutui.tui.widgets.account_tree import NodeRef
 from kutui.tui.widgets.keys_table import KeysTable
 
-from .conftest import NOW, FakeChecker, make_app, until
+from .conftest import NOW, FakeChecker, make_app, ready, until
 
 SIZE = (120, 40)
-
-
-async def _ready(pilot: object, app: KutuiApp) -> MainScreen:
-    await app.workers.wait_for_complete()
-    await pilot.pause()  # type: ignore[attr-defined]
-    main = app.main
-    assert main is not None and main.ready
-    return main
 
 
 async def test_startup_shows_every_account_and_key(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         table = main.query_one(KeysTable)
         assert table.row_count == 40
         labels = {str(n.label).split(" ")[0] for n in main.account_tree.root.children}
@@ -45,7 +36,7 @@ async def test_startup_shows_every_account_and_key(demo: Demo) -> None:
 async def test_tree_selection_limits_the_table(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         await pilot.press("j")  # alpha
         assert main.node == NodeRef("alpha")
         assert main.query_one(KeysTable).row_count == 16
@@ -59,7 +50,7 @@ async def test_tree_selection_limits_the_table(demo: Demo) -> None:
 async def test_vim_keys_move_in_the_table(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         await pilot.press("l")
         table = main.query_one(KeysTable)
         assert table.has_focus
@@ -82,7 +73,7 @@ async def test_vim_keys_move_in_the_table(demo: Demo) -> None:
 async def test_slash_filters_and_escape_clears(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         await pilot.press("slash")
         assert main.query_one("#filter", Input).has_focus
         await pilot.press(*"passphrase")
@@ -102,7 +93,7 @@ async def test_c_checks_the_selected_key_only(demo: Demo) -> None:
     checker = FakeChecker(demo)
     app = make_app(demo, checker=checker)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         await pilot.press("l", "j", "c")
         await app.workers.wait_for_complete()
         assert checker.seen == ["demo0002"]
@@ -113,7 +104,7 @@ async def test_c_on_a_node_checks_its_keys(demo: Demo) -> None:
     checker = FakeChecker(demo)
     app = make_app(demo, checker=checker)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("j", "j", "c")  # tree: alpha/bot-spot
         await app.workers.wait_for_complete()
         assert len(checker.seen) == 5
@@ -123,7 +114,7 @@ async def test_check_all_updates_rows_and_saves(fresh_demo: Demo) -> None:
     checker = FakeChecker(fresh_demo)
     app = make_app(fresh_demo, checker=checker)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         table = main.query_one(KeysTable)
         assert all("UNCHECKED" in str(table.get_row_at(i)[1]) for i in range(40))
         await pilot.press("C")
@@ -154,7 +145,7 @@ async def test_escape_cancels_a_running_check(fresh_demo: Demo) -> None:
     checker = FakeChecker(fresh_demo, hold_after=5)
     app = make_app(fresh_demo, checker=checker)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         await pilot.press("C")
         progress = main.query_one("#progress")
         counts = main.query_one("#check-counts", Label)
@@ -182,7 +173,7 @@ def _checking(main: MainScreen) -> bool:
 async def test_q_quits(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
@@ -195,7 +186,7 @@ async def test_q_writes_results_not_saved_yet(fresh_demo: Demo) -> None:
 
     app = make_app(fresh_demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         app._saved_at = float("inf")  # the periodic save would not run for a long time
         app.record_result("demo0003", CheckResult(status=Status.FROZEN, checked_at=NOW))
         await pilot.press("q")
@@ -214,7 +205,7 @@ async def test_two_runs_before_one_save_are_two_history_entries(fresh_demo: Demo
 
     app = make_app(fresh_demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         app._saved_at = float("inf")  # no periodic save in between
         app.record_result("demo0003", CheckResult(status=Status.FROZEN, checked_at=NOW))
         later = NOW + timedelta(seconds=1)
@@ -244,7 +235,7 @@ async def test_a_tui_check_teaches_the_registry_what_the_cli_check_does(demo: De
 
     app = make_app(demo, checker=checker)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("C")
         await app.workers.wait_for_complete()
         shown = app.key_by_id(master.id)

@@ -8,22 +8,12 @@ from datetime import timedelta
 from textual.widgets import Label
 
 from kutui.demo import Demo
-from kutui.tui.app import KutuiApp
 from kutui.tui.screens.main import MainScreen
 from kutui.tui.widgets.account_tree import ROOT
 
-from .conftest import make_app
+from .conftest import make_app, ready
 
 SIZE = (120, 40)
-
-
-async def _ready(pilot: object, app: KutuiApp) -> MainScreen:
-    for _ in range(2):
-        await app.workers.wait_for_complete()
-        await pilot.pause()  # type: ignore[attr-defined]
-    main = app.main
-    assert main is not None and main.ready
-    return main
 
 
 def _ages(main: MainScreen) -> list[str]:
@@ -33,7 +23,7 @@ def _ages(main: MainScreen) -> list[str]:
 async def test_the_oldest_keys_age_by_a_day_when_the_clock_does(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app, rounds=2)
         before = _ages(main)
         assert before
         main.show_node(ROOT)  # the same keys, the same time: the same overview

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kutui.demo import Demo
-from kutui.tui.app import KutuiApp
-from kutui.tui.screens.main import MainScreen
 
-from .conftest import make_app
+from .conftest import make_app, ready
 
 SIZE = (120, 40)
-
-
-async def _ready(pilot: Any, app: KutuiApp) -> MainScreen:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    main = app.main
-    assert main is not None and main.ready
-    return main
 
 
 async def test_ctrl_l_while_credentials_are_revealed_locks_and_hides_them(demo: Demo) -> None:
@@ -29,7 +17,7 @@ async def test_ctrl_l_while_credentials_are_revealed_locks_and_hides_them(demo: 
     assert cred is not None
     secret = cred.api_secret.reveal()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("l", "v")
         await pilot.pause()
         assert type(app.screen).__name__ == "RevealScreen"
@@ -48,7 +36,7 @@ async def test_importing_known_subaccounts_does_not_claim_they_were_imported(dem
 
     app = make_app(demo, transport=demo.transport())
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("j", "i")  # alpha: every sub-account is already known
         assert isinstance(app.screen, ImportScreen)
         for _ in range(3):
@@ -63,7 +51,7 @@ async def test_g_and_G_move_the_tree_cursor_to_the_first_and_last_node(demo: Dem
     """The README's g / G (top / bottom) hold in the tree as well as the table."""
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         tree = main.account_tree
         assert tree.has_focus
         await pilot.press("G")
@@ -79,7 +67,7 @@ async def test_ctrl_l_during_a_rotation_closes_it_so_it_cannot_run_on_the_locked
 ) -> None:
     app = make_app(demo, transport=demo.transport())
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("j", "j", "l", "r")
         await pilot.pause()
         assert type(app.screen).__name__ == "RotationScreen"
@@ -98,7 +86,7 @@ async def test_reloading_the_registry_keeps_the_selected_tree_node(demo: Demo) -
 
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         await pilot.press("j", "j")  # alpha, then its first sub-account
         await pilot.pause()
         chosen = main.account_tree.selected_ref
@@ -150,7 +138,7 @@ async def test_the_palettes_copy_api_key_command_copies_it(demo: Demo) -> None:
     cred = vault.data.get("demo0001")
     assert cred is not None
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot, app)
+        await ready(pilot, app)
         await pilot.press("l", "ctrl+p")
         await pilot.pause()
         await pilot.press(*"Copy API key")
@@ -172,7 +160,7 @@ async def test_every_palette_command_names_an_action_it_can_call(demo: Demo) -> 
 
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         await pilot.press("j", "l")  # a node and a key selected: the most commands
         await pilot.pause()
         commands = build_commands(app)
@@ -193,7 +181,7 @@ async def test_removing_a_key_mid_rotation_is_refused_in_the_tui(demo: Demo) -> 
 
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app)
         await pilot.press("l")  # the keys table: the first key is selected
         await pilot.pause()
         key = main.selected_key

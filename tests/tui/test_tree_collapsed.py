@@ -6,23 +6,13 @@ from __future__ import annotations
 import pytest
 
 from kutui.demo import Demo
-from kutui.tui.app import KutuiApp
 from kutui.tui.screens.main import MainScreen
 from kutui.tui.widgets import account_tree
 from kutui.tui.widgets.account_tree import NodeRef
 
-from .conftest import make_app
+from .conftest import make_app, ready
 
 SIZE = (120, 40)
-
-
-async def _ready(pilot: object, app: KutuiApp) -> MainScreen:
-    for _ in range(2):
-        await app.workers.wait_for_complete()
-        await pilot.pause()  # type: ignore[attr-defined]
-    main = app.main
-    assert main is not None and main.ready
-    return main
 
 
 @pytest.fixture
@@ -40,7 +30,7 @@ def _lines(main: MainScreen) -> list[str]:
 async def test_an_account_expanded_shows_its_sub_accounts_and_their_keys(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app, rounds=2)
         tree = main.account_tree
         account = next(a for a in app.registry.accounts if a.subaccounts)
         sub = account.subaccounts[0].name
@@ -66,13 +56,13 @@ async def test_an_account_expanded_shows_its_sub_accounts_and_their_keys(demo: D
 async def test_a_selected_sub_account_stays_selected_after_a_reload(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        main = await _ready(pilot, app)
+        main = await ready(pilot, app, rounds=2)
         account = next(a for a in app.registry.accounts if a.subaccounts)
         ref = NodeRef(account.name, account.subaccounts[-1].name)
         main.account_tree.select_ref(ref)  # expands its collapsed account first
         await pilot.pause(0.3)
         assert main.account_tree.selected_ref == ref
         app.load_registry()
-        await _ready(pilot, app)
+        await ready(pilot, app, rounds=2)
         assert main.account_tree.selected_ref == ref
         assert main.node == ref
