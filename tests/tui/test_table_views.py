@@ -14,7 +14,7 @@ from kutui.store.history import HistoryEntry
 from kutui.tui.app import KutuiApp
 from kutui.tui.widgets.keys_table import KeysTable
 
-from .conftest import make_app
+from .conftest import make_app, until
 
 SIZE = (120, 40)
 
@@ -263,3 +263,22 @@ async def test_a_resized_terminal_refits_the_columns(demo: Demo) -> None:
         await pilot.resize_terminal(200, 50)
         await _settle(pilot, app)
         assert label.content_width == wide
+
+
+async def test_the_table_fills_even_when_the_screen_never_reports_its_refresh(
+    demo: Demo, monkeypatch: Any
+) -> None:
+    # A node of more keys than the first rows: the rest come in chunks once the screen has
+    # drawn. call_after_refresh can lose its callback (it queues on the screen current when
+    # handled); the table must not stop at its first rows then.
+    from kutui.tui.widgets import keys_table
+
+    monkeypatch.setattr(keys_table, "FIRST_ROWS", 5)
+    monkeypatch.setattr(keys_table, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(KeysTable, "call_after_refresh", lambda self, *a, **k: True)
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        table = _table(app)
+        await until(pilot, lambda: not table.filling)
+        assert table.row_count == len(table.shown_ids) == len(demo.keys)

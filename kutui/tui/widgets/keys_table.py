@@ -29,6 +29,8 @@ from kutui.tui.widgets.status_badge import badge, badge_label, tone_style
 #: Rows ``KeysTable.show`` builds at once (more than a screen); the rest come in chunks.
 FIRST_ROWS = 200
 CHUNK_ROWS = 250
+#: Seconds after which a fill starts even if the screen never reported its refresh.
+FILL_FALLBACK_S = 1.0
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("label", "Key"),
@@ -210,6 +212,7 @@ class KeysTable(DataTable[Text]):
         self._pending: list[ApiKey] = []
         self._filled = 0
         self._fill_generation = 0
+        self._fill_started = 0  # the generation whose fill has begun
         self._row_args: tuple[datetime, Config, Mapping[str, str]] | None = None
         self._history: Mapping[str, Sequence[HistoryEntry]] = {}
         self._keep_cursor = True
@@ -312,7 +315,11 @@ class KeysTable(DataTable[Text]):
             # table's size, so every one let in before the first paint made the screen lay out
             # and draw again before anything was shown (bench/yardstick.py).
             generation = self._fill_generation
-            self.call_after_refresh(lambda: self._fill_soon(generation))
+            self.call_after_refresh(lambda: self._start_fill(generation))
+            # call_after_refresh queues on whichever screen is current when its message is
+            # handled; a screen that goes away before its next refresh takes the callback
+            # with it, and the table stopped at FIRST_ROWS rows (bench/yardstick.py hung so).
+            self.set_timer(FILL_FALLBACK_S, lambda: self._start_fill(generation))
         elif len(shown) > FIRST_ROWS:
             heap.settle()
 
@@ -320,6 +327,12 @@ class KeysTable(DataTable[Text]):
     def filling(self) -> bool:
         """Rows of the last ``show`` are still being added."""
         return self._filled < len(self._pending)
+
+    def _start_fill(self, generation: int) -> None:
+        if generation != self._fill_generation or self._fill_started == generation:
+            return  # a newer show() started over, or this one's fill is under way
+        self._fill_started = generation
+        self._fill_soon(generation)
 
     def _fill_soon(self, generation: int) -> None:
         # A timer, not call_later: the widget's queue hands over queued messages without
