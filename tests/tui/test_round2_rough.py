@@ -290,6 +290,8 @@ async def test_keys_typed_while_the_vault_opens_reach_the_main_screen(
         assert app.screen is unlock and unlock.busy
         derived.set()
         await until(pilot, lambda: type(app.screen).__name__ == "NotesEditor")
+        # Mounted, not only pushed: ending the test mid-mount tore the dialog down under it.
+        await until(pilot, lambda: getattr(app.focused, "id", None) == "note-text")
         # Both arrived, in order: the table took focus, then n opened its key's note.
         main = app.main
         assert main is not None and main.focused is main.table

@@ -126,7 +126,7 @@ def test_demo_unlocks_checks_everything_and_quits_cleanly(
     deadline = time.monotonic() + 30
     while not exit_file.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert exit_file.read_text().strip() == "0"
+    assert exit_file.read_text().strip() == "0", _pane(tmux)  # kutui's last words on failure
     assert _display(tmux, "#{alternate_on}") == "0"
 
 
@@ -169,7 +169,7 @@ def _quits_cleanly(base: list[str], exit_file: Path) -> None:
     deadline = time.monotonic() + 30
     while not exit_file.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert exit_file.read_text().strip() == "0"
+    assert exit_file.read_text().strip() == "0", _pane(base)  # kutui's last words on failure
     assert _display(base, "#{alternate_on}") == "0"
 
 
