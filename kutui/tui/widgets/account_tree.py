@@ -18,7 +18,7 @@ from kutui.model import ApiKey, Registry, Status
 from kutui.ops.views import shown_status
 from kutui.store.history import HistoryEntry
 from kutui.tui import heap
-from kutui.tui.widgets.status_badge import badge_label, badge_style, tone_style
+from kutui.tui.widgets.status_badge import STALE_MARK, badge_label, badge_style, stale_style
 
 
 @dataclass(frozen=True)
@@ -69,11 +69,10 @@ def node_label(
         style = badge_style(worst, colors)
         if style:  # as Text.append_text: a style-less badge adds no span
             spans.append(Span(middle, len(plain), style))
-        if stale:
-            # The mark as ``badge(..., stale=True)`` adds it (kutui/tui/widgets/status_badge.py).
+        if stale:  # the mark ``badge(..., stale=True)`` adds
             start = len(plain)
-            plain += " stale"
-            mark = tone_style("warn", colors)
+            plain += STALE_MARK
+            mark = stale_style(colors)
             if mark:
                 spans.append(Span(start, len(plain), mark))
     return Text(plain, end="", spans=spans)

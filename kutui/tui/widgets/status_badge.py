@@ -116,11 +116,19 @@ def badge_style(status: Status, colors: Mapping[str, str]) -> Style:
     return tone_style(tone, colors, bold=tone == "bad")
 
 
+#: What follows a badge whose status is the last definite one, shown during an outage.
+STALE_MARK = " stale"
+
+
+def stale_style(colors: Mapping[str, str]) -> Style:
+    return tone_style("warn", colors)
+
+
 def badge(status: Status, colors: Mapping[str, str], *, stale: bool = False) -> Text:
     """The badge as Rich text, coloured with the theme's ``kutui-status-*`` variables.
     ``stale``: the status is the last definite one, shown during an outage (the rule is
     ``kutui.ops.views.shown_status``); the table and the tree mark it alike."""
     text = Text(badge_label(status), style=badge_style(status, colors), end="")
     if stale:
-        text.append(" stale", style=tone_style("warn", colors))
+        text.append(STALE_MARK, style=stale_style(colors))
     return text
