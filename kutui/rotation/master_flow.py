@@ -32,8 +32,6 @@ from kutui.rotation.sub_flow import (
 from kutui.secret import Secret
 from kutui.store.vault import VaultData
 
-SKIPPABLE = frozenset({"switch-consumers", "purge-previous"})
-
 CREATE_INSTRUCTIONS = """\
 1. Log in to kucoin.com with the account that owns this key.
 2. Open API Management (profile menu).

@@ -30,10 +30,6 @@ def handlers_for(flow: Flow) -> dict[str, Handler]:
     return master_flow.HANDLERS if flow is Flow.MASTER else sub_flow.HANDLERS
 
 
-def skippable_for(flow: Flow) -> frozenset[str]:
-    return master_flow.SKIPPABLE if flow is Flow.MASTER else sub_flow.SKIPPABLE
-
-
 @dataclass
 class Session:
     engine: Engine
@@ -44,7 +40,7 @@ class Session:
 
     @property
     def skippable(self) -> frozenset[str]:
-        return skippable_for(self.checklist.flow)
+        return sub_flow.SKIPPABLE  # the same steps in both flows
 
     async def run(self) -> Step | None:
         """Run automatic steps until one needs the user, fails, or the rotation ends."""

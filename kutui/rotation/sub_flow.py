@@ -50,6 +50,8 @@ from kutui.secret import Secret
 from kutui.store.vault import VaultData
 from kutui.text import control_problem
 
+#: Steps the user may skip, in either flow (kutui/rotation/master_flow.py uses the same steps):
+#: a bot the user switches by hand, and a previous key kept on purpose.
 SKIPPABLE = frozenset({"switch-consumers", "purge-previous"})
 
 
