@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import logging
 import random
 import time
@@ -43,7 +42,7 @@ import httpx
 
 from kutui.clock import current
 from kutui.errors import KucoinError, UsageError
-from kutui.kucoin import signing
+from kutui.kucoin import netstream, signing
 from kutui.kucoin.diagnosis import Diagnosis, KucoinApiError, classify
 from kutui.kucoin.ratelimit import RateLimit, answered_from_public_pool
 from kutui.model import (
@@ -235,7 +234,7 @@ class KucoinClient:
         self._per_shard = max(1, connections_per_shard)
         self._pools: list[httpx.AsyncBaseTransport] = []
         self._timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0)).as_dict()
-        self._next = itertools.count()
+        self._busy: list[int] = []  # requests in flight per shard (see _pool)
         self._sync_lock: asyncio.Lock | None = None
         self._sync_generation = 0
         self._budgets: dict[str, RateLimit] = {}
@@ -243,11 +242,12 @@ class KucoinClient:
         self._closed = False
 
     # ------------------------------------------------------------------ plumbing
-    def _pool(self) -> httpx.AsyncBaseTransport:
+    def _pool(self) -> tuple[httpx.AsyncBaseTransport, int]:
+        """The transport for the next request and its shard (-1: the injected transport)."""
         if self._closed:
             raise KucoinError("the KuCoin client is closed", status=Status.UNREACHABLE.value)
         if self._transport is not None:
-            return self._transport
+            return self._transport, -1
         if not self._pools:
             limits = httpx.Limits(
                 max_connections=self._per_shard, max_keepalive_connections=self._per_shard
@@ -256,11 +256,21 @@ class KucoinClient:
             # One TLS context for every shard: each loads the CA bundle (~30 ms), and a
             # one-key check would pay it once per shard otherwise (bench/yardstick.py).
             tls = httpx.create_ssl_context()
-            self._pools = [
+            shards = [
                 httpx.AsyncHTTPTransport(verify=tls, limits=limits, proxy=proxy)
                 for _ in range(self._shard_count)
             ]
-        return self._pools[next(self._next) % len(self._pools)]
+            for each in shards:
+                # A cheaper idle-connection test for httpcore's pool (kutui/kucoin/netstream.py).
+                netstream.install(each)
+            self._pools = list(shards)
+            self._busy = [0] * len(shards)
+        # The least busy shard, not the next in turn: requests queued behind a full shard while
+        # another has idle connections cost httpcore a scan of every connection per queued
+        # request each time a connection frees (its pool is linear in both).
+        busy = self._busy
+        shard = busy.index(min(busy))
+        return self._pools[shard], shard
 
     async def _exchange(
         self, method: str, url: str, body: str, headers: dict[str, str]
@@ -272,11 +282,19 @@ class KucoinClient:
             headers=headers,
             extensions={"timeout": self._timeouts},
         )
-        reply = await self._pool().handle_async_request(request)
+        transport, shard = self._pool()
+        busy = self._busy
+        if shard >= 0:
+            busy[shard] += 1  # from the request to its answer's close, as the shard's pool holds it
         try:
-            content = await _read_capped(reply)
+            reply = await transport.handle_async_request(request)
+            try:
+                content = await _read_capped(reply)
+            finally:
+                await reply.aclose()
         finally:
-            await reply.aclose()
+            if shard >= 0:
+                busy[shard] -= 1
         return reply.status_code, reply.headers, content
 
     async def aclose(self) -> None:
