@@ -235,6 +235,7 @@ class KucoinClient:
         self._pools: list[httpx.AsyncBaseTransport] = []
         self._timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0)).as_dict()
         self._busy: list[int] = []  # requests in flight per shard (see _pool)
+        self._urls: dict[str, httpx.URL] = {}  # path -> parsed URL (see _url)
         self._sync_lock: asyncio.Lock | None = None
         self._sync_generation = 0
         self._budgets: dict[str, RateLimit] = {}
@@ -272,8 +273,18 @@ class KucoinClient:
         shard = busy.index(min(busy))
         return self._pools[shard], shard
 
+    def _url(self, path: str) -> httpx.URL:
+        """The parsed URL of a path without a query, parsed once per client: httpx parses a text
+        URL on every request. Never with a query: a DELETE's query holds a passphrase."""
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= 64:
+                self._urls.clear()
+            url = self._urls[path] = httpx.URL(self.api_url + path)
+        return url
+
     async def _exchange(
-        self, method: str, url: str, body: str, headers: dict[str, str]
+        self, method: str, url: str | httpx.URL, body: str, headers: dict[str, str]
     ) -> tuple[int, httpx.Headers, bytes]:
         request = httpx.Request(
             method,
@@ -337,7 +348,7 @@ class KucoinClient:
         method: str,
         path: str,
         query_raw: str,
-        url: str,
+        url: str | httpx.URL,
         body: str,
         cred: Credential | None,
     ) -> tuple[Diagnosis, RateLimit, float]:
@@ -430,7 +441,11 @@ class KucoinClient:
         method = method.upper()
         retry = method == "GET" if retry is None else retry
         query_raw = signing.raw_query(params)
-        url = self.api_url + path + (f"?{signing.encoded_query(params)}" if params else "")
+        url = (
+            self._url(path)
+            if not params
+            else f"{self.api_url}{path}?{signing.encoded_query(params)}"
+        )
         body_text = signing.compact_json(body) if body is not None else ""
         what = what or f"{method} {path}"
         if cred is not None and self.auto_sync and not self.clock_synced:
