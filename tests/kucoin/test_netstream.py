@@ -14,6 +14,8 @@ from kutui.kucoin.client import KucoinClient
 from kutui.kucoin.diagnosis import KucoinApiError
 from kutui.kucoin.simulator import Simulator
 from kutui.kucoin.simulator.server import SimulatorServer
+from kutui.secret import Secret
+from tests.kucoin.conftest import World
 
 
 @pytest.fixture
@@ -119,3 +121,20 @@ async def test_requests_go_to_the_least_busy_shard_and_are_counted_back(
         assert client._busy == [0, 0, 0]  # and so does a cancel
     finally:
         await client.aclose()
+
+
+async def test_parsed_urls_are_kept_only_without_a_query(world: World) -> None:
+    """The key check's URL is parsed once; a DELETE's query (it holds a passphrase) never kept."""
+    client = world.client()
+    master = world.master.credential()
+    created = await client.create_sub_api_key(
+        master, sub_name="bot1", passphrase=Secret("Rotate-me-1"), remark="rot-1"
+    )
+    for _ in range(3):
+        await client.api_key_info(master)
+    await client.delete_sub_api_key(
+        master, sub_name="bot1", api_key=created.api_key.reveal(), passphrase=created.passphrase
+    )
+    assert set(client._urls) == {"/api/v1/timestamp", "/api/v1/user/api-key", "/api/v1/sub/api-key"}
+    assert all(not url.query for url in client._urls.values())
+    assert world.sim.key(created.api_key.reveal()) is None  # the DELETE went out with its query
