@@ -3,11 +3,14 @@
 One ``KucoinClient`` per API URL (``ClientPool`` hands them out). It spreads requests over a few
 ``httpx.AsyncHTTPTransport`` shards: on a 2-core host one pool with 64 connections spent several
 times more CPU per request at high concurrency than 8 pools of 8 connections (httpcore's pool
-scan is linear in connections under its lock); ``bench/client.py`` measures both. Requests go to
-the transport directly rather than through ``httpx.AsyncClient``: the client's per-request
-machinery (URL merging, cookies, auth and redirect flows, mounts) cost about a third of the CPU
-of a signed check and kutui uses none of it. Proxies from the environment (``HTTPS_PROXY``,
-``NO_PROXY``...) are still honoured, through the standard library's reading of them.
+scan is linear in connections under its lock); ``bench/client.py`` measures both. Each request
+goes to the least busy shard, so none queues behind a full shard while another has idle
+connections, and httpcore's idle-connection test is made cheap (``kutui.kucoin.netstream``).
+Requests go to the transport directly rather than through ``httpx.AsyncClient``: the client's
+per-request machinery (URL merging, cookies, auth and redirect flows, mounts) cost about a third
+of the CPU of a signed check and kutui uses none of it. Proxies from the environment
+(``HTTPS_PROXY``, ``NO_PROXY``...) are still honoured, through the standard library's reading of
+them.
 
 Every answer is classified by ``kutui.kucoin.diagnosis`` (body code first, then HTTP status) and
 every failure is raised as ``KucoinApiError`` (a ``KucoinError``) with ``status``, ``code``,
