@@ -3,11 +3,14 @@
 One ``KucoinClient`` per API URL (``ClientPool`` hands them out). It spreads requests over a few
 ``httpx.AsyncHTTPTransport`` shards: on a 2-core host one pool with 64 connections spent several
 times more CPU per request at high concurrency than 8 pools of 8 connections (httpcore's pool
-scan is linear in connections under its lock); ``bench/client.py`` measures both. Requests go to
-the transport directly rather than through ``httpx.AsyncClient``: the client's per-request
-machinery (URL merging, cookies, auth and redirect flows, mounts) cost about a third of the CPU
-of a signed check and kutui uses none of it. Proxies from the environment (``HTTPS_PROXY``,
-``NO_PROXY``...) are still honoured, through the standard library's reading of them.
+scan is linear in connections under its lock); ``bench/client.py`` measures both. Each request
+goes to the least busy shard, so none queues behind a full shard while another has idle
+connections, and httpcore's idle-connection test is made cheap (``kutui.kucoin.netstream``).
+Requests go to the transport directly rather than through ``httpx.AsyncClient``: the client's
+per-request machinery (URL merging, cookies, auth and redirect flows, mounts) cost about a third
+of the CPU of a signed check and kutui uses none of it. Proxies from the environment
+(``HTTPS_PROXY``, ``NO_PROXY``...) are still honoured, through the standard library's reading of
+them.
 
 Every answer is classified by ``kutui.kucoin.diagnosis`` (body code first, then HTTP status) and
 every failure is raised as ``KucoinApiError`` (a ``KucoinError``) with ``status``, ``code``,
@@ -29,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import logging
 import random
 import time
@@ -43,7 +45,7 @@ import httpx
 
 from kutui.clock import current
 from kutui.errors import KucoinError, UsageError
-from kutui.kucoin import signing
+from kutui.kucoin import netstream, signing
 from kutui.kucoin.diagnosis import Diagnosis, KucoinApiError, classify
 from kutui.kucoin.ratelimit import RateLimit, answered_from_public_pool
 from kutui.model import (
@@ -235,7 +237,8 @@ class KucoinClient:
         self._per_shard = max(1, connections_per_shard)
         self._pools: list[httpx.AsyncBaseTransport] = []
         self._timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0)).as_dict()
-        self._next = itertools.count()
+        self._busy: list[int] = []  # requests in flight per shard (see _pool)
+        self._urls: dict[str, httpx.URL] = {}  # path -> parsed URL (see _url)
         self._sync_lock: asyncio.Lock | None = None
         self._sync_generation = 0
         self._budgets: dict[str, RateLimit] = {}
@@ -243,11 +246,12 @@ class KucoinClient:
         self._closed = False
 
     # ------------------------------------------------------------------ plumbing
-    def _pool(self) -> httpx.AsyncBaseTransport:
+    def _pool(self) -> tuple[httpx.AsyncBaseTransport, int]:
+        """The transport for the next request and its shard (-1: the injected transport)."""
         if self._closed:
             raise KucoinError("the KuCoin client is closed", status=Status.UNREACHABLE.value)
         if self._transport is not None:
-            return self._transport
+            return self._transport, -1
         if not self._pools:
             limits = httpx.Limits(
                 max_connections=self._per_shard, max_keepalive_connections=self._per_shard
@@ -256,14 +260,34 @@ class KucoinClient:
             # One TLS context for every shard: each loads the CA bundle (~30 ms), and a
             # one-key check would pay it once per shard otherwise (bench/yardstick.py).
             tls = httpx.create_ssl_context()
-            self._pools = [
+            shards = [
                 httpx.AsyncHTTPTransport(verify=tls, limits=limits, proxy=proxy)
                 for _ in range(self._shard_count)
             ]
-        return self._pools[next(self._next) % len(self._pools)]
+            for each in shards:
+                # A cheaper idle-connection test for httpcore's pool (kutui/kucoin/netstream.py).
+                netstream.install(each)
+            self._pools = list(shards)
+            self._busy = [0] * len(shards)
+        # The least busy shard, not the next in turn: requests queued behind a full shard while
+        # another has idle connections cost httpcore a scan of every connection per queued
+        # request each time a connection frees (its pool is linear in both).
+        busy = self._busy
+        shard = busy.index(min(busy))
+        return self._pools[shard], shard
+
+    def _url(self, path: str) -> httpx.URL:
+        """The parsed URL of a path without a query, parsed once per client: httpx parses a text
+        URL on every request. Never with a query: a DELETE's query holds a passphrase."""
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= 64:
+                self._urls.clear()
+            url = self._urls[path] = httpx.URL(self.api_url + path)
+        return url
 
     async def _exchange(
-        self, method: str, url: str, body: str, headers: dict[str, str]
+        self, method: str, url: str | httpx.URL, body: str, headers: dict[str, str]
     ) -> tuple[int, httpx.Headers, bytes]:
         request = httpx.Request(
             method,
@@ -272,11 +296,19 @@ class KucoinClient:
             headers=headers,
             extensions={"timeout": self._timeouts},
         )
-        reply = await self._pool().handle_async_request(request)
+        transport, shard = self._pool()
+        busy = self._busy
+        if shard >= 0:
+            busy[shard] += 1  # from the request to its answer's close, as the shard's pool holds it
         try:
-            content = await _read_capped(reply)
+            reply = await transport.handle_async_request(request)
+            try:
+                content = await _read_capped(reply)
+            finally:
+                await reply.aclose()
         finally:
-            await reply.aclose()
+            if shard >= 0:
+                busy[shard] -= 1
         return reply.status_code, reply.headers, content
 
     async def aclose(self) -> None:
@@ -319,7 +351,7 @@ class KucoinClient:
         method: str,
         path: str,
         query_raw: str,
-        url: str,
+        url: str | httpx.URL,
         body: str,
         cred: Credential | None,
     ) -> tuple[Diagnosis, RateLimit, float]:
@@ -412,7 +444,11 @@ class KucoinClient:
         method = method.upper()
         retry = method == "GET" if retry is None else retry
         query_raw = signing.raw_query(params)
-        url = self.api_url + path + (f"?{signing.encoded_query(params)}" if params else "")
+        url = (
+            self._url(path)
+            if not params
+            else f"{self.api_url}{path}?{signing.encoded_query(params)}"
+        )
         body_text = signing.compact_json(body) if body is not None else ""
         what = what or f"{method} {path}"
         if cred is not None and self.auto_sync and not self.clock_synced:
