@@ -4,8 +4,9 @@ Kept light on purpose: it imports only argparse and the command modules, which i
 dependencies inside their ``run_*`` functions. Headless commands therefore never load textual.
 
 Adding a command = one line in ``COMMAND_MODULES`` and its names in ``COMMAND_NAMES``. Each
-module defines ``register(subparsers)``, which adds its parser(s) with ``set_defaults(func=run_xxx)``;
-``run_xxx(args) -> int`` returns the exit code. Modules that do not exist (yet) are skipped.
+module defines ``register(subparsers)``, which adds its parser(s) with
+``set_defaults(func=run_xxx)``; ``run_xxx(args) -> int`` returns the exit code. Modules that do
+not exist (yet) are skipped.
 
 A command line that names its command plainly (``kutui [--home DIR] [--passphrase-file FILE]
 [--debug] COMMAND ...``) is parsed by a parser holding that command's module only: importing and

@@ -142,7 +142,8 @@ def eager(plain: bytes) -> tuple[dict[str, dict[str, Any]], list[Unusable]]:
             continue
         for name, value in slots.items():
             try:
-                usable.setdefault(key_id, {})[name] = _credential_json(_credential_from(name, value))
+                credential = _credential_from(name, value)
+                usable.setdefault(key_id, {})[name] = _credential_json(credential)
             except _BadEntry as exc:
                 bad.append(Unusable(key_id, name, exc.why))
     return usable, sorted(bad, key=lambda u: (u.key_id, u.slot or ""))
@@ -171,8 +172,11 @@ credential_fields = st.fixed_dictionaries(
 @given(
     st.dictionaries(
         st.text(max_size=4),
-        st.dictionaries(st.sampled_from(["CURRENT", "PENDING", "PREVIOUS", "OTHER"]),
-                        credential_fields | json_values, max_size=3),  # fmt: skip
+        st.dictionaries(
+            st.sampled_from(["CURRENT", "PENDING", "PREVIOUS", "OTHER"]),
+            credential_fields | json_values,
+            max_size=3,
+        ),  # fmt: skip
         max_size=4,
     ),
     st.booleans(),
