@@ -3,9 +3,15 @@
 Kept light on purpose: it imports only argparse and the command modules, which import their heavy
 dependencies inside their ``run_*`` functions. Headless commands therefore never load textual.
 
-Adding a command = one line in ``COMMAND_MODULES``. Each module defines ``register(subparsers)``,
-which adds its parser(s) with ``set_defaults(func=run_xxx)``; ``run_xxx(args) -> int`` returns the
-exit code. Modules that do not exist (yet) are skipped.
+Adding a command = one line in ``COMMAND_MODULES`` and its names in ``COMMAND_NAMES``. Each
+module defines ``register(subparsers)``, which adds its parser(s) with
+``set_defaults(func=run_xxx)``; ``run_xxx(args) -> int`` returns the exit code. Modules that do
+not exist (yet) are skipped.
+
+A command line that names its command plainly (``kutui [--home DIR] [--passphrase-file FILE]
+[--debug] COMMAND ...``) is parsed by a parser holding that command's module only: importing and
+registering all nineteen costs every command ~40 ms (bench/yardstick.py times ``key list`` and a
+one-key ``check`` whole). Anything else (``--help``, no command, an unknown one) gets them all.
 """
 
 from __future__ import annotations
@@ -41,6 +47,38 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kutui.commands.consumer",
     "kutui.commands.exec_cmd",
 )
+#: The commands each module of ``COMMAND_MODULES`` registers (tests/cli/test_cli_basics.py holds
+#: the two equal): ``kutui key ...`` then imports kutui.commands.key alone.
+COMMAND_NAMES: dict[str, str] = {
+    "tui": "kutui.commands.tui",
+    "demo": "kutui.commands.tui",
+    "init": "kutui.commands.init",
+    "account": "kutui.commands.account",
+    "key": "kutui.commands.key",
+    "import": "kutui.commands.import_cmd",
+    "check": "kutui.commands.check",
+    "audit": "kutui.commands.audit",
+    "rotate": "kutui.commands.rotate",
+    "vault": "kutui.commands.vault_cmd",
+    "export": "kutui.commands.registry_cmd",
+    "import-registry": "kutui.commands.registry_cmd",
+    "simulate": "kutui.commands.simulate",
+    "locate": "kutui.commands.locate",
+    "doctor": "kutui.commands.doctor",
+    "migrate": "kutui.commands.migrate_cmd",
+    "passphrase": "kutui.commands.passphrase",
+    "completion": "kutui.commands.completion",
+    "consumer": "kutui.commands.consumer",
+    "deliver": "kutui.commands.consumer",
+    "exec": "kutui.commands.exec_cmd",
+}
+#: The top-level options that may stand before the command, each with the shortest prefix
+#: argparse takes for it (``allow_abbrev``), and whether it is followed by a value.
+_GLOBAL_OPTIONS: tuple[tuple[str, int, bool], ...] = (
+    ("--home", len("--ho"), True),
+    ("--passphrase-file", len("--p"), True),
+    ("--debug", len("--d"), False),
+)
 #: Run when no subcommand is given: ``run_tui(args) -> int`` in this module.
 DEFAULT_MODULE = "kutui.commands.tui"
 
@@ -56,7 +94,8 @@ def _available(name: str) -> bool:
         return False
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with ``modules`` only those commands' parsers."""
     parser = argparse.ArgumentParser(
         prog="kutui",
         description="Keep many KuCoin API keys encrypted, checked and rotated.",
@@ -81,10 +120,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(func=None)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if modules is None else modules:
         if _available(name):
             importlib.import_module(name).register(subparsers)
     return parser
+
+
+def _global_option(token: str) -> tuple[bool, bool]:
+    """Whether ``token`` is one of ``_GLOBAL_OPTIONS`` (whole, abbreviated or ``--opt=value``),
+    and whether the next token is its value."""
+    name, has_value, _value = token.partition("=")
+    for option, shortest, takes_value in _GLOBAL_OPTIONS:
+        if len(name) >= shortest and option.startswith(name):
+            if has_value:
+                return takes_value, False  # "--debug=x" is argparse's error: the whole parser
+            return True, takes_value
+    return False, False
+
+
+def command_module(argv: Sequence[str]) -> str | None:
+    """The module of the command ``argv`` names after nothing but ``_GLOBAL_OPTIONS``, or None
+    (``--help``, ``--version``, no command, an unknown one, anything unusual): then the whole
+    parser parses, and answers as it always did."""
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if not token.startswith("-"):
+            return COMMAND_NAMES.get(token)
+        known, takes_value = _global_option(token)
+        if not known:
+            return None
+        index += 2 if takes_value else 1
+    return None
+
+
+def parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser for ``argv``: its command's module alone when ``command_module`` names one."""
+    module = command_module(argv)
+    return build_parser() if module is None else build_parser([module])
+
+
+def _skip_httpx_cli() -> None:
+    """Keep ``import httpx`` from loading httpx's own command-line tool.
+
+    httpx/__init__.py imports ``httpx._main`` (the ``httpx`` command: click, rich, pygments) and
+    falls back to a stub ``main`` on ImportError. Where click is installed (apprise, the notify
+    extra, brings it) that import costs a one-key ``kutui check`` ~0.1 s of its ~1 s
+    (bench/yardstick.py); kutui never calls ``httpx.main``. A ``None`` in ``sys.modules`` makes
+    that import raise ImportError, so httpx takes its stub."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def _setup_logging(debug: bool) -> None:
@@ -143,11 +228,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kutui.commands.completion import run_complete
 
         return run_complete(argv[1:], build_parser)
-    parser = build_parser()
+    parser = parser_for(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help/--version (0) or a bad command line (2)
         return exc.code if isinstance(exc.code, int) else 2
+    _skip_httpx_cli()
     debug = bool(args.debug)
     _setup_logging(debug)
     from kutui.hygiene import harden_process

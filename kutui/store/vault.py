@@ -11,14 +11,15 @@ keeps N hard-linked backups and replaces the file atomically.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import uuid as uuidlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
@@ -89,25 +90,45 @@ class VaultData:
         raw: dict[str, dict[str, tuple[Any, str]]] | None = None,
         whole: dict[str, tuple[Any, str]] | None = None,
     ) -> None:
-        self._keys: dict[str, dict[Slot, Credential]] = keys if keys is not None else {}
+        # A key's slots, or (read by ``from_json``) the same slots still as stored, each found
+        # usable already: ``_slots_of`` makes them ``Credential``s on first use. A one-key
+        # ``kutui check`` on a 10,000-key vault needs one of them (bench/yardstick.py).
+        self._keys: dict[str, dict[Slot, Credential] | _Encoded] = (
+            cast("dict[str, dict[Slot, Credential] | _Encoded]", keys) if keys is not None else {}
+        )
         # key id -> stored slot name -> (the JSON value as read, why it cannot be used)
         self._raw: dict[str, dict[str, tuple[Any, str]]] = raw if raw is not None else {}
         # key id -> (an entry that is not even a table of slots, why)
         self._whole: dict[str, tuple[Any, str]] = whole if whole is not None else {}
 
+    def _slots_of(self, key_id: str) -> dict[Slot, Credential] | None:
+        found = self._keys.get(key_id)
+        if isinstance(found, _Encoded):
+            found = self._keys[key_id] = found.decode()
+        return found
+
+    def _decode_all(self) -> dict[str, dict[Slot, Credential]]:
+        for key_id in self._keys:
+            self._slots_of(key_id)
+        return cast("dict[str, dict[Slot, Credential]]", self._keys)
+
     def get(self, key_id: str, slot: Slot = Slot.CURRENT) -> Credential | None:
-        return self._keys.get(key_id, {}).get(slot)
+        slots = self._slots_of(key_id)
+        return slots.get(slot) if slots is not None else None
 
     def slots(self, key_id: str) -> dict[Slot, Credential]:
-        return dict(self._keys.get(key_id, {}))
+        return dict(self._slots_of(key_id) or {})
 
     def put(self, key_id: str, credential: Credential, slot: Slot = Slot.CURRENT) -> None:
         self._forget_raw(key_id, slot.value)
-        self._keys.setdefault(key_id, {})[slot] = credential
+        slots = self._slots_of(key_id)
+        if slots is None:
+            slots = self._keys[key_id] = {}
+        slots[slot] = credential
 
     def drop(self, key_id: str, slot: Slot) -> None:
         self._forget_raw(key_id, slot.value)
-        slots = self._keys.get(key_id)
+        slots = self._slots_of(key_id)
         if slots is not None:
             slots.pop(slot, None)
             if not slots:
@@ -144,7 +165,7 @@ class VaultData:
 
     def promote(self, key_id: str) -> None:
         """PENDING -> CURRENT and CURRENT -> PREVIOUS, in memory (saved by the enclosing update)."""
-        slots = self._keys.get(key_id, {})
+        slots = self._slots_of(key_id) or {}
         pending = slots.get(Slot.PENDING)
         if pending is None:
             raise KeyNotFound(f"key {key_id} has no PENDING credential to promote")
@@ -169,7 +190,11 @@ class VaultData:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, VaultData):
             return NotImplemented
-        return (self._keys, self._raw, self._whole) == (other._keys, other._raw, other._whole)
+        return (self._decode_all(), self._raw, self._whole) == (
+            other._decode_all(),
+            other._raw,
+            other._whole,
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -183,7 +208,10 @@ class VaultData:
     def to_json(self) -> bytes:
         keys: dict[str, Any] = {}
         for key_id, slots in self._keys.items():
-            keys[key_id] = {slot.value: _credential_json(cred) for slot, cred in slots.items()}
+            if isinstance(slots, _Encoded):  # as decoding and _credential_json would write it
+                keys[key_id] = {name: _encoded_json(value) for name, value in slots.slots.items()}
+            else:
+                keys[key_id] = {slot.value: _credential_json(cred) for slot, cred in slots.items()}
         for key_id, raw in self._raw.items():
             keys.setdefault(key_id, {}).update({name: value for name, (value, _) in raw.items()})
         for key_id, (value, _) in self._whole.items():
@@ -197,28 +225,83 @@ class VaultData:
             return VaultFormatError(path, f"decrypted payload {problem}")
 
         try:
-            doc = json.loads(plain)
+            with _no_gc_pauses():
+                doc = json.loads(plain)
         except ValueError:
             raise bad("is not valid JSON") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("keys"), dict):
             raise bad("has no 'keys' table")
         if doc.get("schema") != SCHEMA:
             raise bad(f"has schema {doc.get('schema')!r}; this kutui reads schema {SCHEMA}")
-        keys: dict[str, dict[Slot, Credential]] = {}
-        raw: dict[str, dict[str, tuple[Any, str]]] = {}
-        whole: dict[str, tuple[Any, str]] = {}
-        for key_id, slots in doc["keys"].items():
+        with _no_gc_pauses():
+            return cls._validated(doc["keys"], _may_hold_surrogates(plain))
+
+    @classmethod
+    def _validated(cls, entries: dict[str, Any], check_text: bool) -> VaultData:
+        data = cls()
+        keys, raw, whole = data._keys, data._raw, data._whole
+        for key_id, slots in entries.items():
             if not isinstance(slots, dict):
                 whole[key_id] = (slots, "its slots are not a table")
                 continue
+            if not check_text and all(_plainly_usable(name, v) for name, v in slots.items()):
+                keys[key_id] = _Encoded(slots)  # the common case: every slot as to_json wrote it
+                continue
             for slot_name, value in slots.items():
-                try:
-                    credential = _credential_from(slot_name, value)
-                except _BadEntry as exc:
-                    raw.setdefault(key_id, {})[slot_name] = (value, exc.why)
+                why = _problem(slot_name, value, check_text)
+                if why is not None:
+                    raw.setdefault(key_id, {})[slot_name] = (value, why)
                     continue
-                keys.setdefault(key_id, {})[_SLOTS[slot_name]] = credential
-        return cls(keys, raw, whole)
+                encoded = keys.get(key_id)
+                if encoded is None:
+                    encoded = keys[key_id] = _Encoded({})
+                cast(_Encoded, encoded).slots[slot_name] = value
+        return data
+
+
+@contextlib.contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Parse and sort a payload's 10,000s of small objects without the cyclic collector running
+    every 700 allocations: they form no cycles (the registry's reads do the same,
+    kutui/store/sqlite_registry.py)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+class _Encoded:
+    """One key's usable slots as the payload holds them (slot name -> the JSON table), in the
+    payload's order; ``decode`` makes them what ``_credential_from`` makes, secrets registered
+    for redaction then (kutui/redact.py: only a decoded secret can be revealed, logged or
+    shown)."""
+
+    __slots__ = ("slots",)
+
+    def __init__(self, slots: dict[str, dict[str, Any]]) -> None:
+        self.slots = slots
+
+    def decode(self) -> dict[Slot, Credential]:
+        return {_SLOTS[name]: _credential(value) for name, value in self.slots.items()}
+
+
+def _may_hold_surrogates(plain: bytes) -> bool:
+    """False when no string ``json.loads(plain)`` returns can hold a lone surrogate, so
+    ``_is_text`` need not look at each value (30,000 of them in a 10,000-key vault).
+
+    json.loads decodes bytes with ``surrogatepass``: a lone surrogate comes from a ``\\ud...``
+    escape (``to_json`` writes one for each) or from bytes that are not strict UTF-8."""
+    if b"\\ud" in plain or b"\\uD" in plain or json.detect_encoding(plain) != "utf-8":
+        return True
+    try:
+        plain.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 class _BadEntry(Exception):
@@ -250,42 +333,94 @@ def _is_text(value: str) -> bool:
 _SLOTS = {slot.value: slot for slot in Slot}
 
 
-def _credential_from(slot_name: str, raw: Any) -> Credential:
-    """The credential, or ``_BadEntry`` saying why not (the reason quotes no value)."""
+_TEXTS = ("api_key", "api_secret", "passphrase")
+
+
+def _problem(slot_name: str, raw: Any, check_text: bool = True) -> str | None:
+    """Why the slot's entry cannot be used (the reason quotes no value), or None.
+    ``check_text=False``: the caller knows no value holds a lone surrogate."""
     if slot_name not in _SLOTS:
-        raise _BadEntry(f"unknown slot name (this kutui knows {', '.join(Slot)})")
+        return f"unknown slot name (this kutui knows {', '.join(Slot)})"
     if not isinstance(raw, dict):
-        raise _BadEntry("the credential is not a table")
-    values = []
-    for name in ("api_key", "api_secret", "passphrase"):
+        return "the credential is not a table"
+    for name in _TEXTS:
         value = raw.get(name)
         if not isinstance(value, str):
-            raise _BadEntry(f"{name} is {'missing' if value is None else 'not text'}")
-        if not _is_text(value):
-            raise _BadEntry(f"{name} is not valid text (it was stored from non-UTF-8 input)")
-        values.append(value)
+            return f"{name} is {'missing' if value is None else 'not text'}"
+        if check_text and not _is_text(value):
+            return f"{name} is not valid text (it was stored from non-UTF-8 input)"
     version = raw.get("api_version", 3)
     saved_at = raw.get("saved_at")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise _BadEntry("api_version is not a whole number")
-    when: datetime | None = None
+        return "api_version is not a whole number"
     if saved_at is not None:
         if not isinstance(saved_at, str):
-            raise _BadEntry("saved_at is not a date and time")
+            return "saved_at is not a date and time"
         try:
-            when = datetime.fromisoformat(saved_at) if saved_at else None
+            _ = datetime.fromisoformat(saved_at) if saved_at else None
         except ValueError:
-            raise _BadEntry("saved_at is not a date and time") from None
-    secrets = [Secret(value) for value in values]
+            return "saved_at is not a date and time"
+    return None
+
+
+def _plainly_usable(slot_name: str, raw: Any) -> bool:
+    """True for an entry ``_problem(slot_name, raw, check_text=False)`` finds usable, in the exact
+    types JSON gives (anything else: False, and ``_problem`` looks): one call per entry, no
+    loop, for the 10,000s of them a vault opens with."""
+    if not (
+        type(raw) is dict
+        and slot_name in _SLOTS
+        and type(raw.get("api_key")) is str
+        and type(raw.get("api_secret")) is str
+        and type(raw.get("passphrase")) is str
+        and type(raw.get("api_version", 3)) is int
+    ):
+        return False
+    saved_at = raw.get("saved_at")
+    if saved_at is None or saved_at == "":
+        return True
+    if type(saved_at) is not str:
+        return False
+    try:
+        datetime.fromisoformat(saved_at)
+    except ValueError:
+        return False
+    return True
+
+
+def _credential(raw: dict[str, Any]) -> Credential:
+    """The credential of an entry ``_problem`` found usable."""
+    secrets = [Secret(raw[name]) for name in _TEXTS]
     for secret in secrets:
         redact.register(secret)  # so logs mask the exact value from now on
+    saved_at = raw.get("saved_at")
     return Credential(
         api_key=secrets[0],
         api_secret=secrets[1],
         passphrase=secrets[2],
-        api_version=version,
-        saved_at=when,
+        api_version=raw.get("api_version", 3),
+        saved_at=datetime.fromisoformat(saved_at) if saved_at else None,
     )
+
+
+def _encoded_json(raw: dict[str, Any]) -> dict[str, Any]:
+    """``_credential_json(_credential(raw))``, without making (and registering) the secrets."""
+    saved_at = raw.get("saved_at")
+    return {
+        "api_key": raw["api_key"],
+        "api_secret": raw["api_secret"],
+        "passphrase": raw["passphrase"],
+        "api_version": raw.get("api_version", 3),
+        "saved_at": datetime.fromisoformat(saved_at).isoformat() if saved_at else None,
+    }
+
+
+def _credential_from(slot_name: str, raw: Any) -> Credential:
+    """The credential, or ``_BadEntry`` saying why not (the reason quotes no value)."""
+    why = _problem(slot_name, raw)
+    if why is not None:
+        raise _BadEntry(why)
+    return _credential(raw)
 
 
 @dataclass(frozen=True)

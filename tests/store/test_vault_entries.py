@@ -124,3 +124,95 @@ def test_any_entry_never_stops_the_payload_and_round_trips(
     again = VaultData.from_json(data.to_json(), Path("v"))
     assert again == data
     assert json.loads(again.to_json())["keys"] == json.loads(plain)["keys"]
+
+
+# --- entries are made Credentials on first use (kutui/store/vault.py, ``_Encoded``) ---------
+
+
+def eager(plain: bytes) -> tuple[dict[str, dict[str, Any]], list[Unusable]]:
+    """What an open made of the payload when every entry was decoded at once: per key id, each
+    usable slot's credential as ``_credential_json`` writes it, and the unusable entries."""
+    from kutui.store.vault import _BadEntry, _credential_from, _credential_json
+
+    usable: dict[str, dict[str, Any]] = {}
+    bad: list[Unusable] = []
+    for key_id, slots in json.loads(plain)["keys"].items():
+        if not isinstance(slots, dict):
+            bad.append(Unusable(key_id, None, "its slots are not a table"))
+            continue
+        for name, value in slots.items():
+            try:
+                credential = _credential_from(name, value)
+                usable.setdefault(key_id, {})[name] = _credential_json(credential)
+            except _BadEntry as exc:
+                bad.append(Unusable(key_id, name, exc.why))
+    return usable, sorted(bad, key=lambda u: (u.key_id, u.slot or ""))
+
+
+credential_fields = st.fixed_dictionaries(
+    {
+        "api_key": st.text(max_size=6) | st.integers() | st.none(),
+        "api_secret": st.text(max_size=6),
+        "passphrase": st.text(max_size=6),
+    },
+    optional={
+        "api_version": st.integers(1, 3) | st.booleans() | st.text(max_size=2),
+        "saved_at": st.none()
+        | st.just("")
+        | st.just("2026-03-01T12:30:00Z")
+        | st.just("2026-03-01T12:30:00.5+02:00")
+        | st.just("2026-03-01")
+        | st.text(max_size=4),
+        "extra": st.integers(),
+    },
+)
+
+
+@settings(max_examples=200)
+@given(
+    st.dictionaries(
+        st.text(max_size=4),
+        st.dictionaries(
+            st.sampled_from(["CURRENT", "PENDING", "PREVIOUS", "OTHER"]),
+            credential_fields | json_values,
+            max_size=3,
+        ),  # fmt: skip
+        max_size=4,
+    ),
+    st.booleans(),
+)
+def test_entries_decoded_on_use_read_and_save_as_decoded_at_once(
+    keys: dict[str, Any], raw_utf8: bool
+) -> None:
+    """Whether a slot is usable, what it holds and what a save writes for it are the same as when
+    ``from_json`` decoded every entry, whichever entries were used before the save; also for
+    text written as raw UTF-8 (lone surrogates as bytes, through ``surrogatepass``) rather than
+    escapes."""
+    document = {"schema": 1, "keys": keys}
+    if raw_utf8:
+        plain = json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    else:
+        plain = json.dumps(document).encode()
+    usable, bad = eager(plain)
+    data = VaultData.from_json(plain, Path("v"))
+    assert data.unusable() == bad
+    saved = json.loads(VaultData.from_json(plain, Path("v")).to_json())["keys"]
+    for key_id, slots in usable.items():
+        assert {name: saved[key_id][name] for name in slots} == slots
+        for name, written in slots.items():
+            got = data.get(key_id, Slot(name))
+            assert got is not None
+            assert (got.api_key.reveal(), got.api_secret.reveal()) == (
+                written["api_key"],
+                written["api_secret"],
+            )
+    assert json.loads(data.to_json())["keys"] == saved  # used, then saved: the same
+
+
+def test_an_entry_is_registered_for_redaction_when_first_used(tmp_path: Path) -> None:
+    from kutui.redact import redact
+
+    vault = _vault(tmp_path)
+    good = vault.data.get("good")
+    assert good is not None and good.api_secret.reveal() == "secret-good"
+    assert "secret-good" not in redact("signing with secret-good")
