@@ -546,7 +546,9 @@ class MainScreen(KeyActions):
         )
 
     async def _run_checks(self, targets: Sequence[CheckTarget], what: str) -> int:
+        from kutui.checks.in_child import ChildRun
         from kutui.checks.in_thread import ThreadedRun
+        from kutui.clock import current
 
         app = self.kapp
         progress = self.query_one(CheckProgress)
@@ -554,13 +556,19 @@ class MainScreen(KeyActions):
         self._last_progress = (0, len(targets), 0, 0)
         done = 0
         settings, clock, checker = app.config.checks, app.clock, app.checker
-        # The engine runs on a thread's own loop; this loop only applies batches of results, so
-        # key presses wait for a batch at most, not for the engine (kutui/checks/in_thread.py).
-        run = ThreadedRun(
-            lambda pool: checks.run(settings, targets, pool=pool, clock=clock, checker=checker),
-            app.make_pool,
-            FLUSH_EVERY,
-        )
+        # This loop only applies batches of results, so key presses wait for a batch at most,
+        # not for the engine. The real engine runs in a child process, which shares no GIL
+        # with this loop (kutui/checks/in_child.py); an engine, transport or clock the app was
+        # given (tests) lives in this process, so that one runs on a thread's own loop.
+        run: ChildRun | ThreadedRun
+        if checker is None and app.transport is None and clock is current():
+            run = ChildRun(settings, targets, FLUSH_EVERY)
+        else:
+            run = ThreadedRun(
+                lambda pool: checks.run(settings, targets, pool=pool, clock=clock, checker=checker),
+                app.make_pool,
+                FLUSH_EVERY,
+            )
         cancelled = False
         heap.hold_full_passes()
         run.start()

@@ -24,9 +24,11 @@ class CheckProgress(Horizontal):
 
     def advance(self, done: int, total: int, ok: int, failing: int) -> None:
         self.query_one("#check-bar", ProgressBar).update(total=max(total, 1), progress=done)
-        self.query_one("#check-counts", Label).update(
-            f" {done}/{total}  ok {ok}  failing {failing}  (escape cancels)"
-        )
+        counts = self.query_one("#check-counts", Label)
+        text = f" {done}/{total}  ok {ok}  failing {failing}  (escape cancels)"
+        # The screen is laid out again (a redraw of all of it, which a key press pending
+        # waits for) only when the counts' width changes, not on every batch of results.
+        counts.update(text, layout=len(text) != len(str(counts.content)))
 
     def finish(self) -> None:
         self.remove_class("-running")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -200,6 +201,18 @@ def note_markdown(key: ApiKey) -> str:
     return "\n\n".join(parts)
 
 
+def _height(text: Text, width: int) -> int:
+    """``text``'s height in lines at ``width`` cells when no line wraps; -1 when unsure (a line
+    may wrap, a trailing newline)."""
+    plain = text.plain
+    if not plain:
+        return 0
+    lines = plain.split("\n")
+    if width <= 0 or plain.endswith("\n") or any(cell_len(line) > width for line in lines):
+        return -1
+    return len(lines)
+
+
 class KeyDetail(VerticalScroll):
     """Sections stacked in a scrollable column; ``show`` fills them for one key.
 
@@ -210,6 +223,11 @@ class KeyDetail(VerticalScroll):
     shown_id: str | None = None
     #: The note's Markdown last given to its widget.
     _note: str | None = None
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        #: What each section (by its selector) shows now.
+        self._parts: dict[str, Text] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-summary")
@@ -235,14 +253,15 @@ class KeyDetail(VerticalScroll):
         rotations: Sequence[Checklist] = (),
         consumers: Sequence[Consumer] = (),
     ) -> None:
-        self.query_one("#detail-summary", Static).update(summary_text(key, now, colors, history))
-        self.query_one("#detail-permissions", Static).update(permissions_text(key, colors))
-        self.query_one("#detail-findings", Static).update(findings_text(key, now, config, colors))
+        self._put("#detail-summary", summary_text(key, now, colors, history))
+        self._put("#detail-permissions", permissions_text(key, colors))
+        self._put("#detail-findings", findings_text(key, now, config, colors))
         self._show_note(note_markdown(key))
-        self.query_one("#detail-history", Static).update(history_text(history, now, colors))
+        self._put("#detail-history", history_text(history, now, colors))
         # The consumers head the rotations section: a rotation is what delivers to them.
-        self.query_one("#detail-rotations", Static).update(
-            consumers_text(consumers, key.note.consumers) + rotations_text(rotations)
+        self._put(
+            "#detail-rotations",
+            consumers_text(consumers, key.note.consumers) + rotations_text(rotations),
         )
         if key.id != self.shown_id:
             self.shown_id = key.id
@@ -251,15 +270,29 @@ class KeyDetail(VerticalScroll):
     def show_nothing(self, message: str) -> None:
         self.shown_id = None
         self.scroll_home(animate=False, immediate=True)
-        self.query_one("#detail-summary", Static).update(Text(message))
+        self._put("#detail-summary", Text(message))
         for part in (
             "#detail-permissions",
             "#detail-findings",
             "#detail-history",
             "#detail-rotations",
         ):
-            self.query_one(part, Static).update("")
+            self._put(part, Text())
         self._show_note("")
+
+    def _put(self, part: str, text: Text) -> None:
+        """Show ``text`` in the section ``part``: not redrawn when it is what is shown, and
+        the screen laid out again only when the section's height changes. Each key press in
+        the keys table shows another key here, and a layout redraws the whole screen: with a
+        check running that was most of a press's wait (bench/yardstick.py)."""
+        widget = self.query_one(part, Static)
+        old = self._parts.get(part)
+        if old is not None and old == text:
+            return
+        self._parts[part] = text
+        width = widget.content_region.width
+        same_height = old is not None and _height(old, width) == _height(text, width) != -1
+        widget.update(text, layout=not same_height)
 
     def _show_note(self, markdown: str) -> None:
         # Markdown parses its text and mounts a widget per block on every update: with j held

@@ -400,7 +400,8 @@ class KeysTable(DataTable[Text]):
 
     def _write_stale(self, key_ids: Sequence[str]) -> None:
         """Write the stale rows ``key_ids``, then let DataTable redraw once for all of them."""
-        widened = written = False
+        widened = False
+        written: list[RowKey] = []
         for key_id in key_ids:
             stale = self._stale.pop(key_id, None)
             if stale is None or RowKey(key_id) not in self._row_locations:
@@ -420,15 +421,34 @@ class KeysTable(DataTable[Text]):
                     widened = True
                 # What update_cell does, without its one count bump (and so cache drop) a cell.
                 row[ColumnKey(column)] = cell
-            written = True
+            written.append(RowKey(key_id))
         if not written:
             return
-        self._update_count += 1
-        self._content_bumps += 1
+        self._forget_rows(written)
         if widened:
             self._fit()
             self._require_update_dimensions = True  # recompute the virtual width when idle
         self.refresh()
+
+    def _forget_rows(self, rows: Sequence[RowKey]) -> None:
+        """Drop what DataTable cached for ``rows`` only. A bump of its update count would drop
+        every cached cell, and redrawing all the cells in sight cost a key press pending
+        behind it ~100 ms on each batch of results and each scroll onto a row rewritten out of
+        sight (bench/yardstick.py); the other rows' cells stay valid."""
+        gone = set(rows)
+        indexes = {self._row_locations.get(row) for row in rows}
+        cells, lines, renderables = (
+            self._cell_render_cache,
+            self._row_render_cache,
+            self._row_renderable_cache,
+        )
+        for cell_key in [k for k in cells.keys() if k[0] in gone]:  # noqa: SIM118 - no __iter__
+            cells.discard(cell_key)
+        for line_key in [k for k in lines.keys() if k[0] in gone]:  # noqa: SIM118
+            lines.discard(line_key)
+        for index_key in [k for k in renderables.keys() if k[1] in indexes]:  # noqa: SIM118
+            renderables.discard(index_key)
+        self._line_cache.clear()  # by screen line: rebuilt from the rows' caches, cheap
 
     def _write_stale_in_view(self) -> None:
         if not self._stale:
