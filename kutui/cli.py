@@ -66,7 +66,7 @@ COMMAND_NAMES: dict[str, str] = {
     "locate": "kutui.commands.locate",
     "doctor": "kutui.commands.doctor",
     "migrate": "kutui.commands.migrate_cmd",
-    "passphrase": "kutui.commands.passphrase",
+    "passphrase": "kutui.commands.passphrase",  # nosec B105  # a module name
     "completion": "kutui.commands.completion",
     "consumer": "kutui.commands.consumer",
     "deliver": "kutui.commands.consumer",
