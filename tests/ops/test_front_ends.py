@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
-from kutui.checks import runner
+from kutui.checks import in_child, runner
 from kutui.checks.runner import CheckTarget
 from kutui.cli import main
 from kutui.clock import current
@@ -246,6 +246,15 @@ async def test_check_targets_and_pacing(
         return real(targets, **kwargs)
 
     monkeypatch.setattr(runner, "run_checks", recording)
+    # The TUI's real engine runs in a child process (kutui/checks/in_child.py): its targets are
+    # recorded where the TUI hands them over.
+    child_init = in_child.ChildRun.__init__
+
+    def handed_over(run: in_child.ChildRun, settings: Any, targets: Any, *a: Any) -> None:
+        seen.extend(targets)
+        child_init(run, settings, targets, *a)
+
+    monkeypatch.setattr(in_child.ChildRun, "__init__", handed_over)
     if front_end == "cli":
         await cli(world, capsys, "check", "main")
     else:
