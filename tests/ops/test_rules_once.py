@@ -65,7 +65,9 @@ def test_check_targets_are_built_in_one_place() -> None:
         and isinstance(node.func, ast.Name | ast.Attribute)
         and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) == "CheckTarget"
     ]
-    assert [c.split(":")[0] for c in calls] == ["kutui/checks/runner.py"], calls
+    # kutui/checks/wire.py only decodes, in the engine's child process, targets runner.py built.
+    builders = [c.split(":")[0] for c in calls if not c.startswith("kutui/checks/wire.py:")]
+    assert builders == ["kutui/checks/runner.py"], calls
 
 
 def test_a_second_definition_would_be_found(
