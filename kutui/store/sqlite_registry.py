@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import gc
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -47,6 +46,7 @@ from kutui.model import (
     valid_name,
 )
 from kutui.store.db import DEFAULT_TIMEOUT, Database, db_path
+from kutui.store.gc_pause import no_gc_pauses
 from kutui.store.history import MAX_ENTRIES, History, HistoryEntry
 from kutui.store.learn import apply_results
 
@@ -307,21 +307,6 @@ def _history_from(row: Sequence[Any]) -> HistoryEntry:
 # --------------------------------------------------------------------------- reads
 
 
-@contextlib.contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    """Build many small objects without the cyclic collector running every 700 allocations:
-    they form no cycles, and at 10,000 keys its passes cost a third of the snapshot
-    (bench/registry.py)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 class _Reads:
     """Queries shared by the store (in a read transaction) and a write transaction."""
 
@@ -373,7 +358,7 @@ class _Reads:
 
     def snapshot(self) -> Registry:
         """The whole registry, as one consistent read."""
-        with self._conn() as conn, _no_gc_pauses():
+        with self._conn() as conn, no_gc_pauses():
             return Registry(accounts=self._accounts(conn), keys=self._keys(conn))
 
     def key_rows(self, account: str | None = None, sub: str | None = None) -> list[tuple[Any, ...]]:
@@ -400,7 +385,7 @@ class _Reads:
         if not wanted or len(wanted) > 500:  # SQLite's host-parameter limit: refs are few
             return self.snapshot() if wanted else Registry()
         marks = ", ".join("?" * len(wanted))
-        with self._conn() as conn, _no_gc_pauses():
+        with self._conn() as conn, no_gc_pauses():
             return Registry(
                 accounts=self._accounts(conn, names=wanted),
                 keys=self._keys(conn, f"WHERE account IN ({marks})", wanted),
@@ -864,7 +849,7 @@ class RegistryTransaction(_Reads):
         """Apply ``fn`` to the registry as this transaction sees it, then write only what it
         changed (rows compared before and after, deletions included): one change to a registry
         of 10,000 keys writes one row, not 10,000. Returns ``fn``'s result."""
-        with _no_gc_pauses():
+        with no_gc_pauses():
             rows = {
                 row[0]: tuple(row)
                 for row in self.conn.execute(

@@ -11,11 +11,10 @@ keeps N hard-linked backups and replaces the file atomically.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import uuid as uuidlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from kutui.model import Credential, Slot
 from kutui.secret import Secret
 from kutui.store import kdf as kdfmod
 from kutui.store.files import atomic_write, check_private, locked, read_private
+from kutui.store.gc_pause import no_gc_pauses
 from kutui.store.kdf import KdfParams
 from kutui.store.keyring_agent import keyring_username
 from kutui.store.vault_crypto import new_key, open_sealed, seal, unwrap, wrap
@@ -225,7 +225,7 @@ class VaultData:
             return VaultFormatError(path, f"decrypted payload {problem}")
 
         try:
-            with _no_gc_pauses():
+            with no_gc_pauses():
                 doc = json.loads(plain)
         except ValueError:
             raise bad("is not valid JSON") from None
@@ -233,7 +233,7 @@ class VaultData:
             raise bad("has no 'keys' table")
         if doc.get("schema") != SCHEMA:
             raise bad(f"has schema {doc.get('schema')!r}; this kutui reads schema {SCHEMA}")
-        with _no_gc_pauses():
+        with no_gc_pauses():
             return cls._validated(doc["keys"], _may_hold_surrogates(plain))
 
     @classmethod
@@ -257,21 +257,6 @@ class VaultData:
                     encoded = keys[key_id] = _Encoded({})
                 cast(_Encoded, encoded).slots[slot_name] = value
         return data
-
-
-@contextlib.contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    """Parse and sort a payload's 10,000s of small objects without the cyclic collector running
-    every 700 allocations: they form no cycles (the registry's reads do the same,
-    kutui/store/sqlite_registry.py)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class _Encoded:
