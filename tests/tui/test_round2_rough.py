@@ -115,15 +115,51 @@ async def test_the_progress_line_is_whole_at_80_columns(demo: Demo) -> None:
         progress = app.screen.query_one("#progress")
         counts = app.screen.query_one("#check-counts")
         title = app.screen.query_one("#check-title")
-        await until(pilot, lambda: "failing" in str(counts.render()))
+
+        def whole() -> bool:
+            # The text shows at once, the layout it asks for a frame later: a slow CI machine
+            # looked in between and saw the start text's width (23 cells) on 2026-12-02.
+            text = str(counts.render()).rstrip()
+            return "failing" in text and counts.size.width >= len(text)
+
+        await until(pilot, whole, timeout=10)
         assert progress.has_class("-running")
         text = str(counts.render())
         assert "ok" in text and "failing" in text
         assert progress.region.width == 80
-        assert counts.region.right <= 80 and counts.size.width >= len(text.rstrip())
+        assert counts.region.right <= 80
         assert title.size.width >= len(str(title.render()).rstrip())
         await pilot.press("escape")
         await _settle(pilot, app)
+
+
+async def test_the_counts_grow_after_a_layout_at_the_start_text() -> None:
+    # The label repaints alone while its text keeps its length (check_progress.py); each
+    # change of length must still lay it out again, or the counts are cut at the old width.
+    from textual.app import App, ComposeResult
+
+    from kutui.tui.widgets.check_progress import CheckProgress
+
+    class One(App[None]):
+        CSS = "#check-title, #check-counts { width: auto; }"
+
+        def compose(self) -> ComposeResult:
+            yield CheckProgress()
+
+    async with One().run_test(size=(80, 5)) as pilot:
+        progress = pilot.app.query_one(CheckProgress)
+        counts = pilot.app.query_one("#check-counts")
+        title = pilot.app.query_one("#check-title")
+        progress.start(40, "account main")
+        await pilot.pause()
+        assert counts.size.width == len(" 0/40  (escape cancels)")
+        progress.advance(11, 40, 9, 2)
+        await pilot.pause()
+        assert counts.size.width == len(" 11/40  ok 9  failing 2  (escape cancels)")
+        progress.start(3, "all")
+        await pilot.pause()
+        assert title.size.width == len("Checking all ")
+        assert counts.size.width == len(" 0/3  (escape cancels)")
 
 
 # --------------------------------------------------------------------------- focus
