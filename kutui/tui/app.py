@@ -138,6 +138,9 @@ class KutuiApp(App[int]):
         self.key_order = KeyOrder(self, super().on_event)
         self.problems: list[str] = []
         self.animation_level = "full" if self.config.ui.animations else "none"
+        # Before the app runs: a theme chosen in on_mount parsed the CSS again and restyled
+        # every widget of the screens just built (bench/yardstick.py).
+        self._setup_themes()
 
     # ------------------------------------------------------------------ state
 
@@ -214,14 +217,14 @@ class KutuiApp(App[int]):
         return dict(KUTUI_VARIABLE_DEFAULTS)
 
     def on_mount(self) -> None:
-        self._setup_themes()
+        # First: the read runs in a thread while the screens are built (bench/yardstick.py).
+        self.load_registry()
         self._setup_keymap()
         if self.problems:
             self.notify(
                 "\n".join(self.problems), title="kutui", severity="error", timeout=15, markup=False
             )
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.load_registry()
         if not self.home.vault_exists():
             self.notify(
                 f"No vault at {self.home.paths.vault} yet: run `kutui init` to create one "
@@ -262,6 +265,8 @@ class KutuiApp(App[int]):
         self.theme = name
         self._saved_theme = self.theme
         self._theme_ready = True
+        # Textual announces this theme before on_mount subscribes to changes: colors taken now.
+        self.theme_colors = self._colors(self.get_css_variables())
 
     def _setup_keymap(self) -> None:
         wanted = self.config.keymap
@@ -273,8 +278,10 @@ class KutuiApp(App[int]):
         self.set_keymap(keymap)
 
     def _theme_changed(self, theme: Theme) -> None:
-        self.theme_colors = self._colors({**KUTUI_VARIABLE_DEFAULTS, **self.theme_variables})
-        self._redraw()
+        colors = self._colors({**KUTUI_VARIABLE_DEFAULTS, **self.theme_variables})
+        if colors != self.theme_colors:  # a reload of 10,000 keys for nothing otherwise
+            self.theme_colors = colors
+            self._redraw()
         if self._theme_ready and theme.name != self._saved_theme:
             from kutui.ops.settings import remember_theme
 
@@ -295,6 +302,8 @@ class KutuiApp(App[int]):
             return None
 
     def load_registry(self) -> None:
+        # Imported on the main thread: in the reading thread it waited on the imports the
+        # screens make meanwhile, and the first screen waited 0.3 s longer (bench/yardstick.py).
         from kutui.ops.rotations import rotations_by_key
 
         home = self.home

@@ -18,6 +18,7 @@ from kutui.model import ApiKey, Registry, Status
 from kutui.ops.views import shown_status
 from kutui.store.history import HistoryEntry
 from kutui.tui import heap
+from kutui.tui.widgets.scrollbars import scrollbars_now
 from kutui.tui.widgets.status_badge import STALE_MARK, badge_label, badge_style, stale_style
 
 
@@ -132,6 +133,7 @@ class AccountTree(Tree[NodeRef]):
         # New nodes get their line numbers only when the tree lines are built; without this
         # move_cursor sees line -1 and the cursor falls back to the root after every reload.
         _ = self.last_line
+        scrollbars_now(self)
         self.move_cursor(target, animate=False)
 
     def _add_nodes(self, registry: Registry, colors: Mapping[str, str]) -> None:

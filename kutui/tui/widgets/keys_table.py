@@ -24,6 +24,7 @@ from kutui.store.config import Config
 from kutui.store.history import HistoryEntry
 from kutui.tui import heap
 from kutui.tui.keyfacts import KeyFacts, ago, key_facts
+from kutui.tui.widgets.scrollbars import scrollbars_now
 from kutui.tui.widgets.status_badge import badge, badge_label, tone_style
 
 #: Rows ``KeysTable.show`` builds at once (more than a screen); the rest come in chunks.
@@ -374,6 +375,7 @@ class KeysTable(DataTable[Text]):
         # table's real size; the idle pass still redraws the header once (_on_idle).
         self._update_dimensions(())
         self._require_update_dimensions = True
+        scrollbars_now(self)
 
     def update_key(
         self, key: ApiKey, now: datetime, config: Config, colors: Mapping[str, str]
