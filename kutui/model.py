@@ -85,6 +85,9 @@ _SEVERITY: dict[Status, int] = {
     Status.INVALID_KEY: 10,
 }
 
+#: Results that say nothing about the key itself: the network or KuCoin's quota failed.
+NOT_DEFINITE = frozenset({Status.UNREACHABLE, Status.RATE_LIMITED})
+
 
 class Slot(StrEnum):
     """Vault slots for one key's credentials (AWS Secrets Manager's labels)."""

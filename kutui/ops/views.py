@@ -8,12 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from kutui.model import ApiKey, Status
+from kutui.model import NOT_DEFINITE, ApiKey, Status
 from kutui.ops.checks import failing
 from kutui.store.history import HistoryEntry
-
-#: Results that say nothing about the key itself: the network or KuCoin's quota failed.
-NOT_DEFINITE = frozenset({Status.UNREACHABLE, Status.RATE_LIMITED})
 
 
 def last_definite(history: Sequence[HistoryEntry]) -> HistoryEntry | None:

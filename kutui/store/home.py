@@ -322,6 +322,14 @@ class Home:
         with self.store() as store:
             return store.histories()
 
+    def last_definite(self, key_ids: Iterable[str]) -> History:
+        """Per key that has one, its newest result that said something about the key (a
+        one-entry history, ``RegistryStore.last_definite``)."""
+        if self._no_database():
+            return {}
+        with self.store() as store:
+            return store.last_definite(key_ids)
+
     # ----------------------------------------------------------------------- consumers
 
     def consumers(self, key_id: str | None = None) -> list[Consumer]:

@@ -28,14 +28,14 @@ from textual.theme import Theme
 
 from kutui.clock import Clock, current
 from kutui.errors import KutuiError, UnlockError
-from kutui.model import ApiKey, CheckResult, Consumer, Registry
+from kutui.model import NOT_DEFINITE, ApiKey, CheckResult, Consumer, Registry
 from kutui.ops import checks as check_ops
 from kutui.ops.change import Change
 from kutui.ops.checks import Checker
 from kutui.redact import redact
 from kutui.rotation.checklist import Checklist
 from kutui.store.config import Config
-from kutui.store.history import History
+from kutui.store.history import History, HistoryEntry
 from kutui.tui import crash, heap
 from kutui.tui.commands import KutuiCommands
 from kutui.tui.key_order import KeyHandled, KeyOrder
@@ -178,6 +178,14 @@ class KutuiApp(App[int]):
     def key_by_id(self, key_id: str) -> ApiKey | None:
         return self.state.key_by_id(key_id)
 
+    def history_of(self, key_id: str) -> list[HistoryEntry]:
+        """The key's recent results for its detail; those on screen alone if kutui.db cannot be
+        read now (the next load shows the error)."""
+        try:
+            return self.state.history_of(key_id, self.home.history)
+        except KutuiError:
+            return self.history.get(key_id, [])
+
     def record_result(self, key_id: str, result: CheckResult) -> None:
         """Queue a result for the next save (and the key's history on screen)."""
         self.state.record(key_id, result)
@@ -313,8 +321,12 @@ class KutuiApp(App[int]):
             # walk both (kutui/tui/heap.py); the main screen holds them on until it is drawn.
             heap.hold_full_passes()
             try:
+                registry = home.registry()
+                # The lists need results only of keys whose last check said nothing of them;
+                # a key's detail reads the rest when shown (TuiState.history_of).
+                outage = (k.id for k in registry.keys if k.status in NOT_DEFINITE)
                 return RegistryLoaded(
-                    home.registry(), home.histories(), rotations_by_key(home), home.consumers()
+                    registry, home.last_definite(outage), rotations_by_key(home), home.consumers()
                 )
             finally:
                 heap.release_full_passes(exempt=False)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kutui.model import PERMISSIONS, ApiKey, CheckResult, KeyRef, Status
+from kutui.model import NOT_DEFINITE, PERMISSIONS, ApiKey, CheckResult, KeyRef, Status
 from kutui.ops import views
 from kutui.ops.checks import failing
 from kutui.store.history import HistoryEntry
@@ -41,7 +41,7 @@ key_lists = st.lists(api_keys(), max_size=25, unique_by=lambda k: k.id)
 def test_an_outage_shows_the_last_definite_status_as_stale(key: ApiKey, before: Status) -> None:
     history = [HistoryEntry(T0 - timedelta(hours=1), before), HistoryEntry(T0, key.status)]
     status, stale = views.shown_status(key, history)
-    if key.status in views.NOT_DEFINITE and before not in views.NOT_DEFINITE:
+    if key.status in NOT_DEFINITE and before not in NOT_DEFINITE:
         assert (status, stale) == (before, True)
     else:
         assert (status, stale) == (key.status, False)

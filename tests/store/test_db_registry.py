@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from kutui.errors import KeyNotFound, UsageError
 from kutui.model import (
+    NOT_DEFINITE,
     Account,
     ApiKey,
     CheckResult,
@@ -285,3 +286,61 @@ def test_replacing_a_registry_keeps_the_history_of_keys_that_remain(
         first_ids = {k.id for k in first.keys}
         remaining = {k.id for k in second.keys} & first_ids
         assert set(store.histories()) == remaining
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    runs=st.lists(
+        st.lists(
+            st.sampled_from(
+                [Status.OK, Status.UNREACHABLE, Status.RATE_LIMITED, Status.INVALID_KEY]
+            ),
+            max_size=8,
+        ),  # fmt: skip
+        min_size=4,
+        max_size=4,
+    )
+)
+def test_last_definite_is_each_keys_newest_result_that_said_something(
+    runs: list[list[Status]],
+) -> None:
+    """What the TUI's lists read at start instead of every key's history: per asked key, its
+    newest result that was not an outage or a quota; nothing for a key with none, or not asked."""
+    ids = ["m1", "s1", "s2", "o1"]
+    with tempfile.TemporaryDirectory() as tmp, RegistryStore.open(Path(tmp)) as store:
+        with store.write() as tx:
+            tx.replace_registry(sample())
+        minute = 0
+        for round_ in range(max(map(len, runs))):
+            batch = []
+            for key_id, statuses in zip(ids, runs, strict=True):
+                if round_ < len(statuses):
+                    minute += 1
+                    batch.append(
+                        (key_id, CheckResult(statuses[round_], T0 + timedelta(minutes=minute)))
+                    )
+            with store.write() as tx:
+                tx.record_results(batch)
+        found = store.last_definite(["m1", "s1", "s2"])
+        for key_id in ("m1", "s1", "s2"):
+            full = store.history(key_id)
+            definite = [e for e in full if e.status not in NOT_DEFINITE]
+            assert found.get(key_id) == (definite[-1:] or None)
+        assert "o1" not in found
+
+
+def test_last_definite_reads_more_keys_than_sqlite_takes_parameters(tmp_path: Path) -> None:
+    keys = [ApiKey(f"k{n}", KeyRef("main", "", f"key{n}")) for n in range(1200)]
+    with RegistryStore.open(tmp_path) as store:
+        with store.write() as tx:
+            tx.replace_registry(Registry(accounts=[Account("main")], keys=keys))
+        with store.write() as tx:
+            tx.record_results([(k.id, CheckResult(Status.OK, T0)) for k in keys])
+            tx.record_results(
+                [(k.id, CheckResult(Status.UNREACHABLE, T0 + timedelta(1))) for k in keys]
+            )
+        found = store.last_definite(k.id for k in keys)
+    assert len(found) == 1200
+    assert {entries[0].status for entries in found.values()} == {Status.OK}

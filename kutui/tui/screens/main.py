@@ -345,7 +345,7 @@ class MainScreen(KeyActions):
             now=app.now(),
             config=app.config,
             colors=app.theme_colors,
-            history=app.history.get(key.id, []),
+            history=app.history_of(key.id),
             rotations=app.rotations.get(key.id, []),
             consumers=app.consumers.get(key.id, []),
         )

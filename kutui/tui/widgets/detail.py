@@ -12,8 +12,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
 from kutui.checks.audit import Severity
-from kutui.model import PERMISSIONS, ApiKey, Consumer, Status
-from kutui.ops.views import NOT_DEFINITE, last_definite
+from kutui.model import NOT_DEFINITE, PERMISSIONS, ApiKey, Consumer, Status
+from kutui.ops.views import last_definite
 from kutui.redact import redact
 from kutui.rotation.checklist import Checklist, State
 from kutui.store.config import Config
