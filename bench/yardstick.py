@@ -7,8 +7,8 @@
 For each size it writes a ``kutui simulate`` state with one key per KuCoin uid (ten uids per
 account: a master and nine sub-accounts, so KuCoin's per-uid quota never dominates), starts the
 simulator on loopback (``--latency-ms``, 50 by default), builds a kutui home for it (registry and
-a weak-KDF vault through the Python API, as kutui/demo.py does: the bench guards fake keys) and
-then, per run:
+a weak-KDF vault through the Python API, as kutui/demo.py does: the bench guards fake keys;
+47 results per key, as two days of an hourly cron leave, ``prefill_history``) and then, per run:
 
 - the reference checker (bench/reference.py) on the same keys and server: wall time R, and R1 on
   one key (fresh clients each time);
@@ -105,6 +105,7 @@ def build_home(root: Path, targets: list[CheckTarget], url: str, concurrency: in
         reg.accounts, reg.keys = registry.accounts, registry.keys
 
     home.update_registry(replace)
+    prefill_history(home, [key.id for key in registry.keys])
     vault = Vault.create(
         home.paths.vault, passphrase=Secret(PASSPHRASE), kdf=WEAK_KDF, allow_weak=True
     )
@@ -118,6 +119,25 @@ def build_home(root: Path, targets: list[CheckTarget], url: str, concurrency: in
     vault.close()
     passphrase_file(root).write_text(PASSPHRASE + "\n")
     passphrase_file(root).chmod(0o600)
+
+
+def prefill_history(home: Home, key_ids: list[str]) -> None:
+    """Give every key the results an hourly cron check leaves over two days, short of the 50
+    kutui.db keeps (kutui/store/history.py): the runs below add theirs on top, and the TUI's
+    first screen is timed on a home as a user has it, not a freshly built one."""
+    from datetime import timedelta
+
+    from kutui.model import Status
+    from kutui.store.history import MAX_ENTRIES, HistoryEntry
+
+    now = now_utc()
+    entries = [
+        HistoryEntry(now - timedelta(hours=hours), Status.OK, "200000", 200, 50.0)
+        for hours in range(MAX_ENTRIES - 3, 0, -1)
+    ]
+    with home.store() as store, store.write() as tx:
+        for key_id in key_ids:
+            tx.add_history(key_id, entries)
 
 
 @dataclass
