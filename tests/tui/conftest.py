@@ -90,12 +90,18 @@ AppFactory = Callable[..., KutuiApp]
 async def ready(pilot: Any, app: KutuiApp, *, rounds: int = 1) -> MainScreen:
     """The main screen once its workers (registry load, first paint) are done; ``rounds``
     more than one for screens whose first load starts further work."""
-    for _ in range(rounds):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+    await settle(pilot, app, rounds=rounds)
     main = app.main
     assert main is not None and main.ready
     return main
+
+
+async def settle(pilot: Any, app: KutuiApp, *, rounds: int = 3) -> None:
+    """Let the app's workers finish and their messages be handled, ``rounds`` times (a
+    worker's result may start another)."""
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 async def until(pilot: Any, condition: Callable[[], bool], *, timeout: float = 20.0) -> None:

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
 from kutui.demo import DEMO_PASSPHRASE, Demo
 from kutui.model import KeyRef
 from kutui.secret import Secret
-from kutui.tui.app import KutuiApp
 from kutui.tui.screens.main import MainScreen
 
-from .conftest import FakeChecker, make_app, ready
+from .conftest import FakeChecker, make_app, ready, settle
 
 SIZE = (120, 40)
 NEW_KEY = "0123456789abcdef01234567"
 NEW_SECRET = "0a1b2c3d-0000-4000-8000-0123456789ab"
-
-
-async def _settle(pilot: Any, app: KutuiApp) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def test_n_edits_the_note_and_saves_it(demo: Demo) -> None:
@@ -34,7 +26,7 @@ async def test_n_edits_the_note_and_saves_it(demo: Demo) -> None:
         assert type(app.screen).__name__ == "NotesEditor"
         await pilot.press("end", *" Rotated weekly.")
         await pilot.press("ctrl+s")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert isinstance(app.screen, MainScreen)
         key = main.selected_key
         assert key is not None and key.note.text.endswith("Rotated weekly.")
@@ -50,7 +42,7 @@ async def test_e_edits_the_note_in_the_editor(demo: Demo, monkeypatch: pytest.Mo
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
         await pilot.press("l", "e")
-        await _settle(pilot, app)
+        await settle(pilot, app)
     stored = demo.home.registry().key_by_id("demo0001")
     assert stored is not None and stored.note.text == "From $EDITOR"
     assert stored.note.expected_permissions == ("General",)  # kept
@@ -96,7 +88,7 @@ async def test_a_adds_a_key_to_registry_and_vault(demo: Demo) -> None:
         await pilot.press(*"newbot", "tab")  # focus starts on the label
         await pilot.press(*NEW_KEY, "tab", *NEW_SECRET, "tab", *"Pass-phrase-1")
         await pilot.press("ctrl+s")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert isinstance(app.screen, MainScreen)
     key = demo.home.registry().key(KeyRef("alpha", "", "newbot"))
     assert key is not None and key.fingerprint == "4567"
@@ -112,7 +104,7 @@ async def test_A_adds_an_account_at_the_root(demo: Demo) -> None:
         await pilot.press("A")
         assert type(app.screen).__name__ == "AccountForm"
         await pilot.press(*"delta", "ctrl+s")
-        await _settle(pilot, app)
+        await settle(pilot, app)
     assert demo.home.registry().account("delta") is not None
 
 
@@ -126,7 +118,7 @@ async def test_u_renames_an_account_and_its_keys(demo: Demo) -> None:
         await pilot.press("u")
         assert type(app.screen).__name__ == "AccountForm"
         await pilot.press("end", *"-2", "ctrl+s")
-        await _settle(pilot, app)
+        await settle(pilot, app)
     registry = demo.home.registry()
     assert registry.account("bravo-2") is not None and registry.account("bravo") is None
     assert len(registry.keys_under("bravo-2")) == 13
@@ -139,7 +131,7 @@ async def test_d_removes_a_key_after_confirming(demo: Demo) -> None:
         await pilot.press("l", "d")
         assert type(app.screen).__name__ == "ConfirmModal"
         await pilot.press("y")
-        await _settle(pilot, app)
+        await settle(pilot, app)
     registry = demo.home.registry()
     assert registry.key_by_id("demo0001") is None and len(registry.keys) == 39
     assert demo.open_vault().data.get("demo0001") is None
@@ -163,11 +155,11 @@ async def test_lock_then_unlock_with_the_passphrase(demo: Demo) -> None:
         assert app.vault is None
         assert type(app.screen).__name__ == "UnlockScreen"
         await pilot.press(*"wrong-passphrase", "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert type(app.screen).__name__ == "UnlockScreen"  # stays, with a message
         assert app.vault is None
         await pilot.press(*DEMO_PASSPHRASE, "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert isinstance(app.screen, MainScreen)
         assert app.vault is not None
 
@@ -175,10 +167,10 @@ async def test_lock_then_unlock_with_the_passphrase(demo: Demo) -> None:
 async def test_locked_start_asks_for_the_passphrase(demo: Demo) -> None:
     app = make_app(demo, unlocked=False)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert type(app.screen).__name__ == "UnlockScreen"
         await pilot.press(*DEMO_PASSPHRASE, "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert app.vault is not None and isinstance(app.screen, MainScreen)
 
 
@@ -202,7 +194,7 @@ async def test_palette_runs_check_all(demo: Demo) -> None:
         await pilot.press(*"check: all keys")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert len(checker.seen) == 40
 
 
@@ -214,7 +206,7 @@ async def test_palette_switches_theme_and_it_is_remembered(demo: Demo) -> None:
         await pilot.press(*"theme: use high-contrast")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert app.theme == "high-contrast"
     assert demo.home.state().theme == "high-contrast"
     again = make_app(demo)
@@ -232,7 +224,7 @@ async def test_keymap_rebinds_by_id_and_reports_unknown_ids(demo: Demo) -> None:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot, app)
         await pilot.press("x")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert len(checker.seen) == 40
         assert any("main.no_such" in n.message for n in app._notifications)
 
@@ -245,7 +237,7 @@ async def test_r_opens_the_rotation_screen(demo: Demo) -> None:
         await pilot.pause()
         assert type(app.screen).__name__ == "RotationScreen"
         await pilot.press("escape")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert isinstance(app.screen, MainScreen)
 
 
@@ -257,10 +249,10 @@ async def test_i_imports_subaccounts_and_their_keys_through_the_master_key(demo:
         await ready(pilot, app)
         await pilot.press("j", "i")
         assert type(app.screen).__name__ == "ImportScreen"
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.pause(0.5)
         await pilot.press("escape")
-        await _settle(pilot, app)
+        await settle(pilot, app)
     registry = demo.home.registry()
     account = registry.account("alpha")
     assert account is not None and account.sub("newsub") is not None

@@ -6,26 +6,19 @@ however far back it is, and a result of this session shows once, saved or not.""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from kutui.demo import Demo
 from kutui.model import CheckResult, Status
 from kutui.tui.app import KutuiApp
 from kutui.tui.state import HISTORY_LENGTH, TuiState
 
-from .conftest import make_app
+from .conftest import make_app, settle
 
 SIZE = (120, 40)
 
 
 def _key_id(demo: Demo, label: str) -> str:
     return next(d.key.id for d in demo.keys if d.key.ref.label == label)
-
-
-async def _settle(pilot: Any, app: KutuiApp) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def _history_text(app: KutuiApp) -> str:
@@ -48,7 +41,7 @@ async def test_the_detail_reads_the_keys_stored_results_and_an_outage_keeps_an_o
     demo.home.record_results(results)
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         # Nothing of funding's 30 results is read until its detail is shown.
         assert other not in app.history
         table = app.main.table if app.main else None
@@ -56,9 +49,9 @@ async def test_the_detail_reads_the_keys_stored_results_and_an_outage_keeps_an_o
         cell = str(table.get_cell(scalper, "status"))
         assert "BAD PASSPHRASE" in cell and "stale" in cell.lower()
         await pilot.press("slash", *"funding", "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("l")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert table.selected_key_id == other
         shown = _history_text(app)
         newest, eleventh = start + timedelta(hours=29), start + timedelta(hours=19)

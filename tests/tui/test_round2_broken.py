@@ -13,15 +13,9 @@ from kutui.rotation.store import RotationStore
 from kutui.tui.app import KutuiApp
 from kutui.tui.screens.main import MainScreen
 
-from .conftest import make_app
+from .conftest import make_app, settle
 
 SIZE = (120, 40)
-
-
-async def _settle(pilot: Any, app: KutuiApp) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def _rotations(demo: Demo) -> list[Any]:
@@ -35,15 +29,15 @@ async def test_a_passphrase_typed_on_the_rotation_screen_never_aborts_it(demo: D
     as the abort reason."""
     app = make_app(demo, transport=demo.transport())
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("j", "l", "r")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert type(app.screen).__name__ == "RotationScreen"
         await pilot.press("x")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert "web UI" in str(app.screen.query_one("#rot-step-title").render())
         await pilot.press(*"Passphrase1sdx", "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert type(app.screen).__name__ == "RotationScreen"
         assert "web UI" in str(app.screen.query_one("#rot-step-title").render())
         shown = app.export_screenshot()
@@ -82,10 +76,10 @@ async def test_a_missing_editor_is_reported_and_the_screen_comes_back(
     monkeypatch.delenv("VISUAL", raising=False)
     app = make_app(demo)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         terminal = TerminalHandover(app, monkeypatch)
         await pilot.press("l", "e")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         # Never left handed over: the TUI reads keys again (before: suspended, never resumed).
         assert terminal.suspended == terminal.resumed
         assert isinstance(app.screen, MainScreen)
@@ -102,7 +96,7 @@ async def test_a_missing_editor_is_reported_and_the_screen_comes_back(
 
 async def _select_key(pilot: Any, app: KutuiApp, label: str) -> None:
     await pilot.press("slash", *label, "enter")
-    await _settle(pilot, app)
+    await settle(pilot, app)
     main = app.main
     assert main is not None and main.selected_key is not None
     assert main.selected_key.ref.label == label
@@ -114,13 +108,13 @@ async def test_u_changes_only_the_passphrase(demo: Demo) -> None:
     before = demo.open_vault().data.get(key_id)
     assert before is not None
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await _select_key(pilot, app, "scalper")
         await pilot.press("u")
         assert type(app.screen).__name__ == "KeyForm"
         app.screen.query_one("#passphrase").focus()
         await pilot.press(*"New-pass-77", "ctrl+s")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert isinstance(app.screen, MainScreen)
     after = demo.open_vault().data.get(key_id)
     assert after is not None
@@ -156,7 +150,7 @@ async def test_the_edit_form_checks_only_the_fields_given() -> None:
 async def test_add_key_starts_on_the_label_and_keeps_the_account(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("j", "a")  # alpha selected: the form starts with it filled in
         assert type(app.screen).__name__ == "KeyForm"
         await pilot.press(*"newbot")
@@ -174,7 +168,7 @@ async def test_f9_saves_a_screenshot_while_a_form_is_open(
     monkeypatch.chdir(tmp_path)
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("j", "a")
         assert type(app.screen).__name__ == "KeyForm"
         await pilot.press("f9")
@@ -227,7 +221,7 @@ async def test_the_header_stays_over_its_columns_after_a_node_is_removed(
     demo.home.update_registry(add)
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         main = app.main
         assert main is not None
         account, _, sub = node.partition("/")
@@ -236,6 +230,6 @@ async def test_the_header_stays_over_its_columns_after_a_node_is_removed(
         await pilot.press("d")
         assert type(app.screen).__name__ == "ConfirmModal"
         await pilot.press("y")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert main.table.row_count == 40
         _header_and_first_row_agree(app)

@@ -12,15 +12,9 @@ from kutui.model import Status
 from kutui.tui.app import KutuiApp
 from kutui.tui.widgets.detail import KeyDetail
 
-from .conftest import make_app, until
+from .conftest import make_app, settle, until
 
 SIZE = (120, 40)
-
-
-async def _settle(pilot: Any, app: KutuiApp) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def _summary(app: KutuiApp) -> str:
@@ -30,7 +24,7 @@ def _summary(app: KutuiApp) -> str:
 async def test_each_key_opens_at_the_top_of_the_detail_pane(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("l")
         await pilot.pause()
         detail = app.screen.query_one(KeyDetail)
@@ -58,9 +52,9 @@ async def test_a_failing_key_says_what_it_means_and_which_key_fixes_it(
 
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("slash", *label, "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         main = app.main
         assert main is not None and main.selected_key is not None
         assert main.selected_key.status is status
@@ -79,9 +73,9 @@ async def test_at_120_columns_the_tree_is_sized_by_content_and_permissions_fit(
 ) -> None:
     app = make_app(demo)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("j", "j", "j", "l")  # alpha/bot-futures, with a drifting key
-        await _settle(pilot, app)
+        await settle(pilot, app)
         main = app.main
         assert main is not None
         tree, table = main.account_tree, main.table
@@ -97,7 +91,7 @@ async def test_at_120_columns_the_tree_is_sized_by_content_and_permissions_fit(
         # Every key of every account (the widest refs, the drift marks): the columns are cut
         # to fit, Perm and Checked included, with no horizontal scrolling.
         await pilot.press("h", "g")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert len(table.shown_ids) == 40
         total = sum(column.get_render_width(table) for column in table.ordered_columns)
         assert total <= table.scrollable_content_region.width
@@ -110,7 +104,7 @@ async def test_the_progress_line_is_whole_at_80_columns(demo: Demo) -> None:
     # Still running when looked at, however slow the machine (a fixed pause raced the run's end).
     app = make_app(demo, checker=FakeChecker(demo, delay=0.02, hold_after=30))
     async with app.run_test(size=(80, 24)) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("C")
         progress = app.screen.query_one("#progress")
         counts = app.screen.query_one("#check-counts")
@@ -130,7 +124,7 @@ async def test_the_progress_line_is_whole_at_80_columns(demo: Demo) -> None:
         assert counts.region.right <= 80
         assert title.size.width >= len(str(title.render()).rstrip())
         await pilot.press("escape")
-        await _settle(pilot, app)
+        await settle(pilot, app)
 
 
 async def test_the_counts_grow_after_a_layout_at_the_start_text() -> None:
@@ -168,7 +162,7 @@ async def test_the_counts_grow_after_a_layout_at_the_start_text() -> None:
 async def test_the_pane_with_focus_is_marked(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         main = app.main
         assert main is not None
         accent = Color.parse(app.current_theme.accent or "")
@@ -197,7 +191,7 @@ async def test_a_dialog_shows_its_own_keys_and_a_confirm_its_y_and_n(demo: Demo)
 
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert "Check" in _footer_keys(app)
         await pilot.press("l", "d")
         await pilot.pause()
@@ -225,7 +219,7 @@ async def test_an_outage_keeps_the_last_definite_status_beside_it(demo: Demo) ->
     key = next(d.key for d in demo.keys if d.key.ref.label == "scalper")
     now = demo.clock.now()
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         app.history[key.id] = [
             HistoryEntry(now - timedelta(hours=3), Status.BAD_PASSPHRASE),
             HistoryEntry(now - timedelta(minutes=5), Status.UNREACHABLE),
@@ -236,7 +230,7 @@ async def test_an_outage_keeps_the_last_definite_status_beside_it(demo: Demo) ->
             status=Status.UNREACHABLE, checked_at=now - timedelta(minutes=5)
         )
         await pilot.press("slash", *"scalper", "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         first_line = _summary(app).splitlines()[0]
         assert "UNREACHABLE" in first_line
         assert "last known: ✗ BAD PASSPHRASE, 3h ago" in first_line
@@ -253,7 +247,7 @@ async def test_no_color_keeps_failing_badges_loudest_and_the_divider_visible(
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert app.no_color
         bad = badge(Status.BAD_PASSPHRASE, app.theme_colors).style
         ok = badge(Status.OK, app.theme_colors).style
@@ -278,7 +272,7 @@ async def test_before_init_the_screen_says_how_to_start(tmp_path: Any) -> None:
 
     app = KutuiApp(Home.load(tmp_path / "empty"), watch_tty=False)
     async with app.run_test(size=SIZE) as pilot:  # no toasts: the screen itself must say it
-        await _settle(pilot, app)
+        await settle(pilot, app)
         shown = str(app.screen.query_one("#overview-empty").render())
         assert app.screen.query_one("#overview-empty").display
         assert "kutui init" in shown and "kutui demo" in shown
@@ -288,7 +282,7 @@ async def test_with_a_vault_and_no_keys_the_screen_says_how_to_add_one(demo: Dem
     demo.home.update_registry(lambda r: setattr(r, "keys", []))
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         shown = str(app.screen.query_one("#overview-empty").render())
         assert "No keys yet" in shown and "a adds a key" in shown
 
@@ -317,7 +311,7 @@ async def test_keys_typed_while_the_vault_opens_reach_the_main_screen(
     monkeypatch.setattr(demo.home, "open_vault", slow_open)
     app = make_app(demo, unlocked=False)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert isinstance(app.screen, UnlockScreen)
         unlock = app.screen
         await pilot.press(*demo.passphrase, "enter")
@@ -343,7 +337,7 @@ async def test_the_palette_copies_secrets_names_each_command_once_and_keys_as_ke
 
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("l")
         await pilot.pause()
         titles = [c.title for c in build_commands(app)]
@@ -367,7 +361,7 @@ async def test_the_theme_picker_marks_the_current_theme(demo: Demo) -> None:
 
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("f2")
         await pilot.pause(0.5)
         shown = app.screen.query_one(CommandList)
@@ -384,7 +378,7 @@ async def test_the_theme_picker_marks_the_current_theme(demo: Demo) -> None:
 async def test_j_and_k_scroll_the_help(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=(100, 24)) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("f1")
         await pilot.pause()
         pane = app.screen.query_one("#help-scroll")
@@ -406,16 +400,16 @@ async def test_j_and_k_scroll_the_help(demo: Demo) -> None:
 async def test_the_palette_yanks_a_keys_reference_and_fingerprint(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("l", "ctrl+p", *"copy reference")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert app.clipboard == "alpha/admin"
         await pilot.press("ctrl+p", *"copy fingerprint")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert app.clipboard == demo.keys[0].key.fingerprint
 
 
@@ -423,7 +417,7 @@ async def test_r_and_f_yank_the_keys_reference_and_fingerprint_and_say_so(demo: 
     app = make_app(demo)
     admin = demo.keys[0].key
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("l", "R")
         await pilot.pause()
         assert app.clipboard == "alpha/admin"
@@ -453,12 +447,12 @@ async def test_r_and_f_yank_the_keys_reference_and_fingerprint_and_say_so(demo: 
 async def test_a_newly_added_key_is_selected(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("j", "a")  # alpha: the form starts on the label
         await pilot.press(*"newbot", "tab", *"0123456789abcdef01234567", "tab")
         await pilot.press(*"0a1b2c3d-0000-4000-8000-0123456789ab", "tab", *"Pass-phrase-1")
         await pilot.press("ctrl+s")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         main = app.main
         assert main is not None and app.screen is main
         key = main.selected_key
@@ -478,7 +472,7 @@ async def test_watch_mode_rechecks_on_an_interval_and_says_so_in_the_header(
     checker = FakeChecker(demo)
     app = make_app(demo, checker=checker)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert "watching" not in app.sub_title and checker.seen == []  # off by default
         await pilot.press("w")
         await app.workers.wait_for_complete()

@@ -14,15 +14,9 @@ from kutui.store.history import HistoryEntry
 from kutui.tui.app import KutuiApp
 from kutui.tui.widgets.keys_table import KeysTable
 
-from .conftest import make_app, until
+from .conftest import make_app, settle, until
 
 SIZE = (120, 40)
-
-
-async def _settle(pilot: Any, app: KutuiApp) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def _table(app: KutuiApp) -> KeysTable:
@@ -45,7 +39,7 @@ def _headers(app: KutuiApp) -> list[str]:
 async def test_failing_only_hides_healthy_keys_and_says_so_in_the_header(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("l")
         everything = _statuses(app)
         assert Status.OK in everything and any(failing(s) for s in everything)
@@ -64,22 +58,22 @@ async def test_failing_only_hides_healthy_keys_and_says_so_in_the_header(demo: D
 async def test_status_and_perm_terms_filter_and_combine_with_text(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("slash", *"status:bad_passphrase", "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert _statuses(app) and set(_statuses(app)) == {Status.BAD_PASSPHRASE}
         await pilot.press("slash", "ctrl+a", "ctrl+k", *"status:failing", "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert _statuses(app) and all(failing(s) for s in _statuses(app))
         await pilot.press("slash", "ctrl+a", "ctrl+k", *"perm:futures", "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         ids = _table(app).shown_ids
         assert ids
         for key_id in ids:
             key = app.key_by_id(key_id)
             assert key is not None and "Futures" in key.permissions_seen
         await pilot.press("slash", "ctrl+a", "ctrl+k", *"perm:general alpha", "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         ids = _table(app).shown_ids
         assert ids
         for key_id in ids:
@@ -91,7 +85,7 @@ async def test_status_and_perm_terms_filter_and_combine_with_text(demo: Demo) ->
 async def test_bracket_jumps_to_the_next_and_previous_failing_key(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("l")
         statuses = _statuses(app)
         bad = [i for i, s in enumerate(statuses) if failing(s)]
@@ -116,7 +110,7 @@ async def test_bracket_jumps_to_the_next_and_previous_failing_key(demo: Demo) ->
 async def test_o_sorts_by_each_column_and_O_reverses_shown_in_the_header(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("l")
         await pilot.press("o")  # the first column: Key
         await pilot.pause()
@@ -142,7 +136,7 @@ async def test_an_outage_keeps_the_last_definite_status_stale_in_table_and_tree(
     key = next(d.key for d in demo.keys if d.key.ref.label == "scalper")
     now = demo.clock.now()
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         app.history[key.id] = [
             HistoryEntry(now - timedelta(hours=3), Status.BAD_PASSPHRASE),
             HistoryEntry(now - timedelta(minutes=5), Status.UNREACHABLE),
@@ -157,7 +151,7 @@ async def test_an_outage_keeps_the_last_definite_status_stale_in_table_and_tree(
         main.reload()
         await pilot.pause()
         await pilot.press("slash", *"scalper", "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         table = _table(app)
         cell = str(table.get_cell(key.id, "status"))
         assert "BAD PASSPHRASE" in cell and "stale" in cell.lower()
@@ -190,7 +184,7 @@ async def test_an_outage_keeps_the_last_definite_status_stale_in_table_and_tree(
 async def test_a_new_sort_starts_at_the_top(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("l", "G")
         await pilot.pause()
         table = _table(app)
@@ -210,9 +204,9 @@ async def test_permissions_are_letters_the_help_explains(demo: Demo) -> None:
     app = make_app(demo)
     key = next(d.key for d in demo.keys if d.key.ref.label == "perp-2")  # Futures: drift
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         await pilot.press("slash", *"perp-2", "enter")
-        await _settle(pilot, app)
+        await settle(pilot, app)
         cell = str(_table(app).get_cell(key.id, "permissions"))
         assert cell == "GSF ≠DRIFT"
     for name, code in PERMISSION_CODES.items():
@@ -251,17 +245,17 @@ def test_columns_give_up_width_key_first_and_a_ref_keeps_its_end() -> None:
 async def test_a_resized_terminal_refits_the_columns(demo: Demo) -> None:
     app = make_app(demo)
     async with app.run_test(size=(200, 50)) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         table = _table(app)
         assert len(table.shown_ids) == 40  # the root: every key, the longest refs
         label = table.columns[next(iter(table.columns))]
         wide = label.content_width
         assert wide == max(len(str(app.key_by_id(i).ref)) for i in table.shown_ids)  # type: ignore[union-attr]
         await pilot.resize_terminal(120, 40)
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert label.content_width < wide and table.max_scroll_x == 0
         await pilot.resize_terminal(200, 50)
-        await _settle(pilot, app)
+        await settle(pilot, app)
         assert label.content_width == wide
 
 
@@ -278,7 +272,7 @@ async def test_the_table_fills_even_when_the_screen_never_reports_its_refresh(
     monkeypatch.setattr(KeysTable, "call_after_refresh", lambda self, *a, **k: True)
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot, app)
+        await settle(pilot, app)
         table = _table(app)
         await until(pilot, lambda: not table.filling)
         assert table.row_count == len(table.shown_ids) == len(demo.keys)
