@@ -199,7 +199,9 @@ class KutuiApp(App[int]):
 
     def _redraw(self) -> None:
         main = self.main
-        if main is not None and main.ready:
+        # Not once quitting: a load that lands then would query widgets already taken down.
+        quitting = self._exit or (main is not None and main._closing)  # noqa: SLF001
+        if main is not None and main.ready and not quitting:
             main.reload()
 
     @property
